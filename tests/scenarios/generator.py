@@ -1,0 +1,1006 @@
+"""Deterministic scenario generator with labelled ground truth for ``correlatepolicydenied``.
+
+Each scenario is a small world (people, laptops, office egresses, home connections) that produces
+Splunk result rows exactly as ``correlation-contract.md`` describes them: Cloud Audit LogEntries in
+``_raw`` (bare or wrapped by the Pub/Sub input, sometimes with extracted fields, with or without the
+``data.`` prefix), CIM evidence told apart by the ``tag`` multivalue field, and CrowdStrike FDR rows.
+
+Every policy-denied event carries its ground truth, keyed by the LogEntry ``insertId``: the person
+who really made the call, or ``None`` where the evidence honestly does not determine it ("cannot
+tell"; the command must not name anyone there). All scenarios are built in one ``World`` so their
+addresses, devices and people never collide, and the combined stream is the union of them all.
+
+Usage: ``python -m tests.scenarios.generator --out DIR`` writes one CSV per scenario and
+``truth.json``; tests call :func:`build_all` directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import ipaddress
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+Value = Union[str, List[str]]
+Row = Dict[str, Value]
+
+DAY0 = 1763596800  # 2025-11-20T00:00:00Z: "today"; "yesterday" is DAY0 - 86400
+CORP = "example-corp.com"
+DOMAIN = "CORP"
+
+FIRST = ["avery", "jordan", "casey", "riley", "morgan", "quinn", "devon", "harper", "rowan", "sage",
+         "emery", "finley", "hayden", "kendall", "logan", "parker", "reese", "skyler", "taylor", "blake",
+         "cameron", "dakota", "elliot", "frankie", "gray", "jamie", "kai", "lane", "marley", "noel"]
+LAST = ["lin", "reyes", "okafor", "novak", "schmidt", "tanaka", "moreau", "silva", "kowalski", "haddad",
+        "nilsson", "ibrahim", "costa", "murphy", "yilmaz", "park", "dubois", "rossi", "jensen", "khan",
+        "weber", "santos", "larsen", "ng", "oconnor", "petrov", "garcia", "mensah", "fischer", "kim"]
+
+GOOGLE_API_IPS = ["142.250.74.%d" % i for i in range(10, 60)] + ["172.217.16.%d" % i for i in range(10, 60)]
+OTHER_HOSTS = ["www.bing.com", "login.microsoftonline.com", "outlook.office365.com", "github.com",
+               "slack.com", "zoom.us", "www.google.com", "fonts.gstatic.com", "pypi.org", "example.org"]
+BROWSERS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{v}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/{v}.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.{v} Safari/605.1.15",
+]
+
+# What is denied, and by which policy: (service, method, resource template, constraint, kind).
+# kind "org" = OrgPolicyViolationInfo metadata, "vpcsc" = VpcServiceControlAuditMetadata.
+DENIALS = [
+    ("notebooks.googleapis.com", "google.cloud.notebooks.v1.NotebookService.CreateInstance",
+     "projects/{p}/locations/{zone}/instances/{name}", "constraints/gcp.restrictServiceUsage", "org"),
+    ("compute.googleapis.com", "v1.compute.instances.insert",
+     "projects/{p}/zones/{zone}/instances/{name}", "constraints/compute.vmExternalIpAccess", "org"),
+    ("aiplatform.googleapis.com", "google.cloud.aiplatform.v1.NotebookService.AssignNotebookRuntime",
+     "projects/{p}/locations/{region}/notebookRuntimes/{name}", "constraints/gcp.restrictServiceUsage",
+     "org"),
+    ("bigquery.googleapis.com", "google.cloud.bigquery.v2.JobService.InsertJob",
+     "projects/{p}/jobs/{name}", "", "vpcsc"),
+    ("storage.googleapis.com", "google.storage.objects.get",
+     "projects/_/buckets/{p}-exports/objects/{name}.csv", "", "vpcsc"),
+]
+ACTIVITY = [
+    ("compute.googleapis.com", "v1.compute.instances.list", "projects/{p}/zones/{zone}/instances",
+     "data_access"),
+    ("storage.googleapis.com", "storage.buckets.list", "projects/_/buckets", "data_access"),
+    ("iam.googleapis.com", "google.iam.admin.v1.ListServiceAccounts", "projects/{p}", "data_access"),
+    ("compute.googleapis.com", "v1.compute.firewalls.patch", "projects/{p}/global/firewalls/{name}",
+     "activity"),
+    ("cloudresourcemanager.googleapis.com", "SetIamPolicy", "projects/{p}", "activity"),
+]
+ZONES = ["europe-west1-b", "us-central1-a", "europe-west4-c", "us-east1-d"]
+
+
+# --------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def norm_user(name: str) -> str:
+    """The contract's comparison key: lower case, no ``DOMAIN\\`` prefix, no ``@domain`` suffix."""
+    key = name.strip().lower()
+    if "\\" in key:
+        key = key.rsplit("\\", 1)[1]
+    if "@" in key:
+        key = key.split("@", 1)[0]
+    return key
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def splunk_time(t: float) -> str:
+    return "%.3f" % t
+
+
+def ipv6_forms(addr: str) -> List[str]:
+    """The same IPv6 address written the ways different sources write it."""
+    ip = ipaddress.IPv6Address(addr)
+    groups = ip.exploded.split(":")
+    padded = [g.zfill(4) if g and i % 2 else g for i, g in enumerate(ip.compressed.split(":"))]
+    return [
+        ip.compressed,                                   # 2001:db8:1a::3c
+        ip.exploded,                                     # 2001:0db8:001a:0000:...:003c
+        ip.exploded.upper(),                             # 2001:0DB8:001A:...
+        ip.compressed.upper(),                           # 2001:DB8:1A::3C
+        ":".join(g.lstrip("0") or "0" for g in groups),  # 2001:db8:1a:0:0:0:0:3c
+        ":".join(padded).upper(),                        # 2001:0DB8:1A::003C (some zeros kept)
+    ]
+
+
+@dataclass
+class Truth:
+    """Ground truth for one policy-denied event."""
+
+    insert_id: str
+    scenario: str
+    user: Optional[str]  # normalised key of the person, None = cannot tell
+    time: float
+    note: str
+    not_masked: bool = False
+
+    def as_dict(self) -> Dict[str, object]:
+        return {"insert_id": self.insert_id, "scenario": self.scenario, "user": self.user,
+                "time": self.time, "note": self.note, "not_masked": self.not_masked}
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    rows: List[Row] = field(default_factory=list)
+    truth: Dict[str, Truth] = field(default_factory=dict)
+
+    def newest_first(self) -> List[Row]:
+        return sorted(self.rows, key=lambda r: -float(str(r["_time"])))
+
+    def oldest_first(self) -> List[Row]:
+        return sorted(self.rows, key=lambda r: float(str(r["_time"])))
+
+    @property
+    def denied_count(self) -> int:
+        return len(self.truth)
+
+
+# --------------------------------------------------------------------------------------------------
+# the world: unique people, devices and addresses across every scenario
+
+
+class World:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self._users = [f"{f}.{ln}" for f in FIRST for ln in LAST]
+        self.rng.shuffle(self._users)
+        self._user_i = 0
+        self._public: set[str] = set()
+        self._internal = 0
+        self._device = 0
+        self._office = 0
+        self._ids = 0
+        self._project = 0
+        self.project_numbers: Dict[str, int] = {}
+
+    # people and things
+    def user(self) -> str:
+        i = self._user_i
+        self._user_i += 1
+        lap = i // len(self._users)
+        return self._users[i % len(self._users)] + (str(lap + 1) if lap else "")
+
+    def device(self, kind: str = "LAPTOP") -> Tuple[str, str]:
+        self._device += 1
+        mac = "00:1a:2b:%02x:%02x:%02x" % ((self._device >> 16) & 255, (self._device >> 8) & 255,
+                                            self._device & 255)
+        return f"{kind}-{self._device:05d}", mac
+
+    def project(self) -> str:
+        self._project += 1
+        name = "%s-%s-%03d" % (self.rng.choice(["ds", "ml", "analytics", "research", "platform"]),
+                               self.rng.choice(["sandbox", "dev", "prod", "lab"]), self._project)
+        self.project_numbers[name] = 100000000000 + self.rng.randrange(10 ** 11)
+        return name
+
+    def public_ip(self) -> str:
+        """A realistic residential/hotel IPv4 (never internal, never Google)."""
+        while True:
+            first = self.rng.choice([31, 46, 62, 77, 81, 82, 86, 88, 90, 92, 94, 109, 176, 178, 185, 188,
+                                     212, 213, 217, 24, 67, 73, 98])
+            ip = "%d.%d.%d.%d" % (first, self.rng.randrange(256), self.rng.randrange(256),
+                                  self.rng.randrange(1, 255))
+            if ip not in self._public:
+                self._public.add(ip)
+                return ip
+
+    def office_egress(self) -> str:
+        self._office += 1
+        pool = ["203.0.113.%d", "198.51.100.%d", "192.0.2.%d"]  # documentation ranges: public per contract
+        return pool[self._office % 3] % (10 + self._office // 3)
+
+    def google_ip(self) -> str:
+        while True:
+            ip = "34.%d.%d.%d" % (self.rng.randrange(64, 160), self.rng.randrange(256), self.rng.randrange(1, 255))
+            if ip not in self._public:
+                self._public.add(ip)
+                return ip
+
+    def public_ipv6(self) -> str:
+        while True:
+            prefix = self.rng.choice(["2001:db8", "2a02:8108", "2600:1700", "2a01:e0a"])
+            ip = str(ipaddress.IPv6Address("%s:%x:%x::%x" % (prefix, self.rng.randrange(1, 65535),
+                                                              self.rng.randrange(1, 65535),
+                                                              self.rng.randrange(1, 65535))))
+            if ip not in self._public:
+                self._public.add(ip)
+                return ip
+
+    def internal_ip(self) -> str:
+        self._internal += 1
+        n = self._internal
+        return "10.%d.%d.%d" % (40 + n // 60000, (n // 250) % 240, n % 250 + 2)
+
+    def insert_id(self) -> str:
+        self._ids += 1
+        return "%s%06d" % (uuid.UUID(int=self.rng.getrandbits(128)).hex[:10], self._ids)
+
+    def invocation_id(self) -> str:
+        return uuid.UUID(int=self.rng.getrandbits(128)).hex
+
+    # user agents
+    def gcloud_ua(self, command: str, devshell: bool = False) -> Tuple[str, str]:
+        """(agent as the GCP log records it, agent as a proxy saw it)."""
+        env = "devshell" if devshell else "None"
+        os_name, os_ver, term = self.rng.choice([
+            ("WINDOWS", "10.0.22631", "(Windows NT 10.0.22631)"),
+            ("MACOSX", "14.4.1", "xterm-256color"),
+            ("LINUX", "6.5.0", "xterm-256color"),
+        ])
+        if devshell:
+            os_name, os_ver, term = "LINUX", "6.1.85+", "screen"
+        sent = ("google-cloud-sdk gcloud/%s command/%s invocation-id/%s environment/%s "
+                "environment-version/None client-os/%s client-os-ver/%s client-pltf-arch/x86_64 "
+                "interactive/True from-script/False python/3.11.8 term/%s"
+                % (self.rng.choice(["455.0.0", "470.0.0", "497.0.0"]), command, self.invocation_id(), env,
+                   os_name, os_ver, term))
+        return sent + ",gzip(gfe)", sent
+
+    def browser_ua(self) -> Tuple[str, str]:
+        sent = self.rng.choice(BROWSERS).format(v=self.rng.randrange(118, 132))
+        return sent + ",gzip(gfe)", sent
+
+    def sdk_ua(self) -> Tuple[str, str]:
+        sent = self.rng.choice([
+            "Terraform/1.9.%d (+https://www.terraform.io) Terraform-Plugin-SDK/2.33.0 "
+            "terraform-provider-google/6.%d.0" % (self.rng.randrange(8), self.rng.randrange(12)),
+            "gl-python/3.11.%d grpc/1.62.1 gax/2.17.1 gapic/1.11.0" % self.rng.randrange(10),
+        ])
+        # client libraries are often recorded with the suffix twice
+        return sent + ",gzip(gfe)" + (",gzip(gfe)" if "gl-python" in sent else ""), sent
+
+
+# --------------------------------------------------------------------------------------------------
+# row builders
+
+
+class Builder:
+    """Collects rows and truth for one scenario."""
+
+    def __init__(self, world: World, name: str, description: str) -> None:
+        self.w = world
+        self.rng = world.rng
+        self.scenario = Scenario(name, description)
+
+    def add(self, row: Row) -> None:
+        self.scenario.rows.append(row)
+
+    # ---- GCP audit log entries -----------------------------------------------------------------
+    def _log_entry(self, t: float, project: str, service: str, method: str, resource: str,
+                   caller_ip: str, ua: str, auth: Dict[str, object], log: str,
+                   status: Optional[Dict[str, object]], extra: Dict[str, object]) -> Tuple[str, Dict[str, object]]:
+        iid = self.w.insert_id()
+        proto: Dict[str, object] = {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "authenticationInfo": auth,
+            "requestMetadata": {"callerIp": caller_ip, "callerSuppliedUserAgent": ua,
+                                "requestAttributes": {"time": iso(t), "auth": {}},
+                                "destinationAttributes": {}},
+            "serviceName": service,
+            "methodName": method,
+            "resourceName": resource,
+        }
+        if status is not None:
+            proto["status"] = status
+        proto.update(extra)
+        entry: Dict[str, object] = {
+            "protoPayload": proto,
+            "insertId": iid,
+            "resource": {"type": "audited_resource" if log == "policy" else "gce_instance",
+                         "labels": {"service": service, "method": method, "project_id": project}},
+            "timestamp": iso(t),
+            "severity": "ERROR" if status else "NOTICE",
+            "logName": "projects/%s/logs/cloudaudit.googleapis.com%%2F%s" % (project, log),
+            "receiveTimestamp": iso(t + 0.4 + self.rng.random()),
+        }
+        return iid, entry
+
+    def _gcp_row(self, t: float, entry: Dict[str, object], shape: Optional[str] = None) -> Row:
+        """Wrap a LogEntry the way one of the two ingestion paths delivers it."""
+        shape = shape or self.rng.choice(["bare", "wrapped", "bare+fields", "wrapped+fields",
+                                          "wrapped+barefields"])
+        row: Row = {"_time": splunk_time(t), "host": "gcp", "index": "gcp"}
+        if shape.startswith("wrapped"):
+            raw = {"publish_time": "%.3f" % (t + 1.5), "data": entry,
+                   "attributes": {"logging.googleapis.com/timestamp": entry["timestamp"]}}
+            row["_raw"] = json.dumps(raw)
+            log = str(entry["logName"])
+            row["sourcetype"] = ("google:gcp:pubsub:audit:policy_denied" if log.endswith("policy")
+                                 else "google:gcp:pubsub:audit:" + log.rsplit("%2F", 1)[1])
+            row["source"] = "projects/corp-logging/subscriptions/audit-to-splunk"
+        else:
+            row["_raw"] = json.dumps(entry)
+            row["sourcetype"] = "google:gcp:pubsub:message"
+            row["source"] = "http:gcp-dataflow"
+        if shape.endswith("fields"):
+            prefix = "data." if shape == "wrapped+fields" else ""
+            proto = entry["protoPayload"]
+            assert isinstance(proto, dict)
+            meta = proto["requestMetadata"]
+            auth = proto["authenticationInfo"]
+            assert isinstance(meta, dict) and isinstance(auth, dict)
+            fields = {
+                "logName": entry["logName"], "insertId": entry["insertId"],
+                "protoPayload.serviceName": proto["serviceName"],
+                "protoPayload.methodName": proto["methodName"],
+                "protoPayload.resourceName": proto["resourceName"],
+                "protoPayload.requestMetadata.callerIp": meta["callerIp"],
+                "protoPayload.requestMetadata.callerSuppliedUserAgent": meta["callerSuppliedUserAgent"],
+                "resource.labels.project_id": entry["resource"]["labels"]["project_id"],  # type: ignore[index]
+            }
+            if auth.get("principalEmail"):
+                fields["protoPayload.authenticationInfo.principalEmail"] = auth["principalEmail"]
+            if isinstance(proto.get("status"), dict):
+                fields["protoPayload.status.code"] = str(proto["status"]["code"])  # type: ignore[index]
+            for key, value in fields.items():
+                row[prefix + key] = str(value)
+        return row
+
+    def masked_auth(self, user: Optional[str]) -> Dict[str, object]:
+        form = self.rng.randrange(4)
+        if form == 0 or user is None:
+            return {}
+        if form == 1:
+            return {"principalEmail": ""}
+        if form == 2:
+            return {"principalSubject": ""}
+        return {"principalEmail": "%s...@%s" % (user[0], CORP)}
+
+    def denied(self, t: float, truth: Optional[str], note: str, caller_ip: str, ua: str,
+               project: Optional[str] = None, denial: Optional[int] = None, name: Optional[str] = None,
+               principal: Optional[str] = None, auth: Optional[Dict[str, object]] = None,
+               resource: Optional[str] = None, shape: Optional[str] = None,
+               via_activity: Optional[bool] = None) -> str:
+        """A policy-denied LogEntry; ``truth`` is the person (plain key) or None for cannot tell."""
+        project = project or self.w.project()
+        service, method, res_t, constraint, kind = DENIALS[self.rng.randrange(len(DENIALS)) if denial is None
+                                                          else denial]
+        zone = self.rng.choice(ZONES)
+        name = name or "nb-%s" % self.w.invocation_id()[:6]
+        resource = resource or res_t.format(p=project, zone=zone, region=zone[:-2], name=name)
+        if auth is None:
+            auth = ({"principalEmail": principal} if principal else self.masked_auth(truth))
+        if via_activity is None:
+            via_activity = kind == "org" and self.rng.random() < 0.2
+        extra: Dict[str, object] = {}
+        if kind == "org":
+            violation = {"constraint": constraint, "errorMessage": "%s is not allowed by the organization "
+                         "policy constraint %s" % (service if "restrictService" in constraint else method,
+                                                   constraint),
+                         "policyType": "LIST_CONSTRAINT",
+                         "checkedValue": service if "restrictService" in constraint else resource}
+            status = {"code": 7, "message": "Request is prohibited by organization's policy. "
+                      "Constraint %s violated for projects/%s." % (constraint, project)}
+            extra["policyViolationInfo"] = {"orgPolicyViolationInfo": {
+                "resourceType": service.split(".")[0] + ".googleapis.com/Instance",
+                "violationInfo": [violation]}}
+            extra["metadata"] = {"@type": "type.googleapis.com/google.cloud.audit.OrgPolicyViolationInfo",
+                                 "violationInfo": [violation]}
+            log = "policy"
+            if via_activity:
+                # An Admin Activity entry failing FAILED_PRECONDITION with the constraint in details.
+                log = "activity"
+                status = {"code": 9, "message": "Constraint %s violated for project %s." % (constraint, project),
+                          "details": [{"@type": "type.googleapis.com/google.rpc.PreconditionFailure",
+                                       "violations": [{"type": constraint, "subject": "projects/" + project,
+                                                       "description": violation["errorMessage"]}]}]}
+                extra.pop("metadata")
+        else:
+            uid = "%s" % self.w.invocation_id()[:22].upper()
+            status = {"code": 7, "message": "Request is prohibited by organization's policy. "
+                      "vpcServiceControlsUniqueIdentifier: " + uid,
+                      "details": [{"@type": "type.googleapis.com/google.rpc.PreconditionFailure",
+                                   "violations": [{"type": "VPC_SERVICE_CONTROLS", "description": uid}]}]}
+            extra["metadata"] = {
+                "@type": "type.googleapis.com/google.cloud.audit.VpcServiceControlAuditMetadata",
+                "violationReason": "NO_MATCHING_ACCESS_LEVEL",
+                "securityPolicyInfo": {"organizationId": "584932101377",
+                                       "servicePerimeterName": "accessPolicies/771046/servicePerimeters/data"},
+                "resourceNames": ["projects/%d" % self.w.project_numbers[project]],
+                "ingressViolations": [{"targetResource": "projects/%d" % self.w.project_numbers[project],
+                                       "servicePerimeter": "accessPolicies/771046/servicePerimeters/data"}],
+            }
+            log = "policy"
+        iid, entry = self._log_entry(t, project, service, method, resource, caller_ip, ua, auth, log,
+                                     status, extra)
+        self.add(self._gcp_row(t, entry, shape))
+        self.scenario.truth[iid] = Truth(iid, self.scenario.name, truth, t, note, not_masked=bool(principal))
+        return iid
+
+    def gcp_activity(self, t: float, principal: str, caller_ip: str, ua: str, project: Optional[str] = None,
+                     service: Optional[str] = None, method: Optional[str] = None,
+                     resource: Optional[str] = None, log: Optional[str] = None) -> None:
+        """An ordinary (allowed) audit entry with a visible principal: evidence, never output."""
+        project = project or self.w.project()
+        svc, meth, res_t, lg = self.rng.choice(ACTIVITY)
+        service, method, log = service or svc, method or meth, log or lg
+        resource = resource or res_t.format(p=project, zone=self.rng.choice(ZONES), name="fw-%d" %
+                                            self.rng.randrange(100))
+        _, entry = self._log_entry(t, project, service, method, resource, caller_ip, ua,
+                                   {"principalEmail": principal}, log, None, {})
+        self.add(self._gcp_row(t, entry))
+
+    # ---- CIM evidence ----------------------------------------------------------------------------
+    def dhcp(self, t: float, ip: str, host: str, mac: str, lease: int) -> None:
+        self.add({"_time": splunk_time(t), "sourcetype": "MSAD:NT6:DHCP", "host": "dc01",
+                  "tag": ["network", "session", "dhcp"], "dest_ip": ip, "dest_nt_host": host,
+                  "dest_mac": mac, "lease_duration": str(lease), "signature": "Assign",
+                  "_raw": "10,%s,Assign,%s,%s,%s" % (iso(t), ip, host, mac.replace(":", ""))})
+
+    def vpn(self, t: float, src_ip: str, assigned: str, user: str, host: str, duration: int) -> None:
+        spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user])
+        self.add({"_time": splunk_time(t), "sourcetype": "pan:globalprotect", "host": "gp-portal",
+                  "tag": ["network", "session", "vpn"], "src_ip": src_ip, "dest_ip": assigned,
+                  "user": spelled, "dest_nt_host": host, "duration": str(duration), "action": "success",
+                  "_raw": "GLOBALPROTECT,%s,gateway-connected,%s,%s,%s" % (iso(t), spelled, src_ip, assigned)})
+
+    def proxy(self, t: float, src: str, user: Optional[str], dest: str, ua: str, path: str = "/",
+              status: int = 200) -> None:
+        key = self.rng.choice(["src", "src_ip"])
+        row: Row = {"_time": splunk_time(t), "sourcetype": "zscalernss-web", "host": "proxy01",
+                    "tag": ["web", "proxy"], key: src, "dest": dest, "url": "https://%s%s" % (dest, path),
+                    "http_user_agent": ua, "http_method": "POST" if status == 403 else "GET",
+                    "status": str(status), "action": "allowed",
+                    "_raw": "%s %s %s https://%s%s %d" % (iso(t), src, user or "-", dest, path, status)}
+        if user:
+            row["user"] = self.rng.choice([user, DOMAIN + "\\" + user, user + "@" + CORP])
+        self.add(row)
+
+    def nat(self, t: float, src_ip: str, translated: str, dest_ip: str, port: int = 443) -> None:
+        self.add({"_time": splunk_time(t), "sourcetype": "pan:traffic", "host": "fw-edge01",
+                  "tag": ["network", "communicate"], "src_ip": src_ip, "src_translated_ip": translated,
+                  "src_port": str(self.rng.randrange(49152, 65535)), "dest_ip": dest_ip,
+                  "dest_port": str(port), "transport": "tcp", "action": "allowed",
+                  "_raw": "TRAFFIC,end,%s,%s,%s,%s,%d" % (iso(t), src_ip, translated, dest_ip, port)})
+
+    def logon(self, t: float, user: str, host: str, src: str = "127.0.0.1", logon_type: int = 2) -> None:
+        """An interactive Windows logon of ``user`` on device ``host``."""
+        self.add({"_time": splunk_time(t), "sourcetype": "XmlWinEventLog", "host": host,
+                  "source": "XmlWinEventLog:Security",
+                  "tag": ["authentication"], "user": DOMAIN + "\\" + user, "dest": host, "src": src,
+                  "app": "win:local", "action": "success", "signature_id": "4624",
+                  "Logon_Type": str(logon_type), "EventCode": "4624",
+                  "_raw": "<Event><System><EventID>4624</EventID><Computer>%s</Computer></System>"
+                          "<EventData><Data Name='TargetUserName'>%s</Data><Data Name='LogonType'>%d"
+                          "</Data></EventData></Event>" % (host, user, logon_type)})
+
+    def idp(self, t: float, user: str, src: str, ua: str) -> None:
+        """An identity-provider sign-in from public address ``src`` (browser agent)."""
+        app, st = self.rng.choice([("okta", "OktaIM2:log"), ("Azure AD", "azure:aad:signin"),
+                                   ("Google Workspace", "gws:reports:login")])
+        self.add({"_time": splunk_time(t), "sourcetype": st, "host": "idp",
+                  "tag": ["authentication", "default"], "user": user + "@" + CORP, "src": src,
+                  "dest": app, "app": app, "action": "success", "http_user_agent": ua,
+                  "_raw": json.dumps({"eventType": "user.session.start", "actor": user + "@" + CORP,
+                                      "client": {"ipAddress": src, "userAgent": ua}})})
+
+    # ---- CrowdStrike FDR -------------------------------------------------------------------------
+    def edr(self, t: float, name: str, aip: str, local_ip: str, computer: str, user: Optional[str] = None,
+            domain: Optional[str] = None, remote: Optional[str] = None) -> None:
+        row: Row = {"_time": splunk_time(t), "sourcetype": "crowdstrike:events:sensor", "host": "fdr",
+                    "event_simpleName": name, "aip": aip, "LocalAddressIP4": local_ip,
+                    "aid": uuid.uuid5(uuid.NAMESPACE_DNS, computer).hex,
+                    "timestamp": str(int(t * 1000)), "event_platform": "Win"}
+        row[self.rng.choice(["ComputerName", "aid_computer_name"])] = computer
+        if user:
+            row["UserName"] = self.rng.choice([user, DOMAIN + "\\" + user])
+        if domain:
+            row["DomainName"] = domain
+        if remote:
+            row["RemoteAddressIP4"] = remote
+        row["_raw"] = json.dumps({k: v for k, v in row.items() if not k.startswith("_")})
+        self.add(row)
+
+
+# --------------------------------------------------------------------------------------------------
+# scenarios: every chain and every trap of the issue
+
+
+def _times(w: World, n: int, start_hour: float, spacing: int = 900) -> List[float]:
+    base = DAY0 + start_hour * 3600
+    return [base + i * spacing + w.rng.randrange(0, spacing // 3) for i in range(n)]
+
+
+def _home_worker(b: Builder, user: str, t: float) -> Tuple[str, str, str]:
+    """A laptop at home: (public IP, device, local IP)."""
+    return b.w.public_ip(), b.w.device()[0], "192.168.1.%d" % b.rng.randrange(2, 250)
+
+
+def sc_vpn_direct(w: World, n: int) -> Scenario:
+    b = Builder(w, "vpn_direct", "VPN session active at t with the call's public IP names the user")
+    for t in _times(w, n, 7):
+        user, ip = w.user(), w.public_ip()
+        host, _ = w.device()
+        start = t - b.rng.randrange(600, 4 * 3600)
+        b.vpn(start, ip, "10.250.%d.%d" % (b.rng.randrange(256), b.rng.randrange(2, 250)), user, host,
+              int(t - start) + b.rng.randrange(600, 4 * 3600))
+        ua = b.rng.choice([w.gcloud_ua("gcloud.compute.instances.create"), w.browser_ua()])[0]
+        for k in range(b.rng.randrange(1, 4)):  # retried
+            b.denied(t + 20 * k, user, "VPN session from %s" % ip, ip, ua)
+        # another person's session from another address at the same time
+        other_ip = w.public_ip()
+        b.vpn(t - 1800, other_ip, "10.250.9.%d" % b.rng.randrange(2, 250), w.user(), w.device()[0], 7200)
+    return b.scenario
+
+
+def sc_idp_signin(w: World, n: int) -> Scenario:
+    b = Builder(w, "idp_signin", "IdP sign-in from the call's IP within 5 minutes before names the user")
+    for t in _times(w, n, 7.5):
+        user, ip = w.user(), w.public_ip()
+        b.idp(t - b.rng.randrange(20, 280), user, ip, w.browser_ua()[1])
+        b.denied(t, user, "IdP sign-in from %s" % ip, ip, w.gcloud_ua("gcloud.notebooks.instances.create")[0])
+        if b.rng.random() < 0.5:  # hotel wifi: someone else signed in from there half an hour ago
+            b.idp(t - b.rng.randrange(1500, 2400), w.user(), ip, w.browser_ua()[1])
+    return b.scenario
+
+
+def _office_user(b: Builder, t: float, user: str, lease_start: float, logon_at: float,
+                 ip: Optional[str] = None) -> Tuple[str, str]:
+    host, mac = b.w.device()
+    ip = ip or b.w.internal_ip()
+    b.dhcp(lease_start, ip, host, mac, 8 * 3600)
+    b.logon(logon_at, user, host)
+    return ip, host
+
+
+def sc_nat_dhcp_logon(w: World, n: int) -> Scenario:
+    b = Builder(w, "nat_dhcp_logon", "NAT log -> internal IP -> DHCP lease at t -> device -> logged-on user")
+    egress = w.office_egress()
+    for t in _times(w, n, 8):
+        user = w.user()
+        ip, host = _office_user(b, t, user, t - b.rng.randrange(3600, 4 * 3600), t - b.rng.randrange(300, 3000))
+        ua = b.rng.choice([w.gcloud_ua("gcloud.compute.instances.create"), w.sdk_ua()])[0]
+        for k in range(b.rng.randrange(1, 3)):
+            tk = t + 40 * k
+            b.nat(tk + b.rng.choice([-1, 0, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
+            b.denied(tk, user, "NAT %s -> %s, lease %s, logon" % (egress, ip, host), egress, ua)
+        # colleagues behind the same egress, well away from t
+        for _ in range(3):
+            other = w.user()
+            oip, _h = _office_user(b, t, other, t - 3 * 3600, t - 2 * 3600)
+            for _k in range(2):
+                b.nat(t + b.rng.choice([-1, 1]) * b.rng.randrange(90, 280), oip, egress,
+                      b.rng.choice(GOOGLE_API_IPS + ["52.96.1.1", "13.107.6.152"]))
+    return b.scenario
+
+
+def sc_edr_aip(w: World, n: int) -> Scenario:
+    b = Builder(w, "edr_aip", "CrowdStrike aip = call IP near t names the user (or the device, then logon)")
+    for i, t in enumerate(_times(w, n, 9)):
+        user = w.user()
+        ip, host, local = _home_worker(b, user, t)
+        ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+        if i % 2 == 0:
+            b.edr(t + b.rng.randrange(-20, 20), "ProcessRollup2", ip, local, host, user=user)
+        else:
+            b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host)
+            b.edr(t + b.rng.randrange(-20, 20), "NetworkConnectIP4", ip, local, host,
+                  remote=b.rng.choice(GOOGLE_API_IPS))
+        b.denied(t, user, "EDR aip %s on %s" % (ip, host), ip, ua)
+    return b.scenario
+
+
+def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
+    b = Builder(w, "proxy_fingerprint",
+                "proxy record at t for the event's googleapis host with the same agent singles out the user")
+    egress = w.office_egress()
+    for t in _times(w, n, 9.5):
+        user = w.user()
+        ip, host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
+        ua_log, ua_sent = b.rng.choice([w.gcloud_ua("gcloud.notebooks.instances.create"), w.browser_ua(),
+                                        w.sdk_ua()])
+        denial = b.rng.randrange(len(DENIALS))
+        service = DENIALS[denial][0]
+        project = w.project()
+        for k in range(b.rng.randrange(1, 4)):
+            tk = t + 30 * k
+            b.proxy(tk + b.rng.choice([0, 0, 1]), ip, user, service, ua_sent, "/v1/projects/%s" % project, 403)
+            b.denied(tk, user, "proxy %s %s UA match" % (ip, service), egress, ua_log, project=project,
+                     denial=denial)
+            # colleagues at the same second: other hosts, and the same host with another agent
+            for _ in range(2):
+                o = w.user()
+                oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+                b.proxy(tk, oip, o, b.rng.choice(OTHER_HOSTS), w.browser_ua()[1])
+            o = w.user()
+            oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+            b.proxy(tk, oip, o, service, w.gcloud_ua("gcloud.config.list")[1], "/v1/projects/other", 200)
+            # and their allowed GCP calls from the same egress with their own agents
+            other_ua = ua_log
+            while other_ua == ua_log:
+                other_ua = w.browser_ua()[0]
+            b.gcp_activity(tk - 5, o + "@" + CORP, egress, other_ua)
+    return b.scenario
+
+
+def sc_gcp_selfjoin_invocation(w: World, n: int) -> Scenario:
+    b = Builder(w, "gcp_selfjoin_invocation", "unmasked entry with the same gcloud invocation-id names the user")
+    for t in _times(w, n, 10):
+        user, ip = w.user(), w.public_ip()
+        ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+        project = w.project()
+        off = b.rng.choice([-4, -2, -1, 2])
+        b.gcp_activity(t + off, user + "@" + CORP, ip, ua, project=project, service="compute.googleapis.com",
+                       method="v1.compute.images.getFromFamily", resource="projects/debian-cloud/global/images",
+                       log="data_access")
+        b.denied(t, user, "same invocation-id", ip, ua, project=project, denial=1)
+    return b.scenario
+
+
+def sc_gcp_selfjoin_ipua(w: World, n: int) -> Scenario:
+    b = Builder(w, "gcp_selfjoin_ipua", "unmasked entry from the same IP and agent shortly before names the user")
+    for t in _times(w, n, 10.5):
+        egress = w.office_egress()
+        user = w.user()
+        ua = w.browser_ua()[0]
+        project = w.project()
+        b.gcp_activity(t - b.rng.randrange(10, 120), user + "@" + CORP, egress, ua, project=project)
+        other_ua = ua
+        while other_ua == ua:
+            other_ua = w.browser_ua()[0]
+        b.gcp_activity(t - b.rng.randrange(5, 60), w.user() + "@" + CORP, egress, other_ua)
+        b.denied(t, user, "same caller IP + agent", egress, ua, project=project, denial=0)
+    return b.scenario
+
+
+def sc_service_agent(w: World, n: int) -> Scenario:
+    b = Builder(w, "service_agent",
+                "service agent with callerIp=private -> the originating call on the same project and resource")
+    for i, t in enumerate(_times(w, n, 11)):
+        user, project = w.user(), w.project()
+        zone = b.rng.choice(ZONES)
+        name = "nb-%s" % w.invocation_id()[:6]
+        resource = "projects/%s/zones/%s/instances/%s" % (project, zone, name)
+        ip = w.public_ip()
+        ua = w.browser_ua()[0]
+        if i % 3 == 2:
+            # the originating call is masked too, but its address leads to the user through VPN
+            b.vpn(t - 3600, ip, "10.251.%d.%d" % (b.rng.randrange(256), b.rng.randrange(2, 250)), user,
+                  w.device()[0], 5 * 3600)
+            auth_email = ""
+        else:
+            auth_email = user + "@" + CORP
+        b.gcp_activity(t - b.rng.randrange(2, 8), auth_email, ip, ua, project=project,
+                       service="notebooks.googleapis.com",
+                       method="google.cloud.notebooks.v1.NotebookService.CreateInstance", resource=resource,
+                       log="activity")
+        # a colleague creating another instance in the same project at the same moment
+        other = w.user()
+        b.gcp_activity(t - b.rng.randrange(1, 6), other + "@" + CORP, w.public_ip(), w.browser_ua()[0],
+                       project=project, service="notebooks.googleapis.com",
+                       method="google.cloud.notebooks.v1.NotebookService.CreateInstance",
+                       resource="projects/%s/zones/%s/instances/nb-other%d" % (project, zone, i), log="activity")
+        agent = "service-%d@gcp-sa-notebooks.iam.gserviceaccount.com" % w.project_numbers[project]
+        b.denied(t, user, "service agent on %s" % resource, "private", "google-api-go-client/0.5 notebooks",
+                 project=project, denial=1, auth={"principalEmail": agent,
+                                                 "serviceAccountDelegationInfo": [
+                                                     {"firstPartyPrincipal": {"principalEmail": agent}}]},
+                 resource=resource, via_activity=False)
+    return b.scenario
+
+
+# ---- traps -------------------------------------------------------------------------------------
+
+
+def sc_dhcp_reassigned(w: World, n: int) -> Scenario:
+    b = Builder(w, "dhcp_reassigned",
+                "trap: the internal IP belonged to another laptop until minutes before t; only the lease "
+                "active at t counts (and none when no lease covers t)")
+    egress = w.office_egress()
+    for i, t in enumerate(_times(w, n, 12)):
+        ip = w.internal_ip()
+        alice, bob = w.user(), w.user()
+        host_a, mac_a = w.device()
+        host_b, mac_b = w.device()
+        a_start = t - 3 * 3600
+        a_end = t - b.rng.randrange(180, 480)
+        b.dhcp(a_start, ip, host_a, mac_a, int(a_end - a_start))
+        b.logon(a_start + 60, alice, host_a)
+        ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+        b.nat(t, ip, egress, b.rng.choice(GOOGLE_API_IPS))
+        if i % 4 == 3:
+            b.dhcp(t + b.rng.randrange(120, 300), ip, host_b, mac_b, 8 * 3600)  # begins after t
+            b.logon(t - 3600, bob, host_b)
+            b.denied(t, None, "no lease of %s active at t (ended before, next began after)" % ip, egress, ua)
+        else:
+            b.dhcp(a_end + b.rng.randrange(30, 100), ip, host_b, mac_b, 8 * 3600)
+            b.logon(t - b.rng.randrange(1800, 7200), bob, host_b)
+            b.denied(t, bob, "lease of %s moved from %s to %s before t" % (ip, host_a, host_b), egress, ua)
+    return b.scenario
+
+
+def sc_home_ip_yesterday(w: World, n: int) -> Scenario:
+    b = Builder(w, "home_ip_yesterday",
+                "trap: the public IP belonged to someone else yesterday; only today's session counts")
+    for i, t in enumerate(_times(w, n, 12.5)):
+        ip = w.public_ip()
+        carol, dave = w.user(), w.user()
+        y = t - 86400 - b.rng.randrange(3600, 4 * 3600)
+        b.vpn(y, ip, "10.252.1.%d" % b.rng.randrange(2, 250), carol, w.device()[0], 8 * 3600)
+        b.idp(y + 120, carol, ip, w.browser_ua()[1])
+        b.edr(y + 400, "ProcessRollup2", ip, "192.168.0.%d" % b.rng.randrange(2, 250), w.device()[0], user=carol)
+        ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+        if i % 3 == 2:
+            b.denied(t, None, "only yesterday's owner of %s is known" % ip, ip, ua)
+        else:
+            start = t - b.rng.randrange(900, 3 * 3600)
+            b.vpn(start, ip, "10.252.2.%d" % b.rng.randrange(2, 250), dave, w.device()[0], int(t - start) + 3600)
+            b.denied(t, dave, "today's VPN session from %s" % ip, ip, ua)
+    return b.scenario
+
+
+def sc_nat_same_second(w: World, n: int) -> Scenario:
+    b = Builder(w, "nat_same_second",
+                "trap: two users behind one NAT egress in the same second, no fingerprint: cannot tell")
+    egress = w.office_egress()
+    for t in _times(w, n, 13):
+        u1, u2 = w.user(), w.user()
+        ip1, _ = _office_user(b, t, u1, t - 2 * 3600, t - 3600)
+        ip2, _ = _office_user(b, t, u2, t - 2 * 3600, t - 1800)
+        dest = b.rng.choice(GOOGLE_API_IPS)
+        b.nat(t, ip1, egress, dest)
+        b.nat(t, ip2, egress, dest)
+        b.denied(t, None, "%s and %s both behind %s at t" % (u1, u2, egress), egress,
+                 w.sdk_ua()[0])
+    return b.scenario
+
+
+def sc_shared_device(w: World, n: int) -> Scenario:
+    b = Builder(w, "shared_device",
+                "trap: several people log on to one device during the day; the last logon before t counts")
+    per_device = 4
+    for d in range(max(1, n // per_device)):
+        egress = w.office_egress()  # one site per kiosk: no two kiosks share an egress second
+        host, mac = w.device("KIOSK")
+        ip = w.internal_ip()
+        day_start = DAY0 + 7 * 3600 + d * 60
+        b.dhcp(day_start - 600, ip, host, mac, 14 * 3600)
+        people = [w.user() for _ in range(4)]
+        logons = [day_start + k * 2.5 * 3600 for k in range(4)]
+        for person, at in zip(people, logons):
+            b.logon(at, person, host)
+        for k in range(per_device):
+            slot = k % 4
+            lo = logons[slot] + 300
+            hi = (logons[slot + 1] if slot + 1 < 4 else logons[slot] + 3 * 3600) - 600
+            t = lo + b.rng.randrange(int(hi - lo))
+            ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+            b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
+            b.denied(t, people[slot], "%s on shared %s (logon %d of 4)" % (people[slot], host, slot + 1),
+                     egress, ua)
+    return b.scenario
+
+
+def sc_clock_skew(w: World, n: int) -> Scenario:
+    b = Builder(w, "clock_skew", "endpoint clocks off by up to 60 s: EDR and logon records still match")
+    skews = [-60, 60, -45, 45, -30, 30, -15, 15, -55, 55]
+    for i, t in enumerate(_times(w, n, 14)):
+        user = w.user()
+        ip, host, local = _home_worker(b, user, t)
+        skew = skews[i % len(skews)]
+        if i % 2 == 0:
+            b.edr(t + skew, "ProcessRollup2", ip, local, host, user=user)
+        else:
+            b.logon(t - 3600 + skew, user, host)
+            b.edr(t + skew, "DnsRequest", ip, local, host, domain="compute.googleapis.com")
+        b.denied(t, user, "EDR clock %+d s" % skew, ip, w.gcloud_ua("gcloud.compute.instances.create")[0],
+                 denial=1)
+    return b.scenario
+
+
+def sc_ipv6_forms(w: World, n: int) -> Scenario:
+    b = Builder(w, "ipv6_forms", "the same IPv6 address written compressed/expanded/upper/leading zeros")
+    for i, t in enumerate(_times(w, n, 14.5)):
+        user = w.user()
+        ip = w.public_ipv6()
+        forms = ipv6_forms(ip)
+        ev_form, call_form = forms[(i + 1) % len(forms)], forms[i % 2 * 3]
+        if ev_form == call_form:
+            ev_form = forms[2]
+        kind = i % 3
+        if kind == 0:
+            start = t - 1800
+            b.vpn(start, ev_form, "10.253.0.%d" % b.rng.randrange(2, 250), user, w.device()[0], 4 * 3600)
+        elif kind == 1:
+            b.idp(t - 100, user, ev_form, w.browser_ua()[1])
+        else:
+            b.edr(t + 5, "ProcessRollup2", ev_form, "192.168.7.%d" % b.rng.randrange(2, 250), w.device()[0],
+                  user=user)
+        b.denied(t, user, "IPv6 %s vs %s" % (call_form, ev_form), call_form,
+                 w.gcloud_ua("gcloud.notebooks.instances.create")[0])
+    return b.scenario
+
+
+def sc_unknown_external_ip(w: World, n: int) -> Scenario:
+    b = Builder(w, "unknown_external_ip", "trap: a public IP no evidence mentions: cannot tell")
+    for t in _times(w, n, 15):
+        b.denied(t, None, "no evidence for this address", w.public_ip(), w.sdk_ua()[0])
+    return b.scenario
+
+
+def sc_gce_internal_ip(w: World, n: int) -> Scenario:
+    b = Builder(w, "gce_internal_ip",
+                "trap: callerIp gce-internal-ip (no address); same 'IP' + agent from another principal "
+                "means nothing: cannot tell")
+    for t in _times(w, n, 15.5):
+        ua = w.sdk_ua()[0]
+        b.gcp_activity(t - b.rng.randrange(5, 60), w.user() + "@" + CORP, "gce-internal-ip", ua)
+        b.denied(t, None, "gce-internal-ip", "gce-internal-ip", ua)
+    return b.scenario
+
+
+def sc_cloud_shell(w: World, n: int) -> Scenario:
+    b = Builder(w, "cloud_shell",
+                "Cloud Shell: Google IP and environment/devshell; only the same gcloud invocation names "
+                "someone, another user's earlier call from that IP does not")
+    for i, t in enumerate(_times(w, n, 16)):
+        ip = w.google_ip()
+        ua = w.gcloud_ua("gcloud.compute.instances.create", devshell=True)[0]
+        b.gcp_activity(t - b.rng.randrange(3600, 7200), w.user() + "@" + CORP, ip,
+                       w.gcloud_ua("gcloud.projects.list", devshell=True)[0])
+        if i % 3 == 2:
+            user = w.user()
+            project = w.project()
+            b.gcp_activity(t - 2, user + "@" + CORP, ip, ua, project=project, service="compute.googleapis.com",
+                           method="v1.compute.zones.get", resource="projects/%s/zones/us-central1-a" % project,
+                           log="data_access")
+            b.denied(t, user, "Cloud Shell, same invocation-id", ip, ua, project=project, denial=1)
+        else:
+            b.denied(t, None, "Cloud Shell %s, nothing else" % ip, ip, ua)
+    return b.scenario
+
+
+def sc_unmasked(w: World, n: int) -> Scenario:
+    b = Builder(w, "unmasked", "the principal is visible: not_masked with that principal, whatever else")
+    for i, t in enumerate(_times(w, n, 16.5)):
+        user, ip = w.user(), w.public_ip()
+        if i % 2:
+            b.vpn(t - 600, ip, "10.254.0.%d" % b.rng.randrange(2, 250), w.user(), w.device()[0], 3600)
+        b.denied(t, user, "visible principal", ip, w.browser_ua()[0], principal=user + "@" + CORP)
+    return b.scenario
+
+
+SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
+             sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
+             sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
+             sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked]
+
+
+# --------------------------------------------------------------------------------------------------
+# background noise: unrelated evidence and GCP activity with its own people and addresses
+
+
+def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
+    """Unrelated evidence (never about a scenario's addresses, devices or people)."""
+    b = Builder(w, "noise", "background")
+    people = [w.user() for _ in range(40)]
+    egress = [w.office_egress() for _ in range(2)]
+    devices = []
+    for p in people:
+        host, mac = w.device()
+        ip = w.internal_ip()
+        devices.append((p, host, mac, ip))
+        b.dhcp(start - b.rng.randrange(600, 3600), ip, host, mac, 86400)
+        b.logon(start - b.rng.randrange(60, 600), p, host)
+    homes = [(p, w.public_ip()) for p in people[:20]]
+    for p, home in homes:
+        b.vpn(start - 300, home, "10.249.0.%d" % b.rng.randrange(2, 250), p, w.device()[0], int(end - start))
+    while len(b.scenario.rows) < rows:
+        t = start + b.rng.random() * (end - start)
+        p, host, mac, ip = b.rng.choice(devices)
+        kind = b.rng.randrange(8)
+        if kind == 0:
+            b.proxy(t, ip, p, b.rng.choice(OTHER_HOSTS), w.browser_ua()[1])
+        elif kind == 1:
+            b.nat(t, ip, b.rng.choice(egress), "%d.%d.%d.%d" % (b.rng.choice([13, 20, 52, 104]),
+                                                                b.rng.randrange(256), b.rng.randrange(256),
+                                                                b.rng.randrange(1, 255)))
+        elif kind == 2:
+            hp, home = b.rng.choice(homes)
+            b.idp(t, hp, home, w.browser_ua()[1])
+        elif kind == 3:
+            hp, home = b.rng.choice(homes)
+            b.edr(t, b.rng.choice(["ProcessRollup2", "NetworkConnectIP4", "DnsRequest"]), home,
+                  "192.168.1.%d" % b.rng.randrange(2, 250), host, user=hp if b.rng.random() < 0.5 else None,
+                  domain=b.rng.choice(OTHER_HOSTS))
+        elif kind == 4:
+            b.gcp_activity(t, p + "@" + CORP, b.rng.choice(egress), w.gcloud_ua("gcloud.compute.instances.list")[0])
+        elif kind == 5:
+            b.dhcp(t, ip, host, mac, 86400)  # renewals
+        elif kind == 6:
+            b.logon(t, p, host, src="10.0.0.5", logon_type=3)  # network logons to the device
+        else:
+            b.proxy(t, ip, p, b.rng.choice(["fonts.googleapis.com", "maps.googleapis.com"]),
+                    w.browser_ua()[1])
+    return b.scenario.rows
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_all(seed: int = 20251120, per_scenario: int = 12, noise_factor: int = 20) -> List[Scenario]:
+    """Every scenario (with its own background noise), then ``combined`` = all of them together."""
+    w = World(seed)
+    scenarios = [fn(w, per_scenario) for fn in SCENARIOS]
+    combined = Scenario("combined", "every scenario and all background noise in one stream")
+    for sc in scenarios:
+        times = [float(str(r["_time"])) for r in sc.rows if float(str(r["_time"])) > DAY0 - 3600]
+        bg = noise(w, noise_factor * max(1, sc.denied_count), min(times) - 1800, max(times) + 1800)
+        combined.rows.extend(sc.rows)
+        combined.rows.extend(bg)
+        combined.truth.update(sc.truth)
+        sc.rows.extend(bg)
+    return [*scenarios, combined]
+
+
+def write_csv(path: Path, rows: Sequence[Row]) -> None:
+    """A scenario as a Splunk-style CSV export (``__mv_`` columns for multivalue fields)."""
+    names: Dict[str, None] = {}
+    multi: Dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            names.setdefault(key, None)
+            if isinstance(value, list):
+                multi.setdefault(key, None)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow([*names, *("__mv_" + k for k in multi)])
+        for row in rows:
+            line = [v if isinstance(v, str) else "\n".join(v) for v in (row.get(k, "") for k in names)]
+            for k in multi:
+                v = row.get(k, "")
+                line.append(";".join("$%s$" % x.replace("$", "$$") for x in v) if isinstance(v, list) else "")
+            out.writerow(line)
+
+
+def read_csv(path: Path) -> List[Row]:
+    rows: List[Row] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for rec in csv.DictReader(fh):
+            row: Row = {}
+            for k, v in rec.items():
+                if k.startswith("__mv_"):
+                    continue
+                mv = rec.get("__mv_" + k)
+                if mv:
+                    row[k] = [x.replace("$$", "$") for x in mv[1:-1].split("$;$")]
+                elif v != "":
+                    row[k] = v
+            rows.append(row)
+    return rows
+
+
+def main(argv: Optional[Iterable[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--seed", type=int, default=20251120)
+    ap.add_argument("--per-scenario", type=int, default=12)
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    truth: Dict[str, object] = {}
+    for sc in build_all(args.seed, args.per_scenario):
+        write_csv(args.out / ("%s.csv" % sc.name), sc.newest_first())
+        truth[sc.name] = {"description": sc.description,
+                          "events": [t.as_dict() for t in sc.truth.values()]}
+    (args.out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
