@@ -99,7 +99,7 @@ _PLACEHOLDER = re.compile(r"<[^<>]*>")
 _SPEC_KEY = re.compile(r"^([A-Za-z0-9_<$\[][^=\s]*(?: [^=\s]+)*?)\s*=")
 
 
-def _pattern(text: str) -> "re.Pattern[str]":
+def _pattern(text: str) -> re.Pattern[str]:
     """A spec name (``action.<action_name>.param.<p>``) as a regex; ``<...>`` matches anything."""
     parts = _PLACEHOLDER.split(text)
     return re.compile("^" + ".+".join(re.escape(p) for p in parts) + "$", re.S)

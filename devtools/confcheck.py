@@ -34,7 +34,7 @@ def check_file(path: Path, root: Path = ROOT, spec_dir: Path = SPEC_DIR) -> List
         return problems
     spec = spec_for(path.stem, root, spec_dir)
     if spec is None:
-        return problems + [f"{where}: no spec file for {path.name} (add README/{path.name}.spec)"]
+        return [*problems, f"{where}: no spec file for {path.name} (add README/{path.name}.spec)"]
     for stanza in conf:
         seen = set()
         for setting in stanza.settings:

@@ -67,7 +67,7 @@ class AppContent:
     lookups: Set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, root: Path = ROOT) -> "AppContent":
+    def load(cls, root: Path = ROOT) -> AppContent:
         content = cls()
         default = root / "default"
         if (default / "macros.conf").is_file():
@@ -162,7 +162,7 @@ def expand(text: str, content: AppContent, problems: List[str], depth: int = 0) 
         problems.append("macro expansion deeper than 20 levels (recursive macro?)")
         return text
 
-    def replace(match: "re.Match[str]") -> str:
+    def replace(match: re.Match[str]) -> str:
         call = match.group(1).strip()
         call_match = re.fullmatch(r"([\w.:-]+)\s*\((.*)\)", call, re.S)
         if call_match:

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import guardrail
+
 from devtools.conf import parse_conf
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -253,7 +253,7 @@ class ScpSession:
         assert self.proc.stderr is not None
         return self.proc.stderr.read().decode("utf-8", "replace")
 
-    def __enter__(self) -> "ScpSession":
+    def __enter__(self) -> ScpSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
