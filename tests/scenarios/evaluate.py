@@ -1,0 +1,246 @@
+"""Run the real ``correlatepolicydenied`` over generated scenarios and score it against ground truth.
+
+Precision = right names / names given; coverage = right names / attributable events (truth is a
+person). A "name" is an ``identified_user`` on a row whose ``match_status`` is ``identified`` or
+``not_masked``. Events whose truth is "cannot tell" must get no name at all.
+
+``python -m tests.scenarios.evaluate`` prints the per-scenario table and writes
+``build/scenarios.md`` and ``build/scenarios.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from tests.protocol.scp import ROOT, run_command, runtime
+from tests.scenarios.generator import Row, Scenario, build_all, norm_user
+
+SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
+NAMED = ("identified", "not_masked")
+STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
+
+# (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings.
+RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 97), ("asc", 50000))
+COMBINED_RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 1000), ("desc", 97),
+                                              ("asc", 50000), ("asc", 333))
+
+
+def python() -> str:
+    """Interpreter for the command: $SCENARIO_PYTHON, else Splunk 9's 3.9, else this one."""
+    return os.environ.get("SCENARIO_PYTHON") or runtime("3.9") or sys.executable
+
+
+def insert_id(row: Dict[str, object]) -> Optional[str]:
+    raw = row.get("_raw")
+    if not isinstance(raw, str):
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("data"), dict):
+        doc = doc["data"]
+    value = doc.get("insertId") if isinstance(doc, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, list):
+        return value[0] if value else ""
+    return value if isinstance(value, str) else ""
+
+
+def _list(value: object) -> List[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [value] if isinstance(value, str) and value else []
+
+
+@dataclass
+class Miss:
+    insert_id: str
+    note: str
+    expected: Optional[str]
+    got: Optional[str]
+    status: str
+    candidates: List[str]
+    evidence: List[str]
+
+    def line(self) -> str:
+        return ("%s [%s] expected=%s got=%s status=%s candidates=%s evidence=%s"
+                % (self.insert_id, self.note, self.expected or "cannot tell", self.got or "-", self.status,
+                   self.candidates, self.evidence[:3]))
+
+
+@dataclass
+class Result:
+    scenario: str
+    order: str
+    chunk: int
+    denied: int = 0
+    attributable: int = 0
+    names_given: int = 0
+    right: int = 0
+    named_when_cannot_tell: int = 0
+    statuses: Dict[str, int] = field(default_factory=dict)
+    missing: List[str] = field(default_factory=list)
+    duplicated: List[str] = field(default_factory=list)
+    extra_rows: int = 0
+    bad_status: int = 0
+    wrong: List[Miss] = field(default_factory=list)      # a name that is not the truth
+    missed: List[Miss] = field(default_factory=list)     # attributable, no name given
+    not_masked_wrong: List[Miss] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.names_given if self.names_given else 1.0
+
+    @property
+    def coverage(self) -> Optional[float]:
+        return self.right / self.attributable if self.attributable else None
+
+    def as_dict(self) -> Dict[str, object]:
+        return {
+            "scenario": self.scenario, "order": self.order, "chunk": self.chunk, "denied": self.denied,
+            "attributable": self.attributable, "names_given": self.names_given, "right": self.right,
+            "precision": self.precision, "coverage": self.coverage,
+            "named_when_cannot_tell": self.named_when_cannot_tell, "statuses": self.statuses,
+            "missing": self.missing, "duplicated": self.duplicated, "extra_rows": self.extra_rows,
+            "bad_status": self.bad_status, "error": self.error,
+            "wrong": [m.line() for m in self.wrong], "missed": [m.line() for m in self.missed],
+            "not_masked_wrong": [m.line() for m in self.not_masked_wrong],
+        }
+
+
+def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk: int) -> Result:
+    res = Result(sc.name, order, chunk, denied=sc.denied_count,
+                 attributable=sum(1 for t in sc.truth.values() if t.user))
+    seen: Dict[str, int] = {}
+    for row in out_rows:
+        iid = insert_id(row)
+        if iid is None or iid not in sc.truth:
+            res.extra_rows += 1  # evidence or other GCP activity that should have been dropped
+            continue
+        seen[iid] = seen.get(iid, 0) + 1
+        if seen[iid] > 1:
+            continue
+        truth = sc.truth[iid]
+        status = _text(row.get("match_status"))
+        res.statuses[status] = res.statuses.get(status, 0) + 1
+        if status not in STATUSES:
+            res.bad_status += 1
+        name = _text(row.get("identified_user")) if status in NAMED else ""
+        miss = Miss(iid, truth.note, truth.user, name or None, status, _list(row.get("candidate_users")),
+                    _list(row.get("match_evidence")))
+        if truth.not_masked and status != "not_masked":
+            res.not_masked_wrong.append(miss)
+        if name:
+            res.names_given += 1
+            if truth.user is None:
+                res.named_when_cannot_tell += 1
+                res.wrong.append(miss)
+            elif norm_user(name) == truth.user:
+                res.right += 1
+            else:
+                res.wrong.append(miss)
+        elif truth.user:
+            res.missed.append(miss)
+    res.missing = sorted(set(sc.truth) - set(seen))
+    res.duplicated = sorted(k for k, v in seen.items() if v > 1)
+    return res
+
+
+def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
+    rows: List[Row] = sc.newest_first() if order == "desc" else sc.oldest_first()
+    out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)
+    if out.returncode != 0 or out.getinfo.metadata.get("error"):
+        res = Result(sc.name, order, chunk, denied=sc.denied_count)
+        res.error = "exit %s: %s %s" % (out.returncode, out.getinfo.metadata.get("error", ""), out.stderr[-2000:])
+        res.missing = sorted(sc.truth)
+        return res
+    return score(sc, out.rows, order, chunk)
+
+
+def run_all(scenarios: Sequence[Scenario], workers: int = 2) -> List[Result]:
+    jobs = [(sc, order, chunk) for sc in scenarios
+            for order, chunk in (COMBINED_RUNS if sc.name == "combined" else RUNS)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda job: run(*job), jobs))
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else "%.3f" % value
+
+
+def table(results: Sequence[Result]) -> str:
+    """Per scenario: the worst run over orders and chunk sizes, plus what it got wrong."""
+    by: Dict[str, List[Result]] = {}
+    for r in results:
+        by.setdefault(r.scenario, []).append(r)
+    lines = ["| scenario | denied | attributable | names (desc/50k) | precision (min) | coverage (min) | "
+             "named when cannot tell (max) | statuses (desc/50k) | runs | problems |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, runs in by.items():
+        first = runs[0]
+        cov = [r.coverage for r in runs if r.coverage is not None]
+        problems = sum(len(r.missing) + len(r.duplicated) + r.extra_rows + r.bad_status + (1 if r.error else 0)
+                       for r in runs)
+        statuses = ", ".join("%s=%d" % kv for kv in sorted(first.statuses.items()))
+        lines.append("| %s | %d | %d | %d | %s | %s | %d | %s | %d | %d |" % (
+            name, first.denied, first.attributable, first.names_given,
+            _pct(min(r.precision for r in runs)), _pct(min(cov) if cov else None),
+            max(r.named_when_cannot_tell for r in runs), statuses, len(runs), problems))
+    return "\n".join(lines)
+
+
+def details(results: Sequence[Result]) -> str:
+    out: List[str] = []
+    for r in results:
+        items = [*r.wrong, *r.missed, *r.not_masked_wrong]
+        if not (items or r.error or r.missing or r.duplicated or r.extra_rows or r.bad_status):
+            continue
+        out.append("### %s %s/%d" % (r.scenario, r.order, r.chunk))
+        if r.error:
+            out.append("- error: " + r.error)
+        if r.missing:
+            out.append("- missing from output: %d %s" % (len(r.missing), r.missing[:5]))
+        if r.duplicated:
+            out.append("- output more than once: %s" % r.duplicated[:5])
+        if r.extra_rows:
+            out.append("- rows that are not denied events in the output: %d" % r.extra_rows)
+        if r.bad_status:
+            out.append("- rows with a match_status outside the contract: %d" % r.bad_status)
+        out.extend("- wrong name: " + m.line() for m in r.wrong)
+        out.extend("- missed: " + m.line() for m in r.missed)
+        out.extend("- not reported as not_masked: " + m.line() for m in r.not_masked_wrong)
+    return "\n".join(out)
+
+
+def write_report(results: Sequence[Result], build: Path = ROOT / "build") -> str:
+    build.mkdir(exist_ok=True)
+    text = "# Scenario evaluation of correlatepolicydenied\n\nPython: %s\n\n%s\n\n%s\n" % (
+        python(), table(results), details(results) or "No misses.")
+    (build / "scenarios.md").write_text(text, encoding="utf-8")
+    (build / "scenarios.json").write_text(json.dumps([r.as_dict() for r in results], indent=1), encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="score correlatepolicydenied on the generated scenarios")
+    ap.add_argument("--per-scenario", type=int, default=20)
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args()
+    scenarios = [sc for sc in build_all(per_scenario=args.per_scenario) if not args.only or sc.name in args.only]
+    print(write_report(run_all(scenarios)))
+
+
+if __name__ == "__main__":
+    main()
