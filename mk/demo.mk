@@ -1,0 +1,4 @@
+# --- demo: the motivating case end to end through the real protocol (devtools/demo.py) ---
+.PHONY: demo
+demo: vendor
+	$(PY) -m devtools.demo
