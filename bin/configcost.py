@@ -4,22 +4,12 @@ Thin adapter: parses options, feeds every chunk to guardrail.configcost.Estimato
 estimate once splunkd sends the last chunk. All logic lives in the engine.
 """
 
-import os
 import sys
 from decimal import Decimal
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bootstrap  # noqa: E402, F401
-
-from splunklib.searchcommands import (  # noqa: E402
-    Configuration,
-    Option,
-    ReportingCommand,
-    dispatch,
-    validators,
-)
-
-from guardrail.configcost import Estimator, Options  # noqa: E402
+import bootstrap  # noqa: F401  (puts bin/lib on sys.path before splunklib is imported)
+from guardrail.configcost import Estimator, Options
+from splunklib.searchcommands import Configuration, Option, ReportingCommand, dispatch, validators
 
 
 @Configuration(requires_preop=False)

@@ -575,6 +575,7 @@ class Estimator:
         self.prices: List[Price] = []
         self.control_tower: Dict[str, ControlTowerAccount] = {}
         self.rows_seen = 0
+        self.failed_calls = 0
         self.bad: Dict[str, int] = {}
         self.first_error: Dict[str, str] = {}
 
@@ -595,6 +596,9 @@ class Estimator:
                     account = parse_control_tower(row)
                     if account.account_id:
                         self.control_tower[account.account_id] = account
+                elif _first(row, "errorCode"):
+                    # A call that failed changed nothing, so Config recorded nothing.
+                    self.failed_calls += 1
                 else:
                     self.ledger.add(parse_change(row, index))
             except ConfigCostError as error:
@@ -690,6 +694,8 @@ class Estimator:
             f"configcost: skipped {count} row(s): {kind}; first: {self.first_error[kind]}"
             for kind, count in sorted(self.bad.items())
         ]
+        if self.failed_calls:
+            messages.append(f"configcost: ignored {self.failed_calls} failed call(s) (errorCode set)")
         if not self.prices and self.ledger.groups:
             messages.append("configcost: no pricing rows reached the command; append the "
                             "aws_config_pricing lookup (see the aws_config_cost_estimate macro)")
