@@ -1,0 +1,82 @@
+"""``guardrail_notify`` end to end: payload -> config -> secret -> message -> delivery.
+
+:func:`run` is what the adapter calls. It returns the process exit code and writes log lines through
+``log`` (the adapter sends them to stderr, which splunkd files in ``_internal`` under
+``sendmodalert``). Every line passes through :func:`redact` with the secret and the session key, so
+neither can reach a log even through an unexpected message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from guardrail.notify_config import NotifyError, parse_config
+from guardrail.notify_http import HttpClient
+from guardrail.notify_message import build_message, read_results, summarise
+from guardrail.notify_secret import fetch_secret
+from guardrail.notify_send import DeliveryError, deliver
+
+ACTION = "guardrail_notify"
+
+
+def redact(line: str, secrets: Iterable[Optional[str]]) -> str:
+    """Replace every occurrence of each non-trivial secret in ``line``."""
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            line = line.replace(secret, "<redacted>")
+    return line
+
+
+def _quote(value: object) -> str:
+    return json.dumps(str(value), ensure_ascii=True)
+
+
+def run(
+    payload: Mapping[str, Any],
+    client: HttpClient,
+    log: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Send one notification for the alert in ``payload``; 0 on success, the error's code otherwise."""
+    session_key = str(payload.get("session_key") or "")
+    secrets: list[Optional[str]] = [session_key]
+
+    def emit(line: str) -> None:
+        log(redact(line, secrets))
+
+    search = str(payload.get("search_name") or "")
+    sid = str(payload.get("sid") or "")
+    context = f"action={ACTION} search_name={_quote(search)} sid={_quote(sid)}"
+    try:
+        conf = payload.get("configuration")
+        config = parse_config(conf if isinstance(conf, Mapping) else {})
+        secret = fetch_secret(
+            client, str(payload.get("server_uri") or ""), session_key,
+            config.secret_realm, config.secret_name, config.ca_bundle,
+        )
+        secrets.extend([secret.url, secret.token])
+        rows = read_results(str(payload.get("results_file") or ""))
+        summary = summarise(
+            search, config.severity, rows, config.max_rows,
+            str(payload.get("results_link") or ""), sid, str(payload.get("app") or ""),
+        )
+        body = json.dumps(build_message(config.fmt, summary), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": f"{ACTION}/1"}
+        if secret.token:
+            headers["Authorization"] = f"Bearer {secret.token}"
+        result = deliver(
+            client, secret.url, body, headers, config.retry, config.allowed_hosts,
+            verify=config.ca_bundle or True, sleep=sleep, log=emit,
+        )
+    except DeliveryError as err:
+        emit(f"ERROR {context} outcome=failed stage=delivery attempts={err.attempts} "
+             f"status={err.status if err.status is not None else '-'} reason={_quote(err.message)}")
+        return err.exit_code
+    except NotifyError as err:
+        emit(f"ERROR {context} outcome=failed stage={err.where} reason={_quote(err.message)}")
+        return err.exit_code
+    emit(f"INFO {context} outcome=sent format={config.fmt} rows={summary.count} "
+         f"status={result.status} attempts={result.attempts}")
+    return 0

@@ -1,0 +1,263 @@
+"""Turn an alert's results into a short, readable webhook message (Slack, Teams or generic JSON).
+
+Result values come from audit logs and user agents an attacker can shape, so every value is cut to
+a bounded length and escaped for the target's markup: a crafted user agent must not become a Slack
+``<!channel>`` mention or a Teams link.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from guardrail.notify_config import ConfigError
+
+MAX_VALUE = 160
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
+
+# Which column names what, best first: the alerts put their verdict in `finding` and the person in
+# `identified_user`; other searches that use the action may only have the raw fields.
+WHO_FIELDS = ("identified_user", "actor", "gcp_principal", "caller_key", "caller_ip")
+WHAT_FIELDS = ("finding", "gcp_method", "gcp_service")
+DETAIL_FIELDS = (
+    "match_status",
+    "match_confidence",
+    "candidate_users",
+    "gcp_project",
+    "gcp_service",
+    "caller_ip",
+    "denials",
+    "triage_status",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One result row reduced to what a message shows."""
+
+    who: str
+    what: str
+    confidence: str
+    details: Tuple[Tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    """Everything a message says about one alert firing."""
+
+    alert: str
+    severity: str
+    count: int
+    rows: Tuple[Row, ...]
+    results_link: str
+    sid: str
+    app: str
+
+
+def clip(value: str, limit: int = MAX_VALUE) -> str:
+    """One line, at most ``limit`` characters (multivalue results arrive newline-joined)."""
+    text = ", ".join(part.strip() for part in value.splitlines() if part.strip())
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_results(path: str) -> List[Dict[str, str]]:
+    """Read Splunk's gzip-compressed CSV results file; ``__mv_`` columns are dropped."""
+    if not path:
+        raise ConfigError("results_file", "missing from the payload")
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read(MAX_RESULTS_BYTES + 1)
+    except OSError as err:
+        raise ConfigError("results_file", f"cannot be read ({type(err).__name__})") from None
+    if len(data) > MAX_RESULTS_BYTES:
+        raise ConfigError("results_file", "larger than 64 MiB")
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    rows: List[Dict[str, str]] = []
+    for raw in reader:
+        rows.append({k: (v or "") for k, v in raw.items() if k and not k.startswith("__mv_")})
+    return rows
+
+
+def _first(row: Mapping[str, str], names: Iterable[str]) -> str:
+    for name in names:
+        value = row.get(name, "")
+        if value.strip():
+            return clip(value)
+    return ""
+
+
+def _confidence(row: Mapping[str, str]) -> str:
+    raw = row.get("match_confidence", "").strip()
+    if not raw:
+        return ""
+    try:
+        return f"{float(raw.splitlines()[0]):.2f}"
+    except ValueError:
+        return clip(raw, 16)
+
+
+def summarise(
+    alert: str,
+    severity: str,
+    rows: List[Dict[str, str]],
+    max_rows: int,
+    results_link: str,
+    sid: str = "",
+    app: str = "",
+) -> AlertSummary:
+    """Pick the top ``max_rows`` rows (in the search's own order) and what to say about each."""
+    top: List[Row] = []
+    for row in rows[:max_rows]:
+        who = _first(row, WHO_FIELDS) or "unknown caller"
+        what = _first(row, WHAT_FIELDS)
+        details = tuple(
+            (name, clip(row[name]))
+            for name in DETAIL_FIELDS
+            if row.get(name, "").strip() and name != "match_confidence"
+        )
+        top.append(Row(who=who, what=what, confidence=_confidence(row), details=details))
+    return AlertSummary(
+        alert=clip(alert or "unnamed search", 120),
+        severity=severity,
+        count=len(rows),
+        rows=tuple(top),
+        results_link=results_link.strip(),
+        sid=clip(sid, 120),
+        app=clip(app, 60),
+    )
+
+
+def _title(summary: AlertSummary) -> str:
+    noun = "result" if summary.count == 1 else "results"
+    return f"[{summary.severity.upper()}] {summary.alert}: {summary.count} {noun}"
+
+
+def _safe_link(link: str) -> Optional[str]:
+    # A results link always comes from splunkd; refuse anything that is not plain http(s).
+    if re.match(r"^https?://[^\s<>|\[\]()]+$", link):
+        return link
+    return None
+
+
+_SLACK_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+
+
+def slack_escape(text: str) -> str:
+    """Escape the characters Slack reads as control sequences (links, mentions: ``<!channel>``).
+
+    Slack has no escape for ``*`` or ``_``; they can only change emphasis, not add a link or mention.
+    """
+    for old, new in _SLACK_ESCAPES:
+        text = text.replace(old, new)
+    return text
+
+
+def markdown_escape(text: str) -> str:
+    """Backslash-escape Markdown control characters for Teams Adaptive Card text."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", text)
+
+
+def _row_line(row: Row, escape: Any) -> str:
+    who = escape(row.who)
+    conf = f" (confidence {row.confidence})" if row.confidence else ""
+    what = f": {escape(row.what)}" if row.what else ""
+    return f"{who}{conf}{what}"
+
+
+def slack_message(summary: AlertSummary) -> Dict[str, Any]:
+    """Slack incoming-webhook body: a fallback ``text`` plus Block Kit sections."""
+    title = _title(summary)
+    blocks: List[Dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(title, 150)}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*Severity:* {slack_escape(summary.severity)}   *Results:* {summary.count}",
+            },
+        },
+    ]
+    for row in summary.rows:
+        lines = ["• " + _row_line(row, slack_escape)]
+        lines.extend(f"    {name}: {slack_escape(value)}" for name, value in row.details)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip_block("\n".join(lines))}})
+    if summary.count > len(summary.rows):
+        more = summary.count - len(summary.rows)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"and {more} more"}]})
+    link = _safe_link(summary.results_link)
+    if link:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{link}|Open the results in Splunk>"}})
+    return {"text": slack_escape(title), "blocks": blocks}
+
+
+def clip_block(text: str, limit: int = 2900) -> str:
+    """Slack rejects section text over 3000 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def teams_message(summary: AlertSummary) -> Dict[str, Any]:
+    """Teams (Workflows / incoming webhook) body: one Adaptive Card."""
+    body: List[Dict[str, Any]] = [
+        {"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": True,
+         "text": markdown_escape(_title(summary))},
+        {"type": "FactSet", "facts": [
+            {"title": "Severity", "value": markdown_escape(summary.severity)},
+            {"title": "Results", "value": str(summary.count)},
+        ]},
+    ]
+    for row in summary.rows:
+        body.append({"type": "Container", "separator": True, "items": [
+            {"type": "TextBlock", "wrap": True, "text": _row_line(row, markdown_escape)},
+            {"type": "FactSet", "facts": [
+                {"title": name, "value": markdown_escape(value)} for name, value in row.details
+            ]},
+        ]})
+    if summary.count > len(summary.rows):
+        body.append({"type": "TextBlock", "isSubtle": True,
+                     "text": f"and {summary.count - len(summary.rows)} more"})
+    card: Dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    link = _safe_link(summary.results_link)
+    if link:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open the results in Splunk", "url": link}]
+    return {
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+    }
+
+
+def json_message(summary: AlertSummary) -> Dict[str, Any]:
+    """Generic JSON body for SOAR, ticketing or chat bridges."""
+    return {
+        "source": "gcp_guardrail",
+        "alert": summary.alert,
+        "severity": summary.severity,
+        "result_count": summary.count,
+        "results_link": _safe_link(summary.results_link) or "",
+        "sid": summary.sid,
+        "app": summary.app,
+        "rows": [
+            {"who": r.who, "what": r.what, "confidence": r.confidence, **dict(r.details)}
+            for r in summary.rows
+        ],
+        "rows_truncated": summary.count > len(summary.rows),
+    }
+
+
+def build_message(fmt: str, summary: AlertSummary) -> Dict[str, Any]:
+    """The webhook body for ``fmt`` (slack, teams or json)."""
+    if fmt == "slack":
+        return slack_message(summary)
+    if fmt == "teams":
+        return teams_message(summary)
+    return json_message(summary)

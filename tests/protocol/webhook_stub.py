@@ -1,0 +1,207 @@
+"""Loopback HTTPS servers for the alert action tests: a scripted webhook and a splunkd stand-in.
+
+Both use a self-signed certificate made at test time for 127.0.0.1 and localhost, so the action's
+https-only rule holds in the tests too. The webhook answers each request with the next scripted
+reply (status, headers, or a delay longer than the client's timeout) and records what it received.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote, urlsplit
+
+
+def make_certificate(directory: Path) -> Tuple[Path, Path]:
+    """Write a self-signed certificate (SAN 127.0.0.1, localhost) and its key; return their paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "guardrail-test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@dataclass
+class Reply:
+    """One scripted answer: status, extra headers, body, or a stall of ``delay`` seconds first."""
+
+    status: int = 200
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: str = "ok"
+    delay: float = 0.0
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: Dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class HttpsStub:
+    """A threaded HTTPS (or, with ``tls=False``, plain HTTP) server on 127.0.0.1."""
+
+    def __init__(self, cert: Optional[Tuple[Path, Path]], handler: Any) -> None:
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.server.stub = self  # type: ignore[attr-defined]
+        if cert is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(cert[0]), str(cert[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HttpsStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class _WebhookHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _handle(self) -> None:
+        stub: Webhook = self.server.stub  # type: ignore[attr-defined]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        stub.received.append(
+            Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
+        reply = stub.replies.pop(0) if stub.replies else Reply()
+        if reply.delay:
+            time.sleep(reply.delay)
+        data = reply.body.encode("utf-8")
+        try:
+            self.send_response(reply.status)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (timeout test)
+
+    do_POST = _handle
+    do_GET = _handle
+
+
+class Webhook(HttpsStub):
+    """Scripted webhook: ``replies`` are consumed in order, then 200 OK."""
+
+    def __init__(self, cert: Optional[Tuple[Path, Path]], replies: Optional[List[Reply]] = None) -> None:
+        self.replies: List[Reply] = list(replies or [])
+        self.received: List[Received] = []
+        super().__init__(cert, _WebhookHandler)
+
+    def url(self, path: str, host: str = "127.0.0.1", scheme: str = "https") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
+
+
+class _SplunkdHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        stub: Splunkd = self.server.stub  # type: ignore[attr-defined]
+        stub.requests.append(self.path)
+        status, payload = stub.answer(self.path, self.headers.get("Authorization", ""))
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class Splunkd(HttpsStub):
+    """splunkd's ``storage/passwords`` endpoint, answering for one session key."""
+
+    def __init__(self, cert: Tuple[Path, Path], session_key: str, passwords: Dict[str, str]) -> None:
+        self.session_key = session_key
+        self.passwords = passwords  # "realm:name:" -> clear password
+        self.requests: List[str] = []
+        super().__init__(cert, _SplunkdHandler)
+
+    @property
+    def uri(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def answer(self, raw_path: str, authorization: str) -> Tuple[int, Dict[str, Any]]:
+        if authorization != f"Splunk {self.session_key}":
+            return 401, {"messages": [{"type": "WARN", "text": "call not properly authenticated"}]}
+        parts = urlsplit(raw_path)
+        prefix = "/servicesNS/nobody/gcp_guardrail/storage/passwords/"
+        if not parts.path.startswith(prefix) or "output_mode=json" not in parts.query:
+            return 404, {"messages": [{"type": "ERROR", "text": "not found"}]}
+        entity = unquote(parts.path[len(prefix):])
+        if entity not in self.passwords:
+            return 404, {"messages": [{"type": "ERROR", "text": f"Could not find object id={entity}"}]}
+        realm, name, _ = entity.split(":")
+        return 200, {
+            "origin": f"{self.uri}/servicesNS/nobody/gcp_guardrail/storage/passwords",
+            "entry": [{
+                "name": entity,
+                "id": f"{self.uri}{parts.path}",
+                "acl": {"app": "gcp_guardrail", "owner": "nobody", "sharing": "app"},
+                "content": {
+                    "clear_password": self.passwords[entity],
+                    "encr_password": "$7$notreal",
+                    "password": "********",
+                    "realm": realm,
+                    "username": name,
+                },
+            }],
+            "paging": {"total": 1, "perPage": 30, "offset": 0},
+        }
