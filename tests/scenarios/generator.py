@@ -157,7 +157,8 @@ class Scenario:
 
 
 class World:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, day0: float = DAY0) -> None:
+        self.day0 = day0
         self.rng = random.Random(seed)
         self._users = [f"{f}.{ln}" for f in FIRST for ln in LAST]
         self.rng.shuffle(self._users)
@@ -514,7 +515,7 @@ class Builder:
 
 
 def _times(w: World, n: int, start_hour: float, spacing: int = 900) -> List[float]:
-    base = DAY0 + start_hour * 3600
+    base = w.day0 + start_hour * 3600
     return [base + i * spacing + w.rng.randrange(0, spacing // 3) for i in range(n)]
 
 
@@ -770,7 +771,7 @@ def sc_shared_device(w: World, n: int) -> Scenario:
         egress = w.office_egress()  # one site per kiosk: no two kiosks share an egress second
         host, mac = w.device("KIOSK")
         ip = w.internal_ip()
-        day_start = DAY0 + 7 * 3600 + d * 60
+        day_start = w.day0 + 7 * 3600 + d * 60
         b.dhcp(day_start - 600, ip, host, mac, 14 * 3600)
         people = [w.user() for _ in range(4)]
         logons = [day_start + k * 2.5 * 3600 for k in range(4)]
@@ -935,13 +936,14 @@ def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
 # --------------------------------------------------------------------------------------------------
 
 
-def build_all(seed: int = 20251120, per_scenario: int = 12, noise_factor: int = 20) -> List[Scenario]:
+def build_all(seed: int = 20251120, per_scenario: int = 12, noise_factor: int = 20,
+              day0: float = DAY0) -> List[Scenario]:
     """Every scenario (with its own background noise), then ``combined`` = all of them together."""
-    w = World(seed)
+    w = World(seed, day0)
     scenarios = [fn(w, per_scenario) for fn in SCENARIOS]
     combined = Scenario("combined", "every scenario and all background noise in one stream")
     for sc in scenarios:
-        times = [float(str(r["_time"])) for r in sc.rows if float(str(r["_time"])) > DAY0 - 3600]
+        times = [float(str(r["_time"])) for r in sc.rows if float(str(r["_time"])) > day0 - 3600]
         bg = noise(w, noise_factor * max(1, sc.denied_count), min(times) - 1800, max(times) + 1800)
         combined.rows.extend(sc.rows)
         combined.rows.extend(bg)

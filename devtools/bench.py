@@ -1,0 +1,217 @@
+"""`make bench`: correlatepolicydenied against a splunklib floor over one large mixed stream.
+
+The stream (default 1M rows, about 4 % policy-denied, the rest endpoint evidence and other GCP
+activity) is built once from the scenario generator, one independent day per block, and written to a
+file as CSV chunk bodies the way splunkd sends them: newest first, 50k rows per chunk, one header
+with every field and an ``__mv_`` column beside each. Both commands are then spawned like splunkd
+does (SCP v2, no arguments) and fed the same bytes, at 100k rows and at the full volume.
+
+Reported per run: rows/s (rows in / time from the first execute chunk to the last reply), the
+ratio command / floor, the child's peak RSS (``ru_maxrss`` of that child from ``wait4``) and the
+getinfo latency (from spawning the process to its getinfo reply). Numbers only, no assertions;
+they go to the terminal and to ``build/bench.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, devtools/ would come first on sys.path and devtools/inspect.py would shadow the
+# standard library's inspect module.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.protocol.scp import ScpSession, encode_mv, runtime  # noqa: E402
+from tests.scenarios.generator import DAY0, build_all  # noqa: E402
+
+COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
+FLOOR = ROOT / "tests" / "bench" / "floor.py"
+STREAM_VERSION = "1"  # bump when the generator or the encoding changes
+BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
+
+
+# ---- the stream --------------------------------------------------------------------------------
+
+
+def _blocks(rows: int, seed: int):  # type: ignore[no-untyped-def]
+    """Blocks of rows, newest block first, each sorted newest first; ``rows`` in total."""
+    made = 0
+    block = 0
+    while made < rows:
+        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * BLOCK_SECONDS)[-1]
+        part = sc.newest_first()[: rows - made]
+        made += len(part)
+        block += 1
+        yield part, sum(1 for r in part if r.get("_raw", "") and _denied(str(r["_raw"])))
+
+
+def _denied(raw: str) -> bool:
+    return "cloudaudit.googleapis.com%2Fpolicy" in raw or ("constraints/" in raw and "PreconditionFailure" in raw)
+
+
+def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, object]:
+    """Write the chunk bodies to ``path`` and an index beside it; reuse them when already there."""
+    index_path = path.with_suffix(".json")
+    key = hashlib.sha256(("%s|%d|%d|%d" % (STREAM_VERSION, rows, chunk, seed)).encode()).hexdigest()[:16]
+    if index_path.exists() and path.exists():
+        index = json.loads(index_path.read_text())
+        if index.get("key") == key:
+            return dict(index)
+    started = time.perf_counter()
+    # Pass 1: rows as JSON lines (to know every field name before writing one header).
+    names: Dict[str, None] = {}
+    denied = 0
+    tmp = path.with_suffix(".jsonl")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for part, n_denied in _blocks(rows, seed):
+            denied += n_denied
+            for row in part:
+                for k in row:
+                    names.setdefault(k, None)
+                fh.write(json.dumps(row) + "\n")
+    header = sorted(names, key=lambda k: (not k.startswith("_"), k))
+    # Pass 2: CSV bodies, every field with its __mv_ column, as splunkd writes them.
+    chunks: List[Tuple[int, int, int]] = []
+    with tmp.open(encoding="utf-8") as src, path.open("wb") as out:
+        buf: List[Dict[str, object]] = []
+
+        def flush() -> None:
+            text = io.StringIO()
+            w = csv.writer(text, lineterminator="\r\n")
+            w.writerow(header + ["__mv_" + k for k in header])
+            for r in buf:
+                vals = [r.get(k, "") for k in header]
+                w.writerow([v if isinstance(v, str) else "\n".join(v) for v in vals]  # type: ignore[union-attr]
+                           + [encode_mv(v) if isinstance(v, list) else "" for v in vals])
+            data = text.getvalue().encode("utf-8")
+            chunks.append((out.tell(), len(data), len(buf)))
+            out.write(data)
+            buf.clear()
+
+        for line in src:
+            buf.append(json.loads(line))
+            if len(buf) == chunk:
+                flush()
+        if buf:
+            flush()
+    tmp.unlink()
+    index = {"key": key, "rows": rows, "denied": denied, "fields": len(header), "chunk": chunk,
+             "chunks": chunks, "bytes": path.stat().st_size, "seconds": round(time.perf_counter() - started, 1)}
+    index_path.write_text(json.dumps(index))
+    return index
+
+
+# ---- one run -----------------------------------------------------------------------------------
+
+
+def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: int) -> Dict[str, object]:
+    """Drive ``script`` over the first ``rows`` rows of the stream; measure it."""
+    use = []
+    total = 0
+    for off, size, n in chunks:
+        if total >= rows:
+            break
+        use.append((off, size, n))
+        total += n
+    spawn = time.perf_counter()
+    session = ScpSession(script, python)
+    try:
+        info = session.getinfo()
+        getinfo_s = time.perf_counter() - spawn
+        if info.metadata.get("error"):
+            raise RuntimeError("getinfo failed: %s" % info.metadata)
+        out_rows = 0
+        started = time.perf_counter()
+        with stream.open("rb") as fh:
+            for i, (off, size, _n) in enumerate(use):
+                fh.seek(off)
+                body = fh.read(size)
+                reply = session.execute([], finished=i == len(use) - 1, body=body)
+                if reply.metadata.get("error"):
+                    raise RuntimeError("execute failed: %s" % reply.metadata)
+                out_rows += len(reply.rows)
+        elapsed = time.perf_counter() - started
+        assert session.proc.stdin is not None
+        session.proc.stdin.close()
+        _pid, status, usage = os.wait4(session.proc.pid, 0)
+        session.proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        session.__exit__(None, None, None)
+    return {
+        "command": script.stem, "rows_in": total, "rows_out": out_rows, "seconds": round(elapsed, 2),
+        "rows_per_s": round(total / elapsed), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "getinfo_s": round(getinfo_s, 3),
+        "exit": session.proc.returncode,
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--small", type=int, default=100_000, help="the smaller volume for the RSS comparison")
+    ap.add_argument("--chunk", type=int, default=50_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--python", action="append",
+                    help="interpreter(s) for both commands (default: Splunk 9's 3.9, else this one)")
+    ap.add_argument("--stream", type=Path, default=ROOT / "build" / "bench" / "stream.csvchunks")
+    ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
+    args = ap.parse_args(argv)
+    if not COMMAND.exists():
+        print("bench: %s does not exist yet" % COMMAND.relative_to(ROOT))
+        return 1
+    args.stream.parent.mkdir(parents=True, exist_ok=True)
+    index = build_stream(args.stream, args.rows, args.chunk, args.seed)
+    print("stream: %d rows (%d policy-denied, %.1f %%), %d fields, %.0f MiB in %d chunks of %d, newest first"
+          % (index["rows"], index["denied"], 100.0 * int(index["denied"]) / int(index["rows"]),  # type: ignore[arg-type]
+             index["fields"], int(index["bytes"]) / 2 ** 20, len(index["chunks"]), args.chunk))  # type: ignore[arg-type]
+    pythons = args.python or [runtime("3.9") or sys.executable]
+    results: List[Dict[str, object]] = []
+    for python in pythons:
+        label = python.split("/versions/")[-1].split("/")[0] if "/versions/" in python else platform.python_version()
+        for rows in (args.small, args.rows):
+            for script in (FLOOR, COMMAND):
+                r = run(script, python, args.stream, index["chunks"], rows)  # type: ignore[arg-type]
+                r["python"] = label
+                results.append(r)
+                print("  %-22s py%-7s %8d rows in  %6d out  %7.1f s  %7d rows/s  peak RSS %6.1f MiB  "
+                      "cpu %6.1f s  getinfo %.3f s" % (r["command"], label, r["rows_in"], r["rows_out"],
+                                                       r["seconds"], r["rows_per_s"], r["peak_rss_mib"],
+                                                       r["cpu_s"], r["getinfo_s"]))
+    summary = []
+    print("\n| python | rows | floor rows/s | command rows/s | ratio | floor RSS MiB | command RSS MiB | "
+          "RSS delta MiB | command getinfo s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for i in range(0, len(results), 2):
+        f, c = results[i], results[i + 1]
+        ratio = float(c["rows_per_s"]) / float(f["rows_per_s"])  # type: ignore[arg-type]
+        delta = float(c["peak_rss_mib"]) - float(f["peak_rss_mib"])  # type: ignore[arg-type]
+        summary.append({"python": c["python"], "rows": c["rows_in"], "floor_rows_per_s": f["rows_per_s"],
+                        "command_rows_per_s": c["rows_per_s"], "ratio": round(ratio, 3),
+                        "floor_peak_rss_mib": f["peak_rss_mib"], "command_peak_rss_mib": c["peak_rss_mib"],
+                        "rss_delta_mib": round(delta, 1), "command_getinfo_s": c["getinfo_s"],
+                        "floor_getinfo_s": f["getinfo_s"], "rows_out_match": f["rows_out"] == c["rows_out"]})
+        print("| %s | %d | %d | %d | %.2f | %.1f | %.1f | %+.1f | %.3f |" % (
+            c["python"], c["rows_in"], f["rows_per_s"], c["rows_per_s"], ratio, f["peak_rss_mib"],
+            c["peak_rss_mib"], delta, c["getinfo_s"]))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"stream": {k: v for k, v in index.items() if k != "chunks"},
+                                     "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+                                     "runs": results, "summary": summary}, indent=1))
+    print("\nwrote %s" % args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
