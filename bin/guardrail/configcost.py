@@ -415,21 +415,23 @@ class PriceBook:
         return bool(self._table)
 
     def lookup(self, region: str, mode: str, day: date) -> Optional[Price]:
-        """The price in force on ``day``; before the first effective date, the earliest entry
-        (remembered in :attr:`before_first` so the command can say so)."""
-        entries = self._table.get((region, mode)) or self._table.get((ANY_REGION, mode))
-        if not entries:
-            return None
-        chosen: Optional[Price] = None
-        for entry in entries:
-            if entry.effective <= day:
+        """The price in force on ``day``: the region's own rows first, then the ``*`` rows; before
+        any effective date, the earliest entry (remembered in :attr:`before_first` so the
+        command can say so)."""
+        candidates = [self._table.get((region, mode)), self._table.get((ANY_REGION, mode))]
+        for entries in candidates:
+            chosen: Optional[Price] = None
+            for entry in entries or []:
+                if entry.effective > day:
+                    break
                 chosen = entry
-            else:
-                break
-        if chosen is None:
-            self.before_first.add((entries[0].region, mode))
-            chosen = entries[0]
-        return chosen
+            if chosen is not None:
+                return chosen
+        for entries in candidates:
+            if entries:
+                self.before_first.add((entries[0].region, mode))
+                return entries[0]
+        return None
 
 
 def _cost(per_window: Mapping[int, int], region: str, mode: str, book: PriceBook,
@@ -668,7 +670,7 @@ class Estimator:
                 "continuous_cis": str(est.continuous_cis),
                 "daily_cis_high": str(est.daily_cis_high),
                 "daily_cis_low": str(est.daily_cis_low),
-                "period_days": str(days.normalize()) if days else "0",
+                "period_days": format(days.normalize(), "f") if days else "0",
                 "price_continuous": str(est.price_continuous.price) if est.price_continuous else "",
                 "price_periodic": str(est.price_periodic.price) if est.price_periodic else "",
                 "continuous_cost": _money(est.continuous_cost),
