@@ -64,7 +64,7 @@ def _denied(raw: str) -> bool:
 def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, object]:
     """Write the chunk bodies to ``path`` and an index beside it; reuse them when already there."""
     index_path = path.with_suffix(".json")
-    key = hashlib.sha256(("%s|%d|%d|%d" % (STREAM_VERSION, rows, chunk, seed)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{STREAM_VERSION}|{rows}|{chunk}|{seed}".encode()).hexdigest()[:16]
     if index_path.exists() and path.exists():
         index = json.loads(index_path.read_text())
         if index.get("key") == key:
@@ -131,7 +131,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
         info = session.getinfo()
         getinfo_s = time.perf_counter() - spawn
         if info.metadata.get("error"):
-            raise RuntimeError("getinfo failed: %s" % info.metadata)
+            raise RuntimeError(f"getinfo failed: {info.metadata}")
         out_rows = 0
         started = time.perf_counter()
         with stream.open("rb") as fh:
@@ -140,7 +140,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
                 body = fh.read(size)
                 reply = session.execute([], finished=i == len(use) - 1, body=body)
                 if reply.metadata.get("error"):
-                    raise RuntimeError("execute failed: %s" % reply.metadata)
+                    raise RuntimeError(f"execute failed: {reply.metadata}")
                 out_rows += len(reply.rows)
         elapsed = time.perf_counter() - started
         assert session.proc.stdin is not None
@@ -169,13 +169,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     args = ap.parse_args(argv)
     if not COMMAND.exists():
-        print("bench: %s does not exist yet" % COMMAND.relative_to(ROOT))
+        print(f"bench: {COMMAND.relative_to(ROOT)} does not exist yet")
         return 1
     args.stream.parent.mkdir(parents=True, exist_ok=True)
     index = build_stream(args.stream, args.rows, args.chunk, args.seed)
-    print("stream: %d rows (%d policy-denied, %.1f %%), %d fields, %.0f MiB in %d chunks of %d, newest first"
-          % (index["rows"], index["denied"], 100.0 * int(index["denied"]) / int(index["rows"]),  # type: ignore[arg-type]
-             index["fields"], int(index["bytes"]) / 2 ** 20, len(index["chunks"]), args.chunk))  # type: ignore[arg-type]
+    n_rows, n_denied = int(index["rows"]), int(index["denied"])  # type: ignore[call-overload]
+    print(f"stream: {n_rows} rows ({n_denied} policy-denied, {100.0 * n_denied / n_rows:.1f} %), "
+          f"{index['fields']} fields, {int(index['bytes']) / 2 ** 20:.0f} MiB "  # type: ignore[call-overload]
+          f"in {len(index['chunks'])} chunks of {args.chunk}, newest first")  # type: ignore[arg-type]
     pythons = args.python or [runtime("3.9") or sys.executable]
     results: List[Dict[str, object]] = []
     for python in pythons:
@@ -185,10 +186,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 r = run(script, python, args.stream, index["chunks"], rows)  # type: ignore[arg-type]
                 r["python"] = label
                 results.append(r)
-                print("  %-22s py%-7s %8d rows in  %6d out  %7.1f s  %7d rows/s  peak RSS %6.1f MiB  "
-                      "cpu %6.1f s  getinfo %.3f s" % (r["command"], label, r["rows_in"], r["rows_out"],
-                                                       r["seconds"], r["rows_per_s"], r["peak_rss_mib"],
-                                                       r["cpu_s"], r["getinfo_s"]))
+                print(f"  {r['command']:<22} py{label:<7} {r['rows_in']:>8} rows in {r['rows_out']:>6} out "
+                      f"{r['seconds']:>7} s {r['rows_per_s']:>7} rows/s  peak RSS {r['peak_rss_mib']:>6} MiB  "
+                      f"cpu {r['cpu_s']:>6} s  getinfo {r['getinfo_s']} s")
     summary = []
     print("\n| python | rows | floor rows/s | command rows/s | ratio | floor RSS MiB | command RSS MiB | "
           "RSS delta MiB | command getinfo s |")
@@ -202,14 +202,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "floor_peak_rss_mib": f["peak_rss_mib"], "command_peak_rss_mib": c["peak_rss_mib"],
                         "rss_delta_mib": round(delta, 1), "command_getinfo_s": c["getinfo_s"],
                         "floor_getinfo_s": f["getinfo_s"], "rows_out_match": f["rows_out"] == c["rows_out"]})
-        print("| %s | %d | %d | %d | %.2f | %.1f | %.1f | %+.1f | %.3f |" % (
-            c["python"], c["rows_in"], f["rows_per_s"], c["rows_per_s"], ratio, f["peak_rss_mib"],
-            c["peak_rss_mib"], delta, c["getinfo_s"]))
+        print(f"| {c['python']} | {c['rows_in']} | {f['rows_per_s']} | {c['rows_per_s']} | {ratio:.2f} | "
+              f"{f['peak_rss_mib']} | {c['peak_rss_mib']} | {delta:+.1f} | {c['getinfo_s']} |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"stream": {k: v for k, v in index.items() if k != "chunks"},
                                      "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
                                      "runs": results, "summary": summary}, indent=1))
-    print("\nwrote %s" % args.json.relative_to(ROOT) if args.json.is_relative_to(ROOT) else args.json)
+    print(f"\nwrote {args.json.relative_to(ROOT)}" if args.json.is_relative_to(ROOT) else args.json)
     return 0
 
 

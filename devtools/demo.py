@@ -75,9 +75,9 @@ def build() -> tuple[List[Row], List[Dict[str, str]]]:
         log_ua, sent = w.gcloud_ua("gcloud.notebooks.instances.create")
         ua_sent.append(sent)
         b.proxy(t, "10.20.3.57", "avery.lin", "notebooks.googleapis.com", sent,
-                "/v1/projects/%s/locations/europe-west4-a/instances?instanceId=avery-churn-nb" % project, 403)
+                f"/v1/projects/{project}/locations/europe-west4-a/instances?instanceId=avery-churn-nb", 403)
         b.nat(t - 1, "10.20.3.57", egress, "142.250.74.42")
-        iid = b.denied(t, "avery.lin", "attempt %d" % (k + 1), egress, log_ua, project=project, denial=0,
+        iid = b.denied(t, "avery.lin", f"attempt {k + 1}", egress, log_ua, project=project, denial=0,
                        name="avery-churn-nb", shape=["wrapped", "bare", "wrapped+fields", "bare+fields"][k],
                        via_activity=False)
         expected.append({"insert_id": iid, "match_status": "identified", "identified_user": "avery.lin",
@@ -87,15 +87,16 @@ def build() -> tuple[List[Row], List[Dict[str, str]]]:
             b.proxy(t + b.rng.choice([-1, 0, 1]), ip, user,
                     b.rng.choice(["outlook.office365.com", "slack.com", "github.com", "www.google.com"]),
                     w.browser_ua()[1])
-            b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, "52.96.%d.%d" % (b.rng.randrange(256), b.rng.randrange(256)))
+            b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress,
+                  f"52.96.{b.rng.randrange(256)}.{b.rng.randrange(256)}")
     # a colleague lists notebooks with gcloud at the same minute (same host, another agent)
     b.proxy(t0 + 40, "10.20.3.61", "jordan.reyes", "notebooks.googleapis.com",
-            w.gcloud_ua("gcloud.notebooks.instances.list")[1], "/v1/projects/%s/locations/-/instances" % project)
+            w.gcloud_ua("gcloud.notebooks.instances.list")[1], f"/v1/projects/{project}/locations/-/instances")
     b.gcp_activity(t0 + 40, "jordan.reyes@example-corp.com", egress,
                    w.gcloud_ua("gcloud.notebooks.instances.list")[0], project=project,
                    service="notebooks.googleapis.com",
                    method="google.cloud.notebooks.v1.NotebookService.ListInstances",
-                   resource="projects/%s/locations/-" % project, log="data_access")
+                   resource=f"projects/{project}/locations/-", log="data_access")
 
     # Later: a Terraform run from the same office egress with no proxy record (direct NAT), while
     # a colleague's laptop talks to Google in the same second: nobody can be singled out.
@@ -117,7 +118,7 @@ def regenerate() -> None:
         out = csv.DictWriter(fh, ["insert_id", "match_status", "identified_user", "identified_host"])
         out.writeheader()
         out.writerows(expected)
-    print("wrote %d rows to %s" % (len(rows), SAMPLE))
+    print(f"wrote {len(rows)} rows to {SAMPLE}")
 
 
 def _first(value: object) -> str:
@@ -135,7 +136,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         regenerate()
         return 0
     if not SCRIPT.exists():
-        print("demo: %s does not exist yet" % SCRIPT.relative_to(ROOT))
+        print(f"demo: {SCRIPT.relative_to(ROOT)} does not exist yet")
         return 1
     from tests.scenarios.evaluate import insert_id
 
@@ -147,9 +148,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if run.returncode != 0:
         print(run.stderr)
         return 1
-    print("Motivating case: %d rows (newest first) through bin/correlatepolicydenied.py over SCP v2 (%s)"
-          % (len(rows), Path(python).name + " " + python.split("/versions/")[-1].split("/")[0]))
-    print("%d rows out (evidence rows are dropped)\n" % len(run.rows))
+    version = python.split("/versions/")[-1].split("/")[0]
+    print(f"Motivating case: {len(rows)} rows (newest first) through bin/correlatepolicydenied.py "
+          f"over SCP v2 (python {version})")
+    print(f"{len(run.rows)} rows out (evidence rows are dropped)\n")
     header = ("time (UTC)", "method", "caller_ip", "status", "identified_user", "host", "conf", "ok")
     widths = (19, 44, 13, 12, 15, 12, 5, 3)
     print("  ".join(h.ljust(wd) for h, wd in zip(header, widths)))
@@ -171,16 +173,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("  ".join(str(c).ljust(wd) for c, wd in zip(cells, widths)))
         cands = row.get("candidate_users")
         if status == "ambiguous" and cands:
-            print("      candidates: %s" % ", ".join(cands if isinstance(cands, list) else [cands]))
+            print("      candidates: {}".format(", ".join(cands if isinstance(cands, list) else [cands])))
         evidence = row.get("match_evidence") or []
         for line in (evidence if isinstance(evidence, list) else [evidence])[:4]:
             print(textwrap.indent(textwrap.shorten(line, 150), "      evidence: "))
-        print("      violation: %s" % _first(row.get("gcp_violation")))
+        print("      violation: {}".format(_first(row.get("gcp_violation"))))
     missing = set(expected) - {insert_id(r) for r in run.rows}
     failures += len(missing)
     print()
     if failures:
-        print("demo: %d verdict(s) differ from samples/motivating_case/expected.csv" % failures)
+        print(f"demo: {failures} verdict(s) differ from samples/motivating_case/expected.csv")
         return 1
     print("demo: every verdict matches samples/motivating_case/expected.csv")
     return 0

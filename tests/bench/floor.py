@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bin", "lib"))
 
-from splunklib.searchcommands import Configuration, StreamingCommand, dispatch  # noqa: E402
+from splunklib.searchcommands import Configuration, StreamingCommand, dispatch
 
 POLICY_LOG = "cloudaudit.googleapis.com%2Fpolicy"
 

@@ -74,9 +74,9 @@ class Miss:
     evidence: List[str]
 
     def line(self) -> str:
-        return ("%s [%s] expected=%s got=%s status=%s candidates=%s evidence=%s"
-                % (self.insert_id, self.note, self.expected or "cannot tell", self.got or "-", self.status,
-                   self.candidates, self.evidence[:3]))
+        return (f"{self.insert_id} [{self.note}] expected={self.expected or 'cannot tell'} "
+                f"got={self.got or '-'} status={self.status} candidates={self.candidates} "
+                f"evidence={self.evidence[:3]}")
 
 
 @dataclass
@@ -163,7 +163,7 @@ def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Resu
     out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)
     if out.returncode != 0 or out.getinfo.metadata.get("error"):
         res = Result(sc.name, order, chunk, denied=sc.denied_count)
-        res.error = "exit %s: %s %s" % (out.returncode, out.getinfo.metadata.get("error", ""), out.stderr[-2000:])
+        res.error = f"exit {out.returncode}: {out.getinfo.metadata.get('error', '')} {out.stderr[-2000:]}"
         res.missing = sorted(sc.truth)
         return res
     return score(sc, out.rows, order, chunk)
@@ -177,7 +177,7 @@ def run_all(scenarios: Sequence[Scenario], workers: int = 2) -> List[Result]:
 
 
 def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else "%.3f" % value
+    return "-" if value is None else f"{value:.3f}"
 
 
 def table(results: Sequence[Result]) -> str:
@@ -193,11 +193,11 @@ def table(results: Sequence[Result]) -> str:
         cov = [r.coverage for r in runs if r.coverage is not None]
         problems = sum(len(r.missing) + len(r.duplicated) + r.extra_rows + r.bad_status + (1 if r.error else 0)
                        for r in runs)
-        statuses = ", ".join("%s=%d" % kv for kv in sorted(first.statuses.items()))
-        lines.append("| %s | %d | %d | %d | %s | %s | %d | %s | %d | %d |" % (
-            name, first.denied, first.attributable, first.names_given,
-            _pct(min(r.precision for r in runs)), _pct(min(cov) if cov else None),
-            max(r.named_when_cannot_tell for r in runs), statuses, len(runs), problems))
+        statuses = ", ".join(f"{k}={v}" for k, v in sorted(first.statuses.items()))
+        cells = [name, first.denied, first.attributable, first.names_given,
+                 _pct(min(r.precision for r in runs)), _pct(min(cov) if cov else None),
+                 max(r.named_when_cannot_tell for r in runs), statuses, len(runs), problems]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -207,17 +207,17 @@ def details(results: Sequence[Result]) -> str:
         items = [*r.wrong, *r.missed, *r.not_masked_wrong]
         if not (items or r.error or r.missing or r.duplicated or r.extra_rows or r.bad_status):
             continue
-        out.append("### %s %s/%d" % (r.scenario, r.order, r.chunk))
+        out.append(f"### {r.scenario} {r.order}/{r.chunk}")
         if r.error:
             out.append("- error: " + r.error)
         if r.missing:
-            out.append("- missing from output: %d %s" % (len(r.missing), r.missing[:5]))
+            out.append(f"- missing from output: {len(r.missing)} {r.missing[:5]}")
         if r.duplicated:
-            out.append("- output more than once: %s" % r.duplicated[:5])
+            out.append(f"- output more than once: {r.duplicated[:5]}")
         if r.extra_rows:
-            out.append("- rows that are not denied events in the output: %d" % r.extra_rows)
+            out.append(f"- rows that are not denied events in the output: {r.extra_rows}")
         if r.bad_status:
-            out.append("- rows with a match_status outside the contract: %d" % r.bad_status)
+            out.append(f"- rows with a match_status outside the contract: {r.bad_status}")
         out.extend("- wrong name: " + m.line() for m in r.wrong)
         out.extend("- missed: " + m.line() for m in r.missed)
         out.extend("- not reported as not_masked: " + m.line() for m in r.not_masked_wrong)
@@ -226,7 +226,7 @@ def details(results: Sequence[Result]) -> str:
 
 def write_report(results: Sequence[Result], build: Path = ROOT / "build") -> str:
     build.mkdir(exist_ok=True)
-    text = "# Scenario evaluation of correlatepolicydenied\n\nPython: %s\n\n%s\n\n%s\n" % (
+    text = "# Scenario evaluation of correlatepolicydenied\n\nPython: {}\n\n{}\n\n{}\n".format(
         python(), table(results), details(results) or "No misses.")
     (build / "scenarios.md").write_text(text, encoding="utf-8")
     (build / "scenarios.json").write_text(json.dumps([r.as_dict() for r in results], indent=1), encoding="utf-8")

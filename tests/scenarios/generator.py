@@ -41,7 +41,7 @@ LAST = ["lin", "reyes", "okafor", "novak", "schmidt", "tanaka", "moreau", "silva
         "nilsson", "ibrahim", "costa", "murphy", "yilmaz", "park", "dubois", "rossi", "jensen", "khan",
         "weber", "santos", "larsen", "ng", "oconnor", "petrov", "garcia", "mensah", "fischer", "kim"]
 
-GOOGLE_API_IPS = ["142.250.74.%d" % i for i in range(10, 60)] + ["172.217.16.%d" % i for i in range(10, 60)]
+GOOGLE_API_IPS = [f"142.250.74.{i}" for i in range(10, 60)] + [f"172.217.16.{i}" for i in range(10, 60)]
 OTHER_HOSTS = ["www.bing.com", "login.microsoftonline.com", "outlook.office365.com", "github.com",
                "slack.com", "zoom.us", "www.google.com", "fonts.gstatic.com", "pypi.org", "example.org"]
 BROWSERS = [
@@ -100,7 +100,7 @@ def iso(t: float) -> str:
 
 
 def splunk_time(t: float) -> str:
-    return "%.3f" % t
+    return f"{t:.3f}"
 
 
 def ipv6_forms(addr: str) -> List[str]:
@@ -180,14 +180,13 @@ class World:
 
     def device(self, kind: str = "LAPTOP") -> Tuple[str, str]:
         self._device += 1
-        mac = "00:1a:2b:%02x:%02x:%02x" % ((self._device >> 16) & 255, (self._device >> 8) & 255,
-                                            self._device & 255)
+        mac = f"00:1a:2b:{(self._device >> 16) & 255:02x}:{(self._device >> 8) & 255:02x}:{self._device & 255:02x}"
         return f"{kind}-{self._device:05d}", mac
 
     def project(self) -> str:
         self._project += 1
-        name = "%s-%s-%03d" % (self.rng.choice(["ds", "ml", "analytics", "research", "platform"]),
-                               self.rng.choice(["sandbox", "dev", "prod", "lab"]), self._project)
+        kind = self.rng.choice(["ds", "ml", "analytics", "research", "platform"])
+        name = f"{kind}-{self.rng.choice(['sandbox', 'dev', 'prod', 'lab'])}-{self._project:03d}"
         self.project_numbers[name] = 100000000000 + self.rng.randrange(10 ** 11)
         return name
 
@@ -196,8 +195,7 @@ class World:
         while True:
             first = self.rng.choice([31, 46, 62, 77, 81, 82, 86, 88, 90, 92, 94, 109, 176, 178, 185, 188,
                                      212, 213, 217, 24, 67, 73, 98])
-            ip = "%d.%d.%d.%d" % (first, self.rng.randrange(256), self.rng.randrange(256),
-                                  self.rng.randrange(1, 255))
+            ip = f"{first}.{self.rng.randrange(256)}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
             if ip not in self._public:
                 self._public.add(ip)
                 return ip
@@ -209,7 +207,7 @@ class World:
 
     def google_ip(self) -> str:
         while True:
-            ip = "34.%d.%d.%d" % (self.rng.randrange(64, 160), self.rng.randrange(256), self.rng.randrange(1, 255))
+            ip = f"34.{self.rng.randrange(64, 160)}.{self.rng.randrange(256)}.{self.rng.randrange(1, 255)}"
             if ip not in self._public:
                 self._public.add(ip)
                 return ip
@@ -217,9 +215,8 @@ class World:
     def public_ipv6(self) -> str:
         while True:
             prefix = self.rng.choice(["2001:db8", "2a02:8108", "2600:1700", "2a01:e0a"])
-            ip = str(ipaddress.IPv6Address("%s:%x:%x::%x" % (prefix, self.rng.randrange(1, 65535),
-                                                              self.rng.randrange(1, 65535),
-                                                              self.rng.randrange(1, 65535))))
+            a, b, c = (self.rng.randrange(1, 65535) for _ in range(3))
+            ip = str(ipaddress.IPv6Address(f"{prefix}:{a:x}:{b:x}::{c:x}"))
             if ip not in self._public:
                 self._public.add(ip)
                 return ip
@@ -227,11 +224,11 @@ class World:
     def internal_ip(self) -> str:
         self._internal += 1
         n = self._internal
-        return "10.%d.%d.%d" % (40 + n // 60000, (n // 250) % 240, n % 250 + 2)
+        return f"10.{40 + n // 60000}.{(n // 250) % 240}.{n % 250 + 2}"
 
     def insert_id(self) -> str:
         self._ids += 1
-        return "%s%06d" % (uuid.UUID(int=self.rng.getrandbits(128)).hex[:10], self._ids)
+        return f"{uuid.UUID(int=self.rng.getrandbits(128)).hex[:10]}{self._ids:06d}"
 
     def invocation_id(self) -> str:
         return uuid.UUID(int=self.rng.getrandbits(128)).hex
@@ -247,11 +244,10 @@ class World:
         ])
         if devshell:
             os_name, os_ver, term = "LINUX", "6.1.85+", "screen"
-        sent = ("google-cloud-sdk gcloud/%s command/%s invocation-id/%s environment/%s "
-                "environment-version/None client-os/%s client-os-ver/%s client-pltf-arch/x86_64 "
-                "interactive/True from-script/False python/3.11.8 term/%s"
-                % (self.rng.choice(["455.0.0", "470.0.0", "497.0.0"]), command, self.invocation_id(), env,
-                   os_name, os_ver, term))
+        version = self.rng.choice(["455.0.0", "470.0.0", "497.0.0"])
+        sent = (f"google-cloud-sdk gcloud/{version} command/{command} invocation-id/{self.invocation_id()} "
+                f"environment/{env} environment-version/None client-os/{os_name} client-os-ver/{os_ver} "
+                f"client-pltf-arch/x86_64 interactive/True from-script/False python/3.11.8 term/{term}")
         return sent + ",gzip(gfe)", sent
 
     def browser_ua(self) -> Tuple[str, str]:
@@ -260,9 +256,9 @@ class World:
 
     def sdk_ua(self) -> Tuple[str, str]:
         sent = self.rng.choice([
-            "Terraform/1.9.%d (+https://www.terraform.io) Terraform-Plugin-SDK/2.33.0 "
-            "terraform-provider-google/6.%d.0" % (self.rng.randrange(8), self.rng.randrange(12)),
-            "gl-python/3.11.%d grpc/1.62.1 gax/2.17.1 gapic/1.11.0" % self.rng.randrange(10),
+            f"Terraform/1.9.{self.rng.randrange(8)} (+https://www.terraform.io) Terraform-Plugin-SDK/2.33.0 "
+            f"terraform-provider-google/6.{self.rng.randrange(12)}.0",
+            f"gl-python/3.11.{self.rng.randrange(10)} grpc/1.62.1 gax/2.17.1 gapic/1.11.0",
         ])
         # client libraries are often recorded with the suffix twice
         return sent + ",gzip(gfe)" + (",gzip(gfe)" if "gl-python" in sent else ""), sent
@@ -308,7 +304,7 @@ class Builder:
                          "labels": {"service": service, "method": method, "project_id": project}},
             "timestamp": iso(t),
             "severity": "ERROR" if status else "NOTICE",
-            "logName": "projects/%s/logs/cloudaudit.googleapis.com%%2F%s" % (project, log),
+            "logName": f"projects/{project}/logs/cloudaudit.googleapis.com%2F{log}",
             "receiveTimestamp": iso(t + 0.4 + self.rng.random()),
         }
         return iid, entry
@@ -362,7 +358,7 @@ class Builder:
             return {"principalEmail": ""}
         if form == 2:
             return {"principalSubject": ""}
-        return {"principalEmail": "%s...@%s" % (user[0], CORP)}
+        return {"principalEmail": f"{user[0]}...@{CORP}"}
 
     def denied(self, t: float, truth: Optional[str], note: str, caller_ip: str, ua: str,
                project: Optional[str] = None, denial: Optional[int] = None, name: Optional[str] = None,
@@ -374,7 +370,7 @@ class Builder:
         service, method, res_t, constraint, kind = DENIALS[self.rng.randrange(len(DENIALS)) if denial is None
                                                           else denial]
         zone = self.rng.choice(ZONES)
-        name = name or "nb-%s" % self.w.invocation_id()[:6]
+        name = name or f"nb-{self.w.invocation_id()[:6]}"
         resource = resource or res_t.format(p=project, zone=zone, region=zone[:-2], name=name)
         if auth is None:
             auth = ({"principalEmail": principal} if principal else self.masked_auth(truth))
@@ -382,13 +378,13 @@ class Builder:
             via_activity = kind == "org" and self.rng.random() < 0.2
         extra: Dict[str, object] = {}
         if kind == "org":
-            violation = {"constraint": constraint, "errorMessage": "%s is not allowed by the organization "
-                         "policy constraint %s" % (service if "restrictService" in constraint else method,
+            violation = {"constraint": constraint, "errorMessage": "{} is not allowed by the organization "
+                         "policy constraint {}".format(service if "restrictService" in constraint else method,
                                                    constraint),
                          "policyType": "LIST_CONSTRAINT",
                          "checkedValue": service if "restrictService" in constraint else resource}
             status = {"code": 7, "message": "Request is prohibited by organization's policy. "
-                      "Constraint %s violated for projects/%s." % (constraint, project)}
+                      f"Constraint {constraint} violated for projects/{project}."}
             extra["policyViolationInfo"] = {"orgPolicyViolationInfo": {
                 "resourceType": service.split(".")[0] + ".googleapis.com/Instance",
                 "violationInfo": [violation]}}
@@ -398,13 +394,13 @@ class Builder:
             if via_activity:
                 # An Admin Activity entry failing FAILED_PRECONDITION with the constraint in details.
                 log = "activity"
-                status = {"code": 9, "message": "Constraint %s violated for project %s." % (constraint, project),
+                status = {"code": 9, "message": f"Constraint {constraint} violated for project {project}.",
                           "details": [{"@type": "type.googleapis.com/google.rpc.PreconditionFailure",
                                        "violations": [{"type": constraint, "subject": "projects/" + project,
                                                        "description": violation["errorMessage"]}]}]}
                 extra.pop("metadata")
         else:
-            uid = "%s" % self.w.invocation_id()[:22].upper()
+            uid = f"{self.w.invocation_id()[:22].upper()}"
             status = {"code": 7, "message": "Request is prohibited by organization's policy. "
                       "vpcServiceControlsUniqueIdentifier: " + uid,
                       "details": [{"@type": "type.googleapis.com/google.rpc.PreconditionFailure",
@@ -414,8 +410,8 @@ class Builder:
                 "violationReason": "NO_MATCHING_ACCESS_LEVEL",
                 "securityPolicyInfo": {"organizationId": "584932101377",
                                        "servicePerimeterName": "accessPolicies/771046/servicePerimeters/data"},
-                "resourceNames": ["projects/%d" % self.w.project_numbers[project]],
-                "ingressViolations": [{"targetResource": "projects/%d" % self.w.project_numbers[project],
+                "resourceNames": [f"projects/{self.w.project_numbers[project]}"],
+                "ingressViolations": [{"targetResource": f"projects/{self.w.project_numbers[project]}",
                                        "servicePerimeter": "accessPolicies/771046/servicePerimeters/data"}],
             }
             log = "policy"
@@ -432,8 +428,8 @@ class Builder:
         project = project or self.w.project()
         svc, meth, res_t, lg = self.rng.choice(ACTIVITY)
         service, method, log = service or svc, method or meth, log or lg
-        resource = resource or res_t.format(p=project, zone=self.rng.choice(ZONES), name="fw-%d" %
-                                            self.rng.randrange(100))
+        zone = self.rng.choice(ZONES)
+        resource = resource or res_t.format(p=project, zone=zone, name=f"fw-{self.rng.randrange(100)}")
         _, entry = self._log_entry(t, project, service, method, resource, caller_ip, ua,
                                    {"principalEmail": principal}, log, None, {})
         self.add(self._gcp_row(t, entry))
@@ -443,23 +439,23 @@ class Builder:
         self.add({"_time": splunk_time(t), "sourcetype": "MSAD:NT6:DHCP", "host": "dc01",
                   "tag": ["network", "session", "dhcp"], "dest_ip": ip, "dest_nt_host": host,
                   "dest_mac": mac, "lease_duration": str(lease), "signature": "Assign",
-                  "_raw": "10,%s,Assign,%s,%s,%s" % (iso(t), ip, host, mac.replace(":", ""))})
+                  "_raw": "10,{},Assign,{},{},{}".format(iso(t), ip, host, mac.replace(":", ""))})
 
     def vpn(self, t: float, src_ip: str, assigned: str, user: str, host: str, duration: int) -> None:
         spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user])
         self.add({"_time": splunk_time(t), "sourcetype": "pan:globalprotect", "host": "gp-portal",
                   "tag": ["network", "session", "vpn"], "src_ip": src_ip, "dest_ip": assigned,
                   "user": spelled, "dest_nt_host": host, "duration": str(duration), "action": "success",
-                  "_raw": "GLOBALPROTECT,%s,gateway-connected,%s,%s,%s" % (iso(t), spelled, src_ip, assigned)})
+                  "_raw": f"GLOBALPROTECT,{iso(t)},gateway-connected,{spelled},{src_ip},{assigned}"})
 
     def proxy(self, t: float, src: str, user: Optional[str], dest: str, ua: str, path: str = "/",
               status: int = 200) -> None:
         key = self.rng.choice(["src", "src_ip"])
         row: Row = {"_time": splunk_time(t), "sourcetype": "zscalernss-web", "host": "proxy01",
-                    "tag": ["web", "proxy"], key: src, "dest": dest, "url": "https://%s%s" % (dest, path),
+                    "tag": ["web", "proxy"], key: src, "dest": dest, "url": f"https://{dest}{path}",
                     "http_user_agent": ua, "http_method": "POST" if status == 403 else "GET",
                     "status": str(status), "action": "allowed",
-                    "_raw": "%s %s %s https://%s%s %d" % (iso(t), src, user or "-", dest, path, status)}
+                    "_raw": f"{iso(t)} {src} {user or '-'} https://{dest}{path} {status}"}
         if user:
             row["user"] = self.rng.choice([user, DOMAIN + "\\" + user, user + "@" + CORP])
         self.add(row)
@@ -469,7 +465,7 @@ class Builder:
                   "tag": ["network", "communicate"], "src_ip": src_ip, "src_translated_ip": translated,
                   "src_port": str(self.rng.randrange(49152, 65535)), "dest_ip": dest_ip,
                   "dest_port": str(port), "transport": "tcp", "action": "allowed",
-                  "_raw": "TRAFFIC,end,%s,%s,%s,%s,%d" % (iso(t), src_ip, translated, dest_ip, port)})
+                  "_raw": f"TRAFFIC,end,{iso(t)},{src_ip},{translated},{dest_ip},{port}"})
 
     def logon(self, t: float, user: str, host: str, src: str = "127.0.0.1", logon_type: int = 2) -> None:
         """An interactive Windows logon of ``user`` on device ``host``."""
@@ -478,9 +474,9 @@ class Builder:
                   "tag": ["authentication"], "user": DOMAIN + "\\" + user, "dest": host, "src": src,
                   "app": "win:local", "action": "success", "signature_id": "4624",
                   "Logon_Type": str(logon_type), "EventCode": "4624",
-                  "_raw": "<Event><System><EventID>4624</EventID><Computer>%s</Computer></System>"
-                          "<EventData><Data Name='TargetUserName'>%s</Data><Data Name='LogonType'>%d"
-                          "</Data></EventData></Event>" % (host, user, logon_type)})
+                  "_raw": f"<Event><System><EventID>4624</EventID><Computer>{host}</Computer></System>"
+                          f"<EventData><Data Name='TargetUserName'>{user}</Data><Data Name='LogonType'>"
+                          f"{logon_type}</Data></EventData></Event>"})
 
     def idp(self, t: float, user: str, src: str, ua: str) -> None:
         """An identity-provider sign-in from public address ``src`` (browser agent)."""
@@ -521,7 +517,7 @@ def _times(w: World, n: int, start_hour: float, spacing: int = 900) -> List[floa
 
 def _home_worker(b: Builder, user: str, t: float) -> Tuple[str, str, str]:
     """A laptop at home: (public IP, device, local IP)."""
-    return b.w.public_ip(), b.w.device()[0], "192.168.1.%d" % b.rng.randrange(2, 250)
+    return b.w.public_ip(), b.w.device()[0], f"192.168.1.{b.rng.randrange(2, 250)}"
 
 
 def sc_vpn_direct(w: World, n: int) -> Scenario:
@@ -530,14 +526,14 @@ def sc_vpn_direct(w: World, n: int) -> Scenario:
         user, ip = w.user(), w.public_ip()
         host, _ = w.device()
         start = t - b.rng.randrange(600, 4 * 3600)
-        b.vpn(start, ip, "10.250.%d.%d" % (b.rng.randrange(256), b.rng.randrange(2, 250)), user, host,
+        b.vpn(start, ip, f"10.250.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}", user, host,
               int(t - start) + b.rng.randrange(600, 4 * 3600))
         ua = b.rng.choice([w.gcloud_ua("gcloud.compute.instances.create"), w.browser_ua()])[0]
         for k in range(b.rng.randrange(1, 4)):  # retried
-            b.denied(t + 20 * k, user, "VPN session from %s" % ip, ip, ua)
+            b.denied(t + 20 * k, user, f"VPN session from {ip}", ip, ua)
         # another person's session from another address at the same time
         other_ip = w.public_ip()
-        b.vpn(t - 1800, other_ip, "10.250.9.%d" % b.rng.randrange(2, 250), w.user(), w.device()[0], 7200)
+        b.vpn(t - 1800, other_ip, f"10.250.9.{b.rng.randrange(2, 250)}", w.user(), w.device()[0], 7200)
     return b.scenario
 
 
@@ -546,7 +542,7 @@ def sc_idp_signin(w: World, n: int) -> Scenario:
     for t in _times(w, n, 7.5):
         user, ip = w.user(), w.public_ip()
         b.idp(t - b.rng.randrange(20, 280), user, ip, w.browser_ua()[1])
-        b.denied(t, user, "IdP sign-in from %s" % ip, ip, w.gcloud_ua("gcloud.notebooks.instances.create")[0])
+        b.denied(t, user, f"IdP sign-in from {ip}", ip, w.gcloud_ua("gcloud.notebooks.instances.create")[0])
         if b.rng.random() < 0.5:  # hotel wifi: someone else signed in from there half an hour ago
             b.idp(t - b.rng.randrange(1500, 2400), w.user(), ip, w.browser_ua()[1])
     return b.scenario
@@ -571,14 +567,14 @@ def sc_nat_dhcp_logon(w: World, n: int) -> Scenario:
         for k in range(b.rng.randrange(1, 3)):
             tk = t + 40 * k
             b.nat(tk + b.rng.choice([-1, 0, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
-            b.denied(tk, user, "NAT %s -> %s, lease %s, logon" % (egress, ip, host), egress, ua)
+            b.denied(tk, user, f"NAT {egress} -> {ip}, lease {host}, logon", egress, ua)
         # colleagues behind the same egress, well away from t
         for _ in range(3):
             other = w.user()
             oip, _h = _office_user(b, t, other, t - 3 * 3600, t - 2 * 3600)
             for _k in range(2):
                 b.nat(t + b.rng.choice([-1, 1]) * b.rng.randrange(90, 280), oip, egress,
-                      b.rng.choice(GOOGLE_API_IPS + ["52.96.1.1", "13.107.6.152"]))
+                      b.rng.choice([*GOOGLE_API_IPS, "52.96.1.1", "13.107.6.152"]))
     return b.scenario
 
 
@@ -594,7 +590,7 @@ def sc_edr_aip(w: World, n: int) -> Scenario:
             b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host)
             b.edr(t + b.rng.randrange(-20, 20), "NetworkConnectIP4", ip, local, host,
                   remote=b.rng.choice(GOOGLE_API_IPS))
-        b.denied(t, user, "EDR aip %s on %s" % (ip, host), ip, ua)
+        b.denied(t, user, f"EDR aip {ip} on {host}", ip, ua)
     return b.scenario
 
 
@@ -604,7 +600,7 @@ def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
     egress = w.office_egress()
     for t in _times(w, n, 9.5):
         user = w.user()
-        ip, host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
+        ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
         ua_log, ua_sent = b.rng.choice([w.gcloud_ua("gcloud.notebooks.instances.create"), w.browser_ua(),
                                         w.sdk_ua()])
         denial = b.rng.randrange(len(DENIALS))
@@ -612,8 +608,8 @@ def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
         project = w.project()
         for k in range(b.rng.randrange(1, 4)):
             tk = t + 30 * k
-            b.proxy(tk + b.rng.choice([0, 0, 1]), ip, user, service, ua_sent, "/v1/projects/%s" % project, 403)
-            b.denied(tk, user, "proxy %s %s UA match" % (ip, service), egress, ua_log, project=project,
+            b.proxy(tk + b.rng.choice([0, 0, 1]), ip, user, service, ua_sent, f"/v1/projects/{project}", 403)
+            b.denied(tk, user, f"proxy {ip} {service} UA match", egress, ua_log, project=project,
                      denial=denial)
             # colleagues at the same second: other hosts, and the same host with another agent
             for _ in range(2):
@@ -667,13 +663,13 @@ def sc_service_agent(w: World, n: int) -> Scenario:
     for i, t in enumerate(_times(w, n, 11)):
         user, project = w.user(), w.project()
         zone = b.rng.choice(ZONES)
-        name = "nb-%s" % w.invocation_id()[:6]
-        resource = "projects/%s/zones/%s/instances/%s" % (project, zone, name)
+        name = f"nb-{w.invocation_id()[:6]}"
+        resource = f"projects/{project}/zones/{zone}/instances/{name}"
         ip = w.public_ip()
         ua = w.browser_ua()[0]
         if i % 3 == 2:
             # the originating call is masked too, but its address leads to the user through VPN
-            b.vpn(t - 3600, ip, "10.251.%d.%d" % (b.rng.randrange(256), b.rng.randrange(2, 250)), user,
+            b.vpn(t - 3600, ip, f"10.251.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}", user,
                   w.device()[0], 5 * 3600)
             auth_email = ""
         else:
@@ -687,9 +683,9 @@ def sc_service_agent(w: World, n: int) -> Scenario:
         b.gcp_activity(t - b.rng.randrange(1, 6), other + "@" + CORP, w.public_ip(), w.browser_ua()[0],
                        project=project, service="notebooks.googleapis.com",
                        method="google.cloud.notebooks.v1.NotebookService.CreateInstance",
-                       resource="projects/%s/zones/%s/instances/nb-other%d" % (project, zone, i), log="activity")
-        agent = "service-%d@gcp-sa-notebooks.iam.gserviceaccount.com" % w.project_numbers[project]
-        b.denied(t, user, "service agent on %s" % resource, "private", "google-api-go-client/0.5 notebooks",
+                       resource=f"projects/{project}/zones/{zone}/instances/nb-other{i}", log="activity")
+        agent = f"service-{w.project_numbers[project]}@gcp-sa-notebooks.iam.gserviceaccount.com"
+        b.denied(t, user, f"service agent on {resource}", "private", "google-api-go-client/0.5 notebooks",
                  project=project, denial=1, auth={"principalEmail": agent,
                                                  "serviceAccountDelegationInfo": [
                                                      {"firstPartyPrincipal": {"principalEmail": agent}}]},
@@ -719,11 +715,11 @@ def sc_dhcp_reassigned(w: World, n: int) -> Scenario:
         if i % 4 == 3:
             b.dhcp(t + b.rng.randrange(120, 300), ip, host_b, mac_b, 8 * 3600)  # begins after t
             b.logon(t - 3600, bob, host_b)
-            b.denied(t, None, "no lease of %s active at t (ended before, next began after)" % ip, egress, ua)
+            b.denied(t, None, f"no lease of {ip} active at t (ended before, next began after)", egress, ua)
         else:
             b.dhcp(a_end + b.rng.randrange(30, 100), ip, host_b, mac_b, 8 * 3600)
             b.logon(t - b.rng.randrange(1800, 7200), bob, host_b)
-            b.denied(t, bob, "lease of %s moved from %s to %s before t" % (ip, host_a, host_b), egress, ua)
+            b.denied(t, bob, f"lease of {ip} moved from {host_a} to {host_b} before t", egress, ua)
     return b.scenario
 
 
@@ -734,16 +730,16 @@ def sc_home_ip_yesterday(w: World, n: int) -> Scenario:
         ip = w.public_ip()
         carol, dave = w.user(), w.user()
         y = t - 86400 - b.rng.randrange(3600, 4 * 3600)
-        b.vpn(y, ip, "10.252.1.%d" % b.rng.randrange(2, 250), carol, w.device()[0], 8 * 3600)
+        b.vpn(y, ip, f"10.252.1.{b.rng.randrange(2, 250)}", carol, w.device()[0], 8 * 3600)
         b.idp(y + 120, carol, ip, w.browser_ua()[1])
-        b.edr(y + 400, "ProcessRollup2", ip, "192.168.0.%d" % b.rng.randrange(2, 250), w.device()[0], user=carol)
+        b.edr(y + 400, "ProcessRollup2", ip, f"192.168.0.{b.rng.randrange(2, 250)}", w.device()[0], user=carol)
         ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
         if i % 3 == 2:
-            b.denied(t, None, "only yesterday's owner of %s is known" % ip, ip, ua)
+            b.denied(t, None, f"only yesterday's owner of {ip} is known", ip, ua)
         else:
             start = t - b.rng.randrange(900, 3 * 3600)
-            b.vpn(start, ip, "10.252.2.%d" % b.rng.randrange(2, 250), dave, w.device()[0], int(t - start) + 3600)
-            b.denied(t, dave, "today's VPN session from %s" % ip, ip, ua)
+            b.vpn(start, ip, f"10.252.2.{b.rng.randrange(2, 250)}", dave, w.device()[0], int(t - start) + 3600)
+            b.denied(t, dave, f"today's VPN session from {ip}", ip, ua)
     return b.scenario
 
 
@@ -758,7 +754,7 @@ def sc_nat_same_second(w: World, n: int) -> Scenario:
         dest = b.rng.choice(GOOGLE_API_IPS)
         b.nat(t, ip1, egress, dest)
         b.nat(t, ip2, egress, dest)
-        b.denied(t, None, "%s and %s both behind %s at t" % (u1, u2, egress), egress,
+        b.denied(t, None, f"{u1} and {u2} both behind {egress} at t", egress,
                  w.sdk_ua()[0])
     return b.scenario
 
@@ -784,7 +780,7 @@ def sc_shared_device(w: World, n: int) -> Scenario:
             t = lo + b.rng.randrange(int(hi - lo))
             ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
             b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
-            b.denied(t, people[slot], "%s on shared %s (logon %d of 4)" % (people[slot], host, slot + 1),
+            b.denied(t, people[slot], f"{people[slot]} on shared {host} (logon {slot + 1} of 4)",
                      egress, ua)
     return b.scenario
 
@@ -801,7 +797,7 @@ def sc_clock_skew(w: World, n: int) -> Scenario:
         else:
             b.logon(t - 3600 + skew, user, host)
             b.edr(t + skew, "DnsRequest", ip, local, host, domain="compute.googleapis.com")
-        b.denied(t, user, "EDR clock %+d s" % skew, ip, w.gcloud_ua("gcloud.compute.instances.create")[0],
+        b.denied(t, user, f"EDR clock {skew:+d} s", ip, w.gcloud_ua("gcloud.compute.instances.create")[0],
                  denial=1)
     return b.scenario
 
@@ -818,13 +814,13 @@ def sc_ipv6_forms(w: World, n: int) -> Scenario:
         kind = i % 3
         if kind == 0:
             start = t - 1800
-            b.vpn(start, ev_form, "10.253.0.%d" % b.rng.randrange(2, 250), user, w.device()[0], 4 * 3600)
+            b.vpn(start, ev_form, f"10.253.0.{b.rng.randrange(2, 250)}", user, w.device()[0], 4 * 3600)
         elif kind == 1:
             b.idp(t - 100, user, ev_form, w.browser_ua()[1])
         else:
-            b.edr(t + 5, "ProcessRollup2", ev_form, "192.168.7.%d" % b.rng.randrange(2, 250), w.device()[0],
+            b.edr(t + 5, "ProcessRollup2", ev_form, f"192.168.7.{b.rng.randrange(2, 250)}", w.device()[0],
                   user=user)
-        b.denied(t, user, "IPv6 %s vs %s" % (call_form, ev_form), call_form,
+        b.denied(t, user, f"IPv6 {call_form} vs {ev_form}", call_form,
                  w.gcloud_ua("gcloud.notebooks.instances.create")[0])
     return b.scenario
 
@@ -860,11 +856,11 @@ def sc_cloud_shell(w: World, n: int) -> Scenario:
             user = w.user()
             project = w.project()
             b.gcp_activity(t - 2, user + "@" + CORP, ip, ua, project=project, service="compute.googleapis.com",
-                           method="v1.compute.zones.get", resource="projects/%s/zones/us-central1-a" % project,
+                           method="v1.compute.zones.get", resource=f"projects/{project}/zones/us-central1-a",
                            log="data_access")
             b.denied(t, user, "Cloud Shell, same invocation-id", ip, ua, project=project, denial=1)
         else:
-            b.denied(t, None, "Cloud Shell %s, nothing else" % ip, ip, ua)
+            b.denied(t, None, f"Cloud Shell {ip}, nothing else", ip, ua)
     return b.scenario
 
 
@@ -873,7 +869,7 @@ def sc_unmasked(w: World, n: int) -> Scenario:
     for i, t in enumerate(_times(w, n, 16.5)):
         user, ip = w.user(), w.public_ip()
         if i % 2:
-            b.vpn(t - 600, ip, "10.254.0.%d" % b.rng.randrange(2, 250), w.user(), w.device()[0], 3600)
+            b.vpn(t - 600, ip, f"10.254.0.{b.rng.randrange(2, 250)}", w.user(), w.device()[0], 3600)
         b.denied(t, user, "visible principal", ip, w.browser_ua()[0], principal=user + "@" + CORP)
     return b.scenario
 
@@ -902,7 +898,7 @@ def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
         b.logon(start - b.rng.randrange(60, 600), p, host)
     homes = [(p, w.public_ip()) for p in people[:20]]
     for p, home in homes:
-        b.vpn(start - 300, home, "10.249.0.%d" % b.rng.randrange(2, 250), p, w.device()[0], int(end - start))
+        b.vpn(start - 300, home, f"10.249.0.{b.rng.randrange(2, 250)}", p, w.device()[0], int(end - start))
     while len(b.scenario.rows) < rows:
         t = start + b.rng.random() * (end - start)
         p, host, mac, ip = b.rng.choice(devices)
@@ -910,16 +906,16 @@ def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
         if kind == 0:
             b.proxy(t, ip, p, b.rng.choice(OTHER_HOSTS), w.browser_ua()[1])
         elif kind == 1:
-            b.nat(t, ip, b.rng.choice(egress), "%d.%d.%d.%d" % (b.rng.choice([13, 20, 52, 104]),
-                                                                b.rng.randrange(256), b.rng.randrange(256),
-                                                                b.rng.randrange(1, 255)))
+            first = b.rng.choice([13, 20, 52, 104])
+            b.nat(t, ip, b.rng.choice(egress),
+                  f"{first}.{b.rng.randrange(256)}.{b.rng.randrange(256)}.{b.rng.randrange(1, 255)}")
         elif kind == 2:
             hp, home = b.rng.choice(homes)
             b.idp(t, hp, home, w.browser_ua()[1])
         elif kind == 3:
             hp, home = b.rng.choice(homes)
             b.edr(t, b.rng.choice(["ProcessRollup2", "NetworkConnectIP4", "DnsRequest"]), home,
-                  "192.168.1.%d" % b.rng.randrange(2, 250), host, user=hp if b.rng.random() < 0.5 else None,
+                  f"192.168.1.{b.rng.randrange(2, 250)}", host, user=hp if b.rng.random() < 0.5 else None,
                   domain=b.rng.choice(OTHER_HOSTS))
         elif kind == 4:
             b.gcp_activity(t, p + "@" + CORP, b.rng.choice(egress), w.gcloud_ua("gcloud.compute.instances.list")[0])
@@ -968,7 +964,7 @@ def write_csv(path: Path, rows: Sequence[Row]) -> None:
             line = [v if isinstance(v, str) else "\n".join(v) for v in (row.get(k, "") for k in names)]
             for k in multi:
                 v = row.get(k, "")
-                line.append(";".join("$%s$" % x.replace("$", "$$") for x in v) if isinstance(v, list) else "")
+                line.append(";".join("${}$".format(x.replace("$", "$$")) for x in v) if isinstance(v, list) else "")
             out.writerow(line)
 
 
@@ -998,7 +994,7 @@ def main(argv: Optional[Iterable[str]] = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     truth: Dict[str, object] = {}
     for sc in build_all(args.seed, args.per_scenario):
-        write_csv(args.out / ("%s.csv" % sc.name), sc.newest_first())
+        write_csv(args.out / (f"{sc.name}.csv"), sc.newest_first())
         truth[sc.name] = {"description": sc.description,
                           "events": [t.as_dict() for t in sc.truth.values()]}
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")

@@ -111,7 +111,7 @@ def test_scoring_counts_wrong_missed_and_cannot_tell() -> None:
         row["match_status"] = "identified"
         row["identified_user"] = "CORP\\" + (truth.user or "x") if i else "someone.else"
         out.append(row)
-    res = evaluate.score(sc, out + [out[0]], "desc", 10)
+    res = evaluate.score(sc, [*out, out[0]], "desc", 10)
     assert res.names_given == len(ids) and res.right == len(ids) - 1
     assert res.duplicated == [ids[0]] and len(res.wrong) == 1
     assert res.precision < PRECISION
@@ -126,20 +126,20 @@ def test_scenario(name: str) -> None:
     runs = results()[name]
     assert runs
     for r in runs:
-        where = "%s %s/%d" % (name, r.order, r.chunk)
+        where = f"{name} {r.order}/{r.chunk}"
         assert not r.error, where + ": " + r.error
-        assert not r.missing, "%s: denied events not output: %s" % (where, r.missing[:5])
-        assert not r.duplicated, "%s: denied events output twice: %s" % (where, r.duplicated[:5])
-        assert r.extra_rows == 0, "%s: %d evidence/other rows not dropped" % (where, r.extra_rows)
-        assert r.bad_status == 0, "%s: match_status outside the contract" % where
-        assert r.named_when_cannot_tell == 0, "%s: named someone where the truth is cannot tell:\n%s" % (
+        assert not r.missing, f"{where}: denied events not output: {r.missing[:5]}"
+        assert not r.duplicated, f"{where}: denied events output twice: {r.duplicated[:5]}"
+        assert r.extra_rows == 0, f"{where}: {r.extra_rows} evidence/other rows not dropped"
+        assert r.bad_status == 0, f"{where}: match_status outside the contract"
+        assert r.named_when_cannot_tell == 0, "{}: named someone where the truth is cannot tell:\n{}".format(
             where, "\n".join(m.line() for m in r.wrong if m.expected is None))
-        assert not r.not_masked_wrong, "%s: visible principal not reported as not_masked:\n%s" % (
+        assert not r.not_masked_wrong, "{}: visible principal not reported as not_masked:\n{}".format(
             where, "\n".join(m.line() for m in r.not_masked_wrong))
-        assert r.precision >= PRECISION, "%s: precision %.3f:\n%s" % (
+        assert r.precision >= PRECISION, "{}: precision {:.3f}:\n{}".format(
             where, r.precision, "\n".join(m.line() for m in r.wrong))
         if r.coverage is not None:
-            assert r.coverage >= COVERAGE, "%s: coverage %.3f:\n%s" % (
+            assert r.coverage >= COVERAGE, "{}: coverage {:.3f}:\n{}".format(
                 where, r.coverage, "\n".join(m.line() for m in r.missed))
 
 
