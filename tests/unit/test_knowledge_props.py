@@ -1,0 +1,173 @@
+"""The gcp sourcetypes' search-time knowledge, applied to sample events of both shapes.
+
+Each case in tests/fixtures/knowledge/events.json is a raw event as it would be indexed (bare
+LogEntry or Pub/Sub-wrapped) with the field values an analyst must see; the EVAL-* and LOOKUP-*
+settings of default/props.conf are evaluated by devtools/evalspl.py, as splunkd would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from devtools.conf import ROOT, parse_conf
+from devtools.evalspl import FUNCTIONS, apply_props, extract_time, fields_referenced, flatten_json, \
+    functions_used, props_stanza
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
+CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))
+SOURCETYPES = ["google:gcp:pubsub:message", "google:gcp:pubsub:audit:admin_activity",
+               "google:gcp:pubsub:audit:data_access", "google:gcp:pubsub:audit:system_event",
+               "google:gcp:pubsub:audit:policy_denied"]
+NORMALISED = ["gcp_log_type", "gcp_project", "gcp_service", "gcp_method", "gcp_resource", "gcp_principal",
+              "gcp_principal_masked", "caller_ip", "caller_network_kind", "caller_user_agent", "gcloud_command",
+              "gcloud_invocation_id", "status_code", "status_message", "gcp_violation_type", "vpcsc_reason",
+              "vpcsc_perimeter", "vpcsc_unique_id", "vpcsc_dry_run", "org_constraint"]
+CIM_CHANGE = ["user", "src", "action", "object", "status", "vendor_account", "command"]
+NOW = 1795780800.0  # 2026-11-27T12:00:00Z, fixed so expiry checks do not depend on the clock
+
+
+def evals(sourcetype: str) -> Dict[str, str]:
+    return {s.key[5:]: s.value for s in props_stanza(sourcetype).settings if s.key.startswith("EVAL-")}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_normalised_fields(case: Dict[str, Any]) -> None:
+    fields = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    for name, expected in case["expected"].items():
+        assert fields.get(name) == expected, f"{case['name']}: {name}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_same_fields_whatever_the_shape(case: Dict[str, Any]) -> None:
+    """Re-shape each event (bare <-> Pub/Sub-wrapped): every normalised field stays the same."""
+    doc = json.loads(case["raw"])
+    if case["shape"] == "wrapped":
+        other = doc["data"]
+    else:
+        other = {"attributes": {"logging.googleapis.com/timestamp": doc["timestamp"]}, "data": doc,
+                 "publish_time": "1795780800.5"}
+    one = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    two = apply_props(case["sourcetype"], json.dumps(other), now=NOW)
+    for name in NORMALISED + CIM_CHANGE:
+        assert one.get(name) == two.get(name), f"{case['name']}: {name} differs between shapes"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_timestamp_is_the_entry_timestamp(case: Dict[str, Any]) -> None:
+    stanza = props_stanza(case["sourcetype"])
+    assert extract_time(stanza, case["raw"]) == pytest.approx(case["expected_time"], abs=1e-6)
+
+
+def test_time_prefix_skips_nested_and_attribute_timestamps() -> None:
+    stanza = props_stanza("google:gcp:pubsub:message")
+    raw = ('{"attributes":{"logging.googleapis.com/timestamp":"2001-01-01T00:00:00Z"},"data":{"logName":'
+           '"projects/p/logs/cloudaudit.googleapis.com%2Factivity","protoPayload":{"request":{"timestamp":'
+           '"2002-02-02T00:00:00Z"}},"timestamp":"2026-11-27T09:14:03.5Z"},"publish_time":"1"}')
+    assert extract_time(stanza, raw) == pytest.approx(1795770843.5)
+    assert extract_time(stanza, '{"insertId":"x"}') is None
+
+
+def test_fixtures_cover_every_sourcetype_and_both_shapes() -> None:
+    assert {c["sourcetype"] for c in CASES} == set(SOURCETYPES)
+    for sourcetype in SOURCETYPES:
+        shapes = {c["shape"] for c in CASES if c["sourcetype"] == sourcetype}
+        # the re-shaping test above runs every case in the other shape as well
+        assert shapes, sourcetype
+    assert {c["shape"] for c in CASES} == {"bare", "wrapped"}
+    expected_names = {name for c in CASES for name in c["expected"]}
+    assert set(NORMALISED + CIM_CHANGE) <= expected_names
+
+
+def test_every_sourcetype_has_the_same_knowledge() -> None:
+    reference = props_stanza(SOURCETYPES[0]).as_dict()
+    assert {k for k in reference if k.startswith("EVAL-")} >= {f"EVAL-{n}" for n in NORMALISED + CIM_CHANGE}
+    for sourcetype in SOURCETYPES[1:]:
+        assert props_stanza(sourcetype).as_dict() == reference, sourcetype
+    assert reference["KV_MODE"] == "json"
+
+
+def test_evals_are_self_contained_and_coalesce_both_shapes() -> None:
+    """EVAL-* run in parallel: none may read a field another EVAL creates. Every JSON path an
+    EVAL reads is read in both shapes (data.-prefixed and bare)."""
+    expressions = evals(SOURCETYPES[0])
+    for name, expression in expressions.items():
+        referenced = set(fields_referenced(expression))
+        assert not referenced & set(expressions), f"EVAL-{name} reads another EVAL's field"
+        json_paths = {f for f in referenced if f != "sourcetype"}
+        assert json_paths, name
+        for path in json_paths:
+            twin = path[5:] if path.startswith("data.") else "data." + path
+            assert twin in referenced, f"EVAL-{name} reads {path} but not {twin}"
+
+
+def test_evals_use_only_modelled_functions() -> None:
+    for name, expression in evals(SOURCETYPES[0]).items():
+        for function in functions_used(expression):
+            assert function in FUNCTIONS, f"EVAL-{name} uses {function}()"
+
+
+def test_json_paths_named_in_evals_exist_in_the_samples() -> None:
+    """Guards against a misspelt Cloud Audit Logs field name: each path an EVAL reads occurs in
+    at least one sample event (the samples follow Google's LogEntry / AuditLog reference)."""
+    seen = set()
+    for case in CASES:
+        seen |= set(flatten_json(case["raw"]))
+    for name, expression in evals(SOURCETYPES[0]).items():
+        for path in fields_referenced(expression):
+            if path == "sourcetype":
+                continue
+            bare = path[5:] if path.startswith("data.") else path
+            assert bare in seen or "data." + bare in seen, f"EVAL-{name}: {path} in no sample"
+
+
+def test_masking_rule_matches_the_contract() -> None:
+    def masked(principal: object, auth: bool = True) -> str:
+        payload: Dict[str, object] = {"serviceName": "bigquery.googleapis.com"}
+        if auth:
+            payload["authenticationInfo"] = {} if principal is None else {"principalEmail": principal}
+        raw = json.dumps({"logName": "projects/p/logs/cloudaudit.googleapis.com%2Fpolicy", "protoPayload": payload,
+                          "timestamp": "2026-11-27T00:00:00Z"})
+        return str(apply_props("google:gcp:pubsub:message", raw, now=NOW)["gcp_principal_masked"])
+
+    assert masked("avery.lin@example-corp.com") == "false"
+    assert masked("deploy@proj-1.iam.gserviceaccount.com") == "false"
+    assert masked(None) == "true"
+    assert masked(None, auth=False) == "true"
+    assert masked("") == "true"
+    assert masked("a...@example-corp.com") == "true"
+    assert masked("service-904112356789@gcp-sa-aiplatform.iam.gserviceaccount.com") == "true"
+    assert masked("service-org-123456789012@gcp-sa-ktd-hpsa.iam.gserviceaccount.com") == "true"
+    assert masked("904112356789@cloudservices.gserviceaccount.com") == "true"
+    assert masked("904112356789-compute@developer.gserviceaccount.com") == "false"
+
+
+@pytest.mark.parametrize("ip,kind", [
+    ("10.1.2.3", "internal"), ("172.31.255.1", "internal"), ("172.32.0.1", "public"),
+    ("192.168.0.10", "internal"), ("100.64.0.1", "internal"), ("100.128.0.1", "public"),
+    ("127.0.0.1", "internal"), ("169.254.169.254", "internal"), ("fd12:3456::1", "internal"),
+    ("FE80::1", "internal"), ("::1", "internal"), ("0:0:0:0:0:0:0:1", "internal"),
+    ("192.0.2.1", "public"), ("2001:db8::5", "public"), ("8.8.8.8", "public"),
+    ("private", "private"), ("gce-internal-ip", "gce-internal-ip"), ("not-an-ip", "unknown"),
+])
+def test_caller_network_kind(ip: str, kind: str) -> None:
+    raw = json.dumps({"protoPayload": {"serviceName": "s", "requestMetadata": {"callerIp": ip}},
+                      "logName": "projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+                      "timestamp": "2026-11-27T00:00:00Z"})
+    fields = apply_props("google:gcp:pubsub:audit:admin_activity", raw, now=NOW)
+    assert fields["caller_network_kind"] == kind
+    assert fields.get("caller_ip") == (None if kind in {"private", "gce-internal-ip"} else ip)
+
+
+def test_shared_files_keep_the_gcp_block_contiguous() -> None:
+    for name in ("props.conf", "transforms.conf", "macros.conf", "eventtypes.conf", "tags.conf"):
+        text = (ROOT / "default" / name).read_text(encoding="utf-8")
+        assert text.count("# --- gcp audit ---") == 1, name
+        block = text.split("# --- gcp audit ---", 1)[1].split("# --- end gcp audit ---", 1)[0]
+        ours = re.findall(r"^\[(.+)\]", block, re.M)
+        assert ours, name
+        assert not parse_conf(ROOT / "default" / name).errors
