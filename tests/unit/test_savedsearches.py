@@ -1,0 +1,208 @@
+"""The guardrail alerts in default/savedsearches.conf hold to the alerting rules.
+
+Each scheduled search: scheduled by cron with a schedule window, never real-time, a dispatch range
+that ends in the past (ingestion lag), a description, its own empty ``<name>_filter`` macro last,
+and, when it is an alert, a severity, per-result throttling on fields the search outputs, the
+allowlist applied before any aggregation, a triage record and the notify action wired but off.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from devtools.conf import Stanza, parse_conf
+
+ROOT = Path(__file__).resolve().parents[2]
+SAVED = parse_conf(ROOT / "default" / "savedsearches.conf")
+MACROS = {s.name: s for s in parse_conf(ROOT / "default" / "macros.conf")}
+
+ALERTS = (
+    "guardrail_repeated_denials",
+    "guardrail_undeclared_service",
+    "guardrail_vpcsc_ingress_external",
+    "guardrail_vpcsc_egress_violation",
+    "guardrail_service_agent_org_policy",
+    "guardrail_unidentified_caller",
+    "guardrail_denials_across_projects",
+    "guardrail_sensitive_method_denied",
+)
+REPORTS = ("guardrail_dry_run_daily_report",)
+ALLOWLIST_DROP = "`guardrail_not_allowlisted`"
+ALLOWLIST_MARK = "`guardrail_allowlist_match`"
+
+
+def stanza(name: str) -> Stanza:
+    found = SAVED.stanza(name)
+    assert found is not None, f"[{name}] missing from savedsearches.conf"
+    return found
+
+
+def stages(search: str) -> List[str]:
+    """Top-level pipeline stages (pipes inside quotes, brackets or backticks do not split)."""
+    from devtools.splcheck import split_top_level
+
+    return [s.strip() for s in split_top_level(search, "|")]
+
+
+def relative_minutes(value: str) -> int:
+    """Minutes before now of a simple relative time such as -5m@m, -1d@d, @d or -2h."""
+    if value.startswith("@"):
+        return 0
+    match = re.fullmatch(r"-(\d+)([mhd])(@[mhd])?", value)
+    assert match, f"unexpected time modifier {value!r}"
+    return int(match.group(1)) * {"m": 1, "h": 60, "d": 1440}[match.group(2)]
+
+
+def test_every_scheduled_search_of_the_area_is_listed() -> None:
+    ours = {s.name for s in SAVED if s.name.startswith("guardrail_") and s.get("enableSched") == "1"}
+    assert ours == set(ALERTS) | set(REPORTS)
+
+
+@pytest.mark.parametrize("name", ALERTS + REPORTS)
+def test_scheduled_not_realtime_with_window(name: str) -> None:
+    s = stanza(name)
+    assert s.get("enableSched") == "1"
+    cron = s.get("cron_schedule") or ""
+    assert len(cron.split()) == 5, f"cron_schedule {cron!r}"
+    assert s.get("schedule_window") and (s.get("schedule_window") == "auto" or int(s.get("schedule_window") or 0) > 0)
+    assert (s.get("realtime_schedule") or "0") in ("0", "false")
+    earliest = s.get("dispatch.earliest_time") or ""
+    latest = s.get("dispatch.latest_time") or ""
+    assert not earliest.startswith("rt") and not latest.startswith("rt"), "real-time search"
+    assert latest and latest != "now", "dispatch.latest_time must leave room for ingestion lag"
+    assert relative_minutes(earliest) > relative_minutes(latest)
+
+
+@pytest.mark.parametrize("name", ALERTS + REPORTS)
+def test_description_says_what_and_attack(name: str) -> None:
+    description = stanza(name).get("description") or ""
+    assert len(description) >= 120, "a description an analyst understands"
+    assert "ATT&CK:" in description
+
+
+@pytest.mark.parametrize("name", ALERTS + REPORTS + ("guardrail_allowlist_proposal",))
+def test_own_filter_macro_last_and_empty(name: str) -> None:
+    last = stages(stanza(name).get("search") or "")[-1]
+    assert last == f"`{name}_filter`"
+    macro = MACROS.get(f"{name}_filter")
+    assert macro is not None and macro.get("definition") == "search *"
+    assert macro.get("description")
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_alert_severity_and_tracking(name: str) -> None:
+    s = stanza(name)
+    assert s.get("alert.severity") in {"3", "4", "5", "6"}
+    assert s.get("counttype") == "number of events"
+    assert s.get("relation") == "greater than" and s.get("quantity") == "0"
+    assert s.get("alert.track") == "1"
+
+
+def output_fields(search: str) -> List[str]:
+    """Fields of the last `table` stage (every alert ends its shaping with one)."""
+    tables = [st for st in stages(search) if st.startswith("table ")]
+    assert tables, "alert without a final table"
+    return tables[-1].split()[1:]
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_throttled_per_result_on_output_fields(name: str) -> None:
+    s = stanza(name)
+    assert s.get("alert.suppress") == "1"
+    assert re.fullmatch(r"\d+[mhd]", s.get("alert.suppress.period") or ""), "suppress period"
+    fields = [f.strip() for f in (s.get("alert.suppress.fields") or "").split(",") if f.strip()]
+    assert fields, "alert.suppress.fields"
+    assert s.get("alert.digest_mode") == "0", "per-result throttling needs digest mode off"
+    outputs = output_fields(s.get("search") or "")
+    missing = [f for f in fields if f not in outputs]
+    assert not missing, f"suppress fields not in the results: {missing}"
+    # The throttle must outlast the overlap of consecutive windows, or one burst fires twice.
+    period = s.get("alert.suppress.period") or "0m"
+    minutes = int(period[:-1]) * {"m": 1, "h": 60, "d": 1440}[period[-1]]
+    assert minutes >= 60
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_allowlist_applied_before_aggregation(name: str) -> None:
+    parts = stages(stanza(name).get("search") or "")
+    assert ALLOWLIST_DROP in parts, "known business operations must never alert"
+    first_stats = next(i for i, p in enumerate(parts) if p.startswith("stats "))
+    assert parts.index(ALLOWLIST_DROP) < first_stats, "allowlist must see raw events (time windows, expiry)"
+
+
+def test_allowlist_macro_honours_expiry() -> None:
+    """Expired rows must alert again: the macro compares each row's expiry with the event and now."""
+    match = MACROS["guardrail_allowlist_match"].get("definition") or ""
+    assert "expires" in match and "now()" in match and "_time" in match
+    assert "guardrail_allowlisted=\"false\"" in (MACROS["guardrail_not_allowlisted"].get("definition") or "")
+
+
+def test_report_marks_allowlisted_rows_instead_of_dropping() -> None:
+    parts = stages(stanza("guardrail_dry_run_daily_report").get("search") or "")
+    assert ALLOWLIST_MARK in parts and ALLOWLIST_DROP not in parts
+    s = stanza("guardrail_dry_run_daily_report")
+    assert (s.get("alert.track") or "0") == "0"
+    assert s.get("dispatch.earliest_time") == "-1d@d" and s.get("dispatch.latest_time") == "@d"
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_triage_record_and_drilldown(name: str) -> None:
+    s = stanza(name)
+    parts = stages(s.get("search") or "")
+    record = [p for p in parts if p.startswith("`guardrail_triage_record(")]
+    assert record == [f"`guardrail_triage_record({name},{label(s)})`"]
+    assert any(p.startswith("eval triage_key=") for p in parts)
+    assert any(p.startswith("eval drilldown_search=") for p in parts)
+    outputs = output_fields(s.get("search") or "")
+    for field in ("severity", "finding", "mitre_attack", "triage_status", "drilldown_search"):
+        assert field in outputs
+    assert s.get("request.ui_dispatch_app") == "gcp_guardrail"
+    assert s.get("display.general.type") == "statistics"
+
+
+def label(s: Stanza) -> str:
+    return {"3": "low", "4": "medium", "5": "high", "6": "critical"}[s.get("alert.severity") or ""]
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_notify_action_wired_but_off(name: str) -> None:
+    assert stanza(name).get("action.guardrail_notify") == "0"
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_shipped_disabled(name: str) -> None:
+    assert stanza(name).get("disabled") == "1"
+
+
+def test_correlating_alerts_search_evidence_lookback_but_alert_on_their_window() -> None:
+    correlating: Dict[str, str] = {
+        s.name: s.get("search") or "" for s in SAVED
+        if s.name in ALERTS and "`guardrail_correlated_denials`" in (s.get("search") or "")
+    }
+    assert len(correlating) == 5
+    for name, search in correlating.items():
+        window = re.search(r"`guardrail_alert_window\((-\d+[mh]@m),(-\d+m@m)\)`", search)
+        assert window, name
+        s = stanza(name)
+        assert relative_minutes(s.get("dispatch.earliest_time") or "") >= relative_minutes(window.group(1)) + 55
+        assert s.get("dispatch.latest_time") == window.group(2)
+
+
+def test_triage_macro_never_overwrites_a_decision() -> None:
+    definition = MACROS["guardrail_triage_record(2)"].get("definition") or ""
+    assert "lookup guardrail_triage_lookup _key AS triage_id OUTPUT status" in definition
+    assert "where isnull(triage_status)" in definition
+    assert "outputlookup append=true guardrail_triage_lookup" in definition
+    assert "status=\"new\"" in definition
+
+
+def test_allowlist_proposal_maps_to_allowlist_columns() -> None:
+    search = stanza("guardrail_allowlist_proposal").get("search") or ""
+    header = (ROOT / "lookups" / "guardrail_allowlist.csv").read_text().splitlines()[0].split(",")
+    table = [p for p in stages(search) if p.startswith("table ")][-1].split()[1:]
+    assert table[: len(header)] == header
+    assert stanza("guardrail_allowlist_proposal").get("enableSched") == "0"
