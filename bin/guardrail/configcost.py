@@ -203,9 +203,13 @@ def follow_path(document: Any, path: str) -> List[str]:
 def row_kind(row: Mapping[str, Any]) -> str:
     """``price``, ``control_tower`` or ``change``: the lookups are appended to the event stream
     (``inputlookup append=true``), so the command tells them apart by their own columns."""
-    if "price_per_ci" in row and "recording_mode" in row:
+    # splunkd sends every column on every row of a chunk (empty where a row has no value), so a
+    # row is told by the values it carries, not by the columns present.
+    if _first(row, "resource_type"):
+        return "change"
+    if _first(row, "price_per_ci") or _first(row, "recording_mode"):
         return "price"
-    if "managed_by_control_tower" in row and not _first(row, "resource_type"):
+    if _first(row, "managed_by_control_tower") or _first(row, "account_id"):
         return "control_tower"
     return "change"
 

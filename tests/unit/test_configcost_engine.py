@@ -58,6 +58,10 @@ def test_row_kinds_are_told_apart_by_their_columns() -> None:
     assert row_kind(PRICES[0]) == "price"
     assert row_kind({"account_id": "1", "managed_by_control_tower": "true", "note": ""}) == "control_tower"
     assert row_kind(change(D0, "eni-1")) == "change"
+    # In a chunk every row has every column; empty ones do not make a change row a price row.
+    padded = dict(change(D0, "eni-1"), price_per_ci="", recording_mode="", managed_by_control_tower="")
+    assert row_kind(padded) == "change"
+    assert row_kind(dict(PRICES[0], resource_type="", resource_id="")) == "price"
 
 
 def test_follow_path_walks_objects_and_arrays() -> None:
