@@ -1,0 +1,429 @@
+"""The streaming correlation engine.
+
+Splunk hands rows newest first, in chunks. Evidence rows are indexed as they pass; a denied
+event is held until the evidence around it has streamed past, then resolved and released:
+
+* newest first (the normal case): point evidence (NAT, EDR, proxy, sign-ins, other audit
+  entries) for a call at ``t`` is complete once the stream is older than
+  ``t - point_back``; interval evidence (leases, VPN sessions, logons that may have begun hours
+  earlier) once it is older than ``t - lookback``. Point evidence is read at the first moment
+  (:func:`guardrail.scoring.gather`) so only the smaller interval evidence is kept for the
+  lookback;
+* ascending: both are complete once the stream is newer than ``t + forward``;
+* not time-ordered (detected when a row lands more than ``slack`` on the wrong side of the
+  frontier): everything is held until the end, at most ``max_buffer`` denied events, and the
+  job inspector says so.
+
+Memory is bounded by the horizons (and ``max_buffer``), not by the number of rows.
+
+Two ways in: :meth:`Correlator.feed_rows` takes a CSV header and value lists (the command's
+fast path, no per-row dicts for evidence), :meth:`Correlator.feed_records` takes mappings (tests,
+demos, the SDK's record path). Both return :class:`Released` rows in order; call
+:meth:`Correlator.finish` at the end of the stream.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from typing import Any, Deque, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from .errors import RowError
+from .evidence import CIM_FIELDS, FDR_FIELDS, cim_kind, parse_cim, parse_fdr, parse_tags
+from .gcp import FIELD_PATHS, MAX_RAW_CHARS, load_entry, looks_like_audit, parse_entry
+from .index import EvidenceStore
+from .model import AuditEntry, Verdict
+from .options import Options
+from .scoring import Pending, gather, not_masked, resolve
+
+UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
+_INF = float("inf")
+_UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
+
+
+class Released(NamedTuple):
+    """A row leaving the command: the input row as it came, plus the verdict for denied events."""
+
+    header: Tuple[str, ...]  # column names of ``values`` (empty for mapping input)
+    values: Sequence[Any]  # the row's values, or () for mapping input
+    record: Optional[Mapping[str, Any]]  # the input mapping (mapping input only)
+    entry: Optional[AuditEntry]  # the normalised denied event (None for evidence / unreadable rows)
+    verdict: Optional[Verdict]  # None for evidence rows passed through with keep_evidence=true
+
+
+class _Held:
+    """A denied event waiting for its evidence."""
+
+    __slots__ = ("header", "values", "record", "entry", "pending", "verdict", "time")
+
+    def __init__(self, header: Tuple[str, ...], values: Sequence[Any], record: Optional[Mapping[str, Any]],
+                 entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> None:
+        self.header = header
+        self.values = values
+        self.record = record
+        self.entry = entry
+        self.pending: Optional[Pending] = None
+        self.verdict = verdict
+        self.time = entry.time if entry is not None else 0.0
+
+    def released(self) -> Released:
+        return Released(self.header, self.values, self.record, self.entry, self.verdict)
+
+
+class _Plan:
+    """Column positions of one CSV header, computed once per distinct header."""
+
+    def __init__(self, header: Tuple[str, ...]) -> None:
+        pos = {name: i for i, name in enumerate(header)}
+        self.header = header
+        self.width = len(header)
+        self.time = pos.get("_time", -1)
+        self.raw = pos.get("_raw", -1)
+        self.tag = pos.get("tag", -1)
+        self.esn = pos.get("event_simpleName", -1)
+        self.gcp: List[Tuple[str, int]] = []
+        for path in FIELD_PATHS:
+            for name in (path, "data." + path):
+                if name in pos:
+                    self.gcp.append((path, pos[name]))
+        markers = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
+        self.gcp_markers = [i for path, i in self.gcp if path in markers]
+        self.cim = [(name, pos[name]) for name in CIM_FIELDS if name in pos]
+        self.fdr = [(name, pos[name]) for name in FDR_FIELDS if name in pos]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _looks_denied(raw: str) -> bool:
+    """Whether an unreadable GCP row was probably a denied event (so it must still go out)."""
+    return "cloudaudit.googleapis.com%2Fpolicy" in raw or ("constraints/" in raw and "protoPayload" in raw)
+
+
+class Correlator:
+    """Correlates policy-denied GCP events with the evidence streaming past them.
+
+    >>> engine = Correlator(Options())
+    >>> out = engine.feed_records(records)    # or engine.feed_rows(header, rows)
+    >>> out += engine.finish()
+    """
+
+    def __init__(self, options: Optional[Options] = None) -> None:
+        self.options = options or Options()
+        self.store = EvidenceStore()
+        self.stats: Counter[str] = Counter()
+        self.mode = UNKNOWN
+        self._lo = _INF
+        self._hi = -_INF
+        self._held: Deque[_Held] = deque()
+        self._ungathered: Deque[_Held] = deque()
+        self._plans: Dict[Tuple[str, ...], _Plan] = {}
+        self._warnings: List[str] = []
+        self._warned: set[str] = set()
+
+    # ------------------------------------------------------------------ reporting
+
+    def take_warnings(self) -> List[str]:
+        """Warnings raised since the last call (for the job inspector)."""
+        out, self._warnings = self._warnings, []
+        return out
+
+    def _warn_once(self, key: str, text: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self._warnings.append(text)
+
+    def _bad(self, reason: str) -> None:
+        self.stats["bad:" + reason] += 1
+
+    def summary(self) -> str:
+        """One line for the job inspector: what came in, what went out, what was skipped."""
+        s = self.stats
+        parts = [f"rows={s['rows']}", f"denied={s['denied']}", f"evidence={s['evidence']}",
+                 f"gcp_other={s['gcp_other']}", f"unrecognised={s['other']}"]
+        bad = sorted((k[4:], v) for k, v in s.items() if k.startswith("bad:"))
+        if bad:
+            parts.append("skipped: " + ", ".join(f"{v} {k}" for k, v in bad))
+        return "correlatepolicydenied: " + " ".join(parts) + f" order={self.mode}"
+
+    @property
+    def held(self) -> int:
+        """Denied events currently held."""
+        return len(self._held)
+
+    # ------------------------------------------------------------------ input paths
+
+    def feed_rows(self, header: Sequence[str], rows: Iterable[List[str]]) -> List[Released]:
+        """Fast path: one CSV chunk as its header and value lists (``__mv_`` columns included)."""
+        key = tuple(header)
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            plan = self._plans[key] = _Plan(key)
+        out: List[Released] = []
+        keep = self.options.keep_evidence
+        width, i_time, i_raw, i_tag, i_esn = plan.width, plan.time, plan.raw, plan.tag, plan.esn
+        markers, cim_fields, fdr_fields = plan.gcp_markers, plan.cim, plan.fdr
+        store_add = self.store.add
+        stats = self.stats
+        n_rows = n_evidence = 0
+        for values in rows:
+            n_rows += 1
+            if len(values) != width:
+                self._bad("rows with a wrong column count")
+                values = (values + [""] * width)[:width]
+            raw = values[i_raw] if i_raw >= 0 else ""
+            esn = values[i_esn] if i_esn >= 0 else ""
+            is_gcp = False
+            if not esn:
+                if raw and "protoPayload" in raw:
+                    is_gcp = True
+                else:
+                    for i in markers:
+                        if values[i]:
+                            is_gcp = True
+                            break
+            if is_gcp:
+                extracted = {path: values[i] for path, i in plan.gcp if values[i]}
+                released = self._on_gcp(raw, extracted, values[i_time] if i_time >= 0 else "", key, values, None)
+                if released is not None and keep:
+                    out.append(released)
+                continue
+            try:
+                t = float(values[i_time]) if i_time >= 0 else float("nan")
+            except ValueError:
+                t = float("nan")
+            if esn:
+                if t != t:
+                    self._bad("evidence rows without _time")
+                else:
+                    try:
+                        for rec in parse_fdr({name: values[i] for name, i in fdr_fields}, t):
+                            store_add(rec)
+                        n_evidence += 1
+                        self._advance(t)
+                    except RowError as error:
+                        self._bad(error.reason)
+            else:
+                tags = values[i_tag] if i_tag >= 0 else ""
+                kind = cim_kind(parse_tags(tags)) if tags else ""
+                if kind:
+                    if t != t:
+                        self._bad("evidence rows without _time")
+                    else:
+                        try:
+                            for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields}, t):
+                                store_add(rec)
+                            n_evidence += 1
+                            self._advance(t)
+                        except RowError as error:
+                            self._bad(error.reason)
+                else:
+                    if tags:
+                        self._bad("rows with tags the command does not use")
+                    else:
+                        stats["other"] += 1
+                    if t == t:
+                        self._advance(t)
+            if keep:
+                out.append(Released(key, values, None, None, None))
+        stats["rows"] += n_rows
+        stats["evidence"] += n_evidence
+        out.extend(self._release())
+        return out
+
+    def feed_records(self, records: Iterable[Mapping[str, Any]]) -> List[Released]:
+        """Mapping path: rows as dicts (multivalue fields as lists or newline-joined text)."""
+        out: List[Released] = []
+        keep = self.options.keep_evidence
+        for record in records:
+            self.stats["rows"] += 1
+            raw = _text(record.get("_raw", ""))
+            esn = _text(record.get("event_simpleName", ""))
+            extracted: Dict[str, str] = {}
+            if not esn:
+                for path in FIELD_PATHS:
+                    value = _text(record.get(path, "")) or _text(record.get("data." + path, ""))
+                    if value:
+                        extracted[path] = value
+            if not esn and (("protoPayload" in raw) or any(k in extracted for k in ("logName", "protoPayload.methodName"))):
+                released = self._on_gcp(raw, extracted, _text(record.get("_time", "")), (), (), record)
+                if released is not None and keep:
+                    out.append(released)
+                continue
+            try:
+                t = float(_text(record.get("_time", "")))
+            except ValueError:
+                t = float("nan")
+            flat = {k: _text(v) for k, v in record.items() if isinstance(k, str)}
+            tags = record.get("tag", "")
+            kind = cim_kind(parse_tags(tags if isinstance(tags, list) else _text(tags))) if tags else ""
+            if (esn or kind) and t != t:
+                self._bad("evidence rows without _time")
+            elif esn or kind:
+                try:
+                    for rec in parse_fdr(flat, t) if esn else parse_cim(kind, flat, t):
+                        self.store.add(rec)
+                    self.stats["evidence"] += 1
+                    self._advance(t)
+                except RowError as error:
+                    self._bad(error.reason)
+            else:
+                if tags:
+                    self._bad("rows with tags the command does not use")
+                else:
+                    self.stats["other"] += 1
+                if t == t:
+                    self._advance(t)
+            if keep:
+                out.append(Released((), (), record, None, None))
+        out.extend(self._release())
+        return out
+
+    def finish(self) -> List[Released]:
+        """End of stream: resolve everything still held with the evidence there is."""
+        out = self._release(final=True)
+        return out
+
+    # ------------------------------------------------------------------ GCP rows
+
+    def _on_gcp(self, raw: str, extracted: Dict[str, str], time_text: str, header: Tuple[str, ...],
+                values: Sequence[Any], record: Optional[Mapping[str, Any]]) -> Optional[Released]:
+        """Parse a GCP row; hold it if denied, index it if not. Returns a pass-through for non-denied."""
+        try:
+            t: Optional[float] = float(time_text) if time_text else None
+        except ValueError:
+            t = None
+        try:
+            entry_obj = load_entry(raw) if raw and len(raw) <= MAX_RAW_CHARS and looks_like_audit(raw) else None
+            if raw and len(raw) > MAX_RAW_CHARS:
+                raise RowError("oversized _raw", field="_raw")
+            if entry_obj is None and not extracted:
+                raise RowError("GCP row without a LogEntry", field="_raw")
+            entry = parse_entry(entry_obj, lambda p: extracted.get(p, ""), t)
+        except RowError as error:
+            self._bad(error.reason)
+            if _looks_denied(raw) or extracted.get("logName", "").endswith("policy"):
+                self.stats["denied"] += 1
+                self._hold(_Held(header, values, record, None, _UNREADABLE))
+                return None
+            return Released(header, values, record, None, None)
+        self.store.add_audit(entry)
+        self._advance(entry.time)
+        if not entry.denied:
+            self.stats["gcp_other"] += 1
+            return Released(header, values, record, None, None)
+        self.stats["denied"] += 1
+        self._hold(_Held(header, values, record, entry, None if entry.masked else not_masked(entry)))
+        return None
+
+    def _hold(self, item: _Held) -> None:
+        self._held.append(item)
+        if item.verdict is None:
+            self._ungathered.append(item)
+        if len(self._held) > self.options.max_buffer:
+            self._warn_once("max_buffer", f"correlatepolicydenied: max_buffer={self.options.max_buffer} reached; "
+                                          "some denied events were correlated before all their evidence had "
+                                          "streamed past (raise max_buffer, or sort the input by _time)")
+
+    # ------------------------------------------------------------------ time frontier
+
+    def _advance(self, t: float) -> None:
+        o = self.options
+        lo, hi = self._lo, self._hi
+        if t < lo:
+            self._lo = lo = t
+        if t > hi:
+            self._hi = hi = t
+        mode = self.mode
+        if mode == DESCENDING:
+            if t > lo + o.slack:
+                self._disorder(t)
+        elif mode == ASCENDING:
+            if t < hi - o.slack:
+                self._disorder(t)
+        elif mode == UNKNOWN and hi - lo > o.slack:
+            self.mode = DESCENDING if t == lo else ASCENDING
+
+    def _disorder(self, t: float) -> None:
+        self.mode = UNORDERED
+        self._warn_once("unordered", "correlatepolicydenied: input is not ordered by _time; holding denied events "
+                                     f"until the end of the search (at most max_buffer={self.options.max_buffer})")
+
+    # ------------------------------------------------------------------ release
+
+    def _points_ready(self, t: float) -> bool:
+        o = self.options
+        if self.mode == DESCENDING:
+            return self._lo < t - o.point_back - o.slack
+        if self.mode == ASCENDING:
+            return self._hi > t + o.forward + o.slack
+        return False
+
+    def _intervals_ready(self, t: float) -> bool:
+        o = self.options
+        if self.mode == DESCENDING:
+            return self._lo < t - o.lookback - o.slack
+        if self.mode == ASCENDING:
+            return self._hi > t + o.forward + o.slack
+        return False
+
+    def _gather(self, item: _Held) -> None:
+        if item.pending is None and item.entry is not None and item.verdict is None:
+            item.pending = gather(item.entry, self.store, self.options)
+
+    def _release(self, final: bool = False) -> List[Released]:
+        out: List[Released] = []
+        o = self.options
+        ungathered = self._ungathered
+        while ungathered and (final or ungathered[0].verdict is not None or ungathered[0].pending is not None
+                              or self._points_ready(ungathered[0].time)):
+            self._gather(ungathered.popleft())
+        held = self._held
+        flush_all = final or (self.mode == UNORDERED and len(self.store) > 20 * o.max_buffer)
+        while held:
+            head = held[0]
+            capped = len(held) > o.max_buffer
+            force = flush_all or capped
+            if head.verdict is None:
+                if not (force or self._intervals_ready(head.time)):
+                    break
+                if capped and not flush_all:
+                    self.stats["bad:denied events resolved early (max_buffer)"] += 1
+                self._gather(head)
+                assert head.entry is not None and head.pending is not None
+                head.verdict = resolve(head.entry, head.pending, self.store, o)
+            held.popleft()
+            out.append(head.released())
+        if flush_all:
+            ungathered.clear()
+            if not final:
+                self._warn_once("evidence_cap", "correlatepolicydenied: unordered input over "
+                                                f"{20 * o.max_buffer} evidence records; held events were "
+                                                "resolved and the evidence was reset")
+                self.stats["evidence resets (unordered input)"] += 1
+            self.store.clear()
+        else:
+            self._prune()
+        return out
+
+    def _prune(self) -> None:
+        o = self.options
+        if self.mode == DESCENDING:
+            future = self._lo + o.slack
+            top_points = max([item.time for item in self._ungathered] + [future])
+            top_intervals = max([item.time for item in self._held if item.verdict is None] + [future])
+            self.stats["evidence pruned"] += self.store.prune(
+                -_INF, top_points + o.forward + o.network_tolerance, -_INF, top_intervals + o.network_tolerance)
+        elif self.mode == ASCENDING:
+            past = self._hi - o.slack
+            low_points = min([item.time for item in self._ungathered] + [past])
+            low_intervals = min([item.time for item in self._held if item.verdict is None] + [past])
+            self.stats["evidence pruned"] += self.store.prune(
+                low_points - o.point_back - o.network_tolerance, _INF, low_intervals - o.lookback - o.network_tolerance,
+                _INF)

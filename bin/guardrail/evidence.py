@@ -1,0 +1,217 @@
+"""Endpoint-side evidence: CIM events told apart by ``tag``, and CrowdStrike FDR events.
+
+CIM field names such as ``src`` and ``dest`` mean different things in different data models;
+the ``tag`` multivalue field says which model a row belongs to. FDR rows are recognised by
+``event_simpleName`` and read in their own names. Each row becomes zero or more typed evidence
+records (:mod:`guardrail.model`) keyed by normalised addresses, device and user names.
+"""
+
+from __future__ import annotations
+
+from typing import FrozenSet, List, Mapping, Tuple, Union
+from urllib.parse import urlsplit
+
+from .errors import RowError
+from .model import Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
+from .netaddr import is_internal, normalize_ip
+
+Evidence = Union[Lease, Session, Logon, SignIn, Nat, Sighting, ProxyHit]
+
+KIND_DHCP = "dhcp"
+KIND_VPN = "vpn"
+KIND_PROXY = "proxy"
+KIND_NAT = "nat"
+KIND_AUTH = "authentication"
+
+#: Fields an evidence row may use (the fast row path copies only these out of a row).
+CIM_FIELDS: Tuple[str, ...] = (
+    "tag",
+    "sourcetype",
+    "src",
+    "src_ip",
+    "src_translated_ip",
+    "dest",
+    "dest_ip",
+    "dest_nt_host",
+    "dest_host",
+    "dest_mac",
+    "lease_duration",
+    "duration",
+    "user",
+    "url",
+    "http_user_agent",
+    "app",
+    "action",
+    "logon_type",
+    "Logon_Type",
+)
+FDR_FIELDS: Tuple[str, ...] = (
+    "event_simpleName",
+    "sourcetype",
+    "aip",
+    "LocalAddressIP4",
+    "ComputerName",
+    "aid_computer_name",
+    "UserName",
+    "RemoteAddressIP4",
+    "DomainName",
+)
+
+_NOT_PEOPLE = frozenset(
+    {"", "-", "n/a", "na", "null", "none", "unknown", "system", "local service", "network service",
+     "anonymous logon", "anonymous", "root", "guest"}
+)
+# Windows logon types that are not a person sitting at (or remoting into) the device.
+_NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
+_FAILED = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
+_OPEN_ENDED = float("inf")
+
+
+def user_key(name: str) -> str:
+    """Comparison key of a user name: lower case, no ``DOMAIN\\`` prefix, no ``@domain`` suffix."""
+    key = name.strip().lower()
+    slash = key.rfind("\\")
+    if slash >= 0:
+        key = key[slash + 1 :]
+    at = key.find("@")
+    if at >= 0:
+        key = key[:at]
+    return key
+
+
+def is_person(name: str) -> bool:
+    """False for empty, placeholder, built-in and machine (``HOST$``) accounts."""
+    key = user_key(name)
+    return key not in _NOT_PEOPLE and not key.endswith("$")
+
+
+def host_key(name: str) -> str:
+    """Comparison key of a device name: lower case, short name (``laptop-7.corp.example`` → ``laptop-7``)."""
+    key = name.strip().lower()
+    if not key or normalize_ip(key) is not None:
+        return key
+    return key.split(".", 1)[0]
+
+
+def api_host(text: str) -> str:
+    """Host part of a proxy ``dest`` / ``url`` / DNS name, lower case, without port or trailing dot."""
+    value = text.strip().lower()
+    if "://" in value:
+        value = urlsplit(value).hostname or ""
+    else:
+        value = value.split("/", 1)[0]
+        if value.count(":") == 1:
+            value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def parse_tags(value: Union[str, List[str]]) -> FrozenSet[str]:
+    """Tag words of a ``tag`` field (a list, or Splunk's newline-joined multivalue text)."""
+    if isinstance(value, list):
+        return frozenset(w.lower() for item in value for w in item.split())
+    return frozenset(value.lower().split())
+
+
+def cim_kind(tags: FrozenSet[str]) -> str:
+    """Which contract evidence type a tag set names, or ``""`` for tags the command does not use."""
+    if "dhcp" in tags:
+        return KIND_DHCP
+    if "vpn" in tags:
+        return KIND_VPN
+    if "proxy" in tags and "web" in tags:
+        return KIND_PROXY
+    if "authentication" in tags:
+        return KIND_AUTH
+    if "communicate" in tags and "network" in tags:
+        return KIND_NAT
+    return ""
+
+
+def _duration(rec: Mapping[str, str], name: str) -> float:
+    text = rec.get(name, "")
+    if not text:
+        return _OPEN_ENDED
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise RowError(f"{name} is not a number", rec.get("sourcetype", ""), name) from None
+    if seconds < 0 or seconds != seconds:
+        raise RowError(f"{name} is negative", rec.get("sourcetype", ""), name)
+    return seconds
+
+
+def _ip(rec: Mapping[str, str], *names: str) -> str:
+    for name in names:
+        text = rec.get(name, "")
+        if text:
+            return normalize_ip(text) or ""
+    return ""
+
+
+def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
+    """Evidence records of one CIM row of the given kind (see :func:`cim_kind`)."""
+    source = rec.get("sourcetype", "") or kind
+    get = rec.get
+    if kind == KIND_DHCP:
+        ip = _ip(rec, "dest_ip")
+        host = get("dest_nt_host", "") or get("dest_host", "")
+        if not ip or not host:
+            raise RowError("DHCP lease without dest_ip or dest_nt_host", source, "dest_ip")
+        return [Lease(time, time + _duration(rec, "lease_duration"), ip, host, get("dest_mac", ""), source)]
+    if kind == KIND_VPN:
+        public = _ip(rec, "src_ip")
+        user = get("user", "")
+        if not public or not is_person(user):
+            raise RowError("VPN session without src_ip or user", source, "src_ip")
+        assigned = _ip(rec, "dest_ip")
+        host = get("dest_nt_host", "")
+        return [Session(time, time + _duration(rec, "duration"), public, assigned, user, host, source)]
+    if kind == KIND_PROXY:
+        url = get("url", "")
+        host = api_host(get("dest", "") or url)
+        if not host:
+            return []
+        user = get("user", "")
+        return [ProxyHit(time, user if is_person(user) else "", _ip(rec, "src", "src_ip"), host,
+                         get("http_user_agent", "").strip(), url, source)]
+    if kind == KIND_NAT:
+        public = _ip(rec, "src_translated_ip")
+        internal = _ip(rec, "src_ip")
+        if not public or not internal:
+            return []  # a connection without translation says nothing about a public caller
+        user = get("user", "")
+        return [Nat(time, public, internal, user if is_person(user) else "", source)]
+    if kind == KIND_AUTH:
+        action = get("action", "").lower()
+        user = get("user", "")
+        if action in _FAILED or not is_person(user):
+            return []
+        out: List[Evidence] = []
+        src = _ip(rec, "src")
+        if src and not is_internal(src):
+            out.append(SignIn(time, user, src, get("http_user_agent", "").strip(), get("app", ""), source))
+        dest = get("dest", "")
+        logon_type = (get("logon_type", "") or get("Logon_Type", "")).strip().lower()
+        if dest and logon_type not in _NON_INTERACTIVE_LOGON and not (src and not is_internal(src)):
+            out.append(Logon(time, user, dest, source))
+        return out
+    return []
+
+
+def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
+    """Evidence records of one CrowdStrike FDR row (recognised by ``event_simpleName``)."""
+    get = rec.get
+    kind = get("event_simpleName", "")
+    source = get("sourcetype", "") or "crowdstrike:fdr"
+    host = get("ComputerName", "") or get("aid_computer_name", "")
+    user = get("UserName", "")
+    user = user if is_person(user) else ""
+    if not host and not user:
+        raise RowError("FDR event without ComputerName or UserName", source, "ComputerName")
+    aip = _ip(rec, "aip")
+    local = _ip(rec, "LocalAddressIP4")
+    domain = api_host(get("DomainName", ""))
+    out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, kind, source)]
+    if user and host and kind.lower() == "userlogon":
+        out.append(Logon(time, user, host, source))
+    return out

@@ -1,0 +1,116 @@
+"""Output rows: the input row as it came, plus the contract's output fields.
+
+splunklib takes a chunk's columns from its first record, so every row written here carries
+every output field, and the writer computes one header for the whole chunk (rows held from
+earlier chunks may have had other columns). Multivalue output fields travel as Splunk expects:
+newline-joined text in the field, ``$a$;$b$`` in its ``__mv_`` column.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from .correlate import Released
+from .model import MULTIVALUE_OUTPUT_FIELDS, OUTPUT_FIELDS, AuditEntry, Verdict
+
+FieldValue = Union[str, List[str]]
+_OUTPUT_SET = frozenset(OUTPUT_FIELDS) | frozenset("__mv_" + f for f in OUTPUT_FIELDS)
+
+
+def output_fields(entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> Dict[str, FieldValue]:
+    """The output fields of one row (all empty for evidence passed through)."""
+    if verdict is None:
+        return {name: ([] if name in MULTIVALUE_OUTPUT_FIELDS else "") for name in OUTPUT_FIELDS}
+    e = entry
+    return {
+        "match_status": verdict.status,
+        "identified_user": verdict.user,
+        "identified_host": verdict.host,
+        "match_confidence": "%.3f" % verdict.confidence,
+        "candidate_users": list(verdict.candidates),
+        "match_evidence": [text.replace("\n", " ") for text in verdict.evidence],
+        "caller_ip": e.caller_ip if e else "",
+        "caller_user_agent": e.user_agent if e else "",
+        "gcp_project": e.project if e else "",
+        "gcp_service": e.service if e else "",
+        "gcp_method": e.method if e else "",
+        "gcp_resource": e.resource if e else "",
+        "gcp_principal": e.principal if e else "",
+        "gcp_violation": e.violation if e else "",
+    }
+
+
+def to_record(released: Released) -> Dict[str, Any]:
+    """A released row as a dict: input fields (output-field names replaced) plus output fields."""
+    if released.record is not None:
+        record = {k: v for k, v in released.record.items() if k not in _OUTPUT_SET}
+    else:
+        record = {k: v for k, v in zip(released.header, released.values) if k not in _OUTPUT_SET}
+    record.update(output_fields(released.entry, released.verdict))
+    return record
+
+
+def encode_mv(values: Sequence[str]) -> Tuple[str, str]:
+    """(field text, ``__mv_`` text) of a multivalue field as Splunk's CSV carries it."""
+    if not values:
+        return "", ""
+    if len(values) == 1:
+        return values[0], ""
+    return "\n".join(values), "$" + "$;$".join(v.replace("$", "$$") for v in values) + "$"
+
+
+class ChunkTable:
+    """Builds the CSV table (header + rows) of one output chunk from released rows."""
+
+    def __init__(self, released: Sequence[Released]) -> None:
+        columns: List[str] = []
+        seen = set(_OUTPUT_SET)
+        headers: Dict[int, Tuple[str, ...]] = {}
+        for item in released:
+            header = item.header if item.record is None else tuple(item.record.keys())
+            if id(header) in headers:
+                continue
+            headers[id(header)] = header
+            for name in header:
+                if name not in seen:
+                    seen.add(name)
+                    columns.append(name)
+        for name in OUTPUT_FIELDS:
+            columns.append(name)
+            columns.append("__mv_" + name)
+        self.header = columns
+        self._released = released
+        self._index = {name: i for i, name in enumerate(columns)}
+
+    def rows(self) -> List[List[str]]:
+        """Rows aligned to :attr:`header`."""
+        index = self._index
+        width = len(self.header)
+        maps: Dict[Tuple[str, ...], List[Tuple[int, int]]] = {}
+        out: List[List[str]] = []
+        for item in self._released:
+            row = [""] * width
+            if item.record is None:
+                header, values = item.header, item.values
+            else:
+                header = tuple(item.record.keys())
+                values = [_flat(v) for v in item.record.values()]
+            mapping = maps.get(header)
+            if mapping is None:
+                mapping = maps[header] = [(i, index[n]) for i, n in enumerate(header) if n not in _OUTPUT_SET]
+            for src, dst in mapping:
+                row[dst] = values[src]
+            if item.verdict is not None:
+                for name, value in output_fields(item.entry, item.verdict).items():
+                    if isinstance(value, list):
+                        row[index[name]], row[index["__mv_" + name]] = encode_mv(value)
+                    else:
+                        row[index[name]] = value
+            out.append(row)
+        return out
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return "" if value is None else str(value)
