@@ -82,7 +82,8 @@ def test_search_clause_precedence() -> None:
     assert search_matches("a=1 b=2 OR c=3", {"c": "3"}) is False
     assert search_matches("NOT x=true", {}) is True
     assert search_matches("x!=true", {}) is False
-    assert search_matches('sourcetype="google:gcp:pubsub:audit:*"', {"sourcetype": "google:gcp:pubsub:audit:data_access"})
+    assert search_matches('sourcetype="google:gcp:pubsub:audit:*"',
+                          {"sourcetype": "google:gcp:pubsub:audit:data_access"})
     assert search_matches("tag=vpn", {"tag": ["network", "session", "vpn"]})
 
 

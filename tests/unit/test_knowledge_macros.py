@@ -85,7 +85,8 @@ def test_identity_evidence_takes_gcp_activity_and_tagged_evidence() -> None:
     events["vpn"] = {"index": "netfw", "_raw": "vpn", "tag": ["network", "session", "vpn"], "src_ip": "198.51.100.77"}
     events["dhcp"] = {"index": "netfw", "_raw": "dhcp", "tag": ["network", "session", "dhcp"]}
     events["nat_without_translation"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"]}
-    events["nat"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"], "src_translated_ip": "203.0.113.5"}
+    events["nat"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"],
+                     "src_translated_ip": "203.0.113.5"}
     events["okta"] = {"index": "idp", "_raw": "x", "tag": ["authentication"], "sourcetype": "OktaIM2:log"}
     events["logon"] = {"index": "wineventlog", "_raw": "x", "tag": ["authentication"], "sourcetype": "XmlWinEventLog"}
     events["falcon"] = {"index": "edr", "_raw": "x", "event_simpleName": "NetworkConnectIP4", "aip": "198.51.100.77"}
@@ -162,22 +163,25 @@ def test_allowlist_maintenance_window_and_cidr(hour: int, minute: int, ip: str, 
 
 
 def test_allowlist_expired_rows_never_match() -> None:
-    fields = dict(gcp_principal="avery.lin@example-corp.com", caller_ip="198.51.100.77", gcp_project="ml-sandbox-4821",
-                  gcp_service="notebooks.googleapis.com", gcp_method="google.cloud.notebooks.v2.NotebookService.CreateInstance")
+    fields = dict(gcp_principal="avery.lin@example-corp.com", caller_ip="198.51.100.77",
+                  gcp_project="ml-sandbox-4821", gcp_service="notebooks.googleapis.com",
+                  gcp_method="google.cloud.notebooks.v2.NotebookService.CreateInstance")
     assert allow(**fields)["guardrail_allowlisted"] == "false"
     # not even for an event from before the expiry, once the row has expired
     assert allow(_time=utc(2026, 10, 15, 9), **fields)["guardrail_allowlisted"] == "false"
     # while the row was valid it did match (the row itself is fine)
     assert allow(now=utc(2026, 10, 20), _time=utc(2026, 10, 15, 9), **fields)["guardrail_allowlisted"] == "true"
     # expires is the last valid day (UTC)
-    assert allow(now=utc(2026, 10, 31, 23, 59), _time=utc(2026, 10, 31, 23, 0), **fields)["guardrail_allowlisted"] == "true"
-    assert allow(now=utc(2026, 11, 1, 0, 0), _time=utc(2026, 10, 31, 23, 0), **fields)["guardrail_allowlisted"] == "false"
+    last_evening = utc(2026, 10, 31, 23, 0)
+    assert allow(now=utc(2026, 10, 31, 23, 59), _time=last_evening, **fields)["guardrail_allowlisted"] == "true"
+    assert allow(now=utc(2026, 11, 1, 0, 0), _time=last_evening, **fields)["guardrail_allowlisted"] == "false"
 
 
 def test_allowlist_scanner_row_needs_internal_range_and_read_method() -> None:
     base = dict(gcp_principal="scanner@sec-tools-7731.iam.gserviceaccount.com", gcp_project="data-platform-prod",
                 gcp_service="storage.googleapis.com")
-    assert allow(caller_ip="10.20.5.5", gcp_method="storage.buckets.getIamPolicy", **base)["guardrail_allowlisted"] == "true"
+    row = allow(caller_ip="10.20.5.5", gcp_method="storage.buckets.getIamPolicy", **base)
+    assert row["guardrail_allowlisted"] == "true"
     assert allow(caller_ip="10.20.5.5", gcp_method="storage.buckets.delete", **base)["guardrail_allowlisted"] == "false"
     assert allow(caller_ip="10.30.0.1", gcp_method="storage.buckets.get", **base)["guardrail_allowlisted"] == "false"
     assert allow(gcp_method="storage.buckets.get", **base)["guardrail_allowlisted"] == "false"  # no caller address

@@ -15,8 +15,15 @@ from typing import Any, Dict, List
 import pytest
 
 from devtools.conf import ROOT, parse_conf
-from devtools.evalspl import FUNCTIONS, apply_props, extract_time, fields_referenced, flatten_json, \
-    functions_used, props_stanza
+from devtools.evalspl import (
+    FUNCTIONS,
+    apply_props,
+    extract_time,
+    fields_referenced,
+    flatten_json,
+    functions_used,
+    props_stanza,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))
