@@ -769,6 +769,7 @@ def sc_shared_device(w: World, n: int) -> Scenario:
         ip = w.internal_ip()
         day_start = w.day0 + 7 * 3600 + d * 60
         b.dhcp(day_start - 600, ip, host, mac, 14 * 3600)
+        b.dhcp(day_start - 600 + 7 * 3600, ip, host, mac, 14 * 3600)  # renewal at T1, half the lease
         people = [w.user() for _ in range(4)]
         logons = [day_start + k * 2.5 * 3600 for k in range(4)]
         for person, at in zip(people, logons):
