@@ -153,7 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
           f"over SCP v2 (python {version})")
     print(f"{len(run.rows)} rows out (evidence rows are dropped)\n")
     header = ("time (UTC)", "method", "caller_ip", "status", "identified_user", "host", "conf", "ok")
-    widths = (19, 44, 13, 12, 15, 12, 5, 3)
+    widths = (19, 44, 13, 12, 28, 12, 5, 3)
     print("  ".join(h.ljust(wd) for h, wd in zip(header, widths)))
     print("  ".join("-" * wd for wd in widths))
     failures = 0
