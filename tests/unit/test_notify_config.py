@@ -1,0 +1,102 @@
+"""guardrail_notify parameters and destination rules."""
+
+from __future__ import annotations
+
+import pytest
+from guardrail.notify_config import (
+    ConfigError,
+    DestinationError,
+    check_destination,
+    host_allowed,
+    is_loopback,
+    parse_config,
+    severity_label,
+)
+
+BASE = {"secret_name": "ops_hook", "allowed_hosts": "hooks.slack.com, *.webhook.office.com"}
+
+
+def test_defaults() -> None:
+    config = parse_config(BASE)
+    assert config.fmt == "json"
+    assert config.secret_realm == "gcp_guardrail"
+    assert config.allowed_hosts == ("hooks.slack.com", "*.webhook.office.com")
+    assert config.max_rows == 5
+    assert (config.retry.max_attempts, config.retry.backoff_base, config.retry.backoff_max) == (4, 1.0, 30.0)
+    assert config.ca_bundle is None
+
+
+@pytest.mark.parametrize(
+    ("override", "where"),
+    [
+        ({"format": "email"}, "param.format"),
+        ({"secret_name": ""}, "param.secret_name"),
+        ({"secret_name": "a/b"}, "param.secret_name"),
+        ({"allowed_hosts": ""}, "param.allowed_hosts"),
+        ({"allowed_hosts": "https://hooks.slack.com"}, "param.allowed_hosts"),
+        ({"allowed_hosts": "*"}, "param.allowed_hosts"),
+        ({"max_attempts": "50"}, "param.max_attempts"),
+        ({"max_attempts": "many"}, "param.max_attempts"),
+        ({"timeout": "0"}, "param.timeout"),
+        ({"backoff_max": "9999"}, "param.backoff_max"),
+        ({"max_rows": "0"}, "param.max_rows"),
+        ({"ca_bundle": "/no/such/bundle.pem"}, "param.ca_bundle"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(override: dict, where: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({**BASE, **override})
+    assert err.value.where == where
+
+
+@pytest.mark.parametrize(("raw", "label"), [("5", "high"), ("6", "critical"), ("3", "low"),
+                                             ("High", "high"), ("$alert.severity$", "unknown"), ("9", "unknown")])
+def test_severity_label(raw: str, label: str) -> None:
+    assert severity_label(raw) == label
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("hooks.slack.com", True),
+        ("HOOKS.SLACK.COM.", True),
+        ("example.webhook.office.com", True),
+        ("a.b.webhook.office.com", True),
+        ("webhook.office.com", False),          # the wildcard needs a subdomain
+        ("evilwebhook.office.com", False),
+        ("hooks.slack.com.evil.example", False),
+        ("slack.com", False),
+    ],
+)
+def test_host_allowlist(host: str, allowed: bool) -> None:
+    assert host_allowed(host, ("hooks.slack.com", "*.webhook.office.com")) is allowed
+
+
+def test_check_destination_accepts_https_on_allowlist() -> None:
+    assert check_destination("https://hooks.slack.com:443/services/T/B/x", ("hooks.slack.com",)) == "hooks.slack.com"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://hooks.slack.com/services/T/B/x", "only https"),
+        ("ftp://hooks.slack.com/x", "only https"),
+        ("hooks.slack.com/services", "only https"),
+        ("https://other.example/services/T/B/x", "not in param.allowed_hosts"),
+        ("https://user:pw@hooks.slack.com/x", "user info"),
+        ("https://hooks.slack.com:99999/x", "does not parse"),
+        ("https:///x", "no host"),
+    ],
+)
+def test_check_destination_refuses(url: str, words: str) -> None:
+    with pytest.raises(DestinationError) as err:
+        check_destination(url, ("hooks.slack.com",))
+    assert words in err.value.message
+    assert "/services/T/B/x" not in str(err.value)  # the secret path is never quoted
+
+
+@pytest.mark.parametrize(("uri", "loop"), [("https://127.0.0.1:8089", True), ("https://localhost:8089", True),
+                                          ("https://[::1]:8089", True), ("https://sh1.example:8089", False),
+                                          ("https://10.0.0.5:8089", False)])
+def test_is_loopback(uri: str, loop: bool) -> None:
+    assert is_loopback(uri) is loop

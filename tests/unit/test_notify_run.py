@@ -1,0 +1,132 @@
+"""guardrail_notify end to end in the engine: secret lookup, message, delivery, exit codes, redaction."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+from guardrail.notify import redact, run
+from guardrail.notify_http import HttpResponse, TransportError
+from guardrail.notify_secret import SecretError, WebhookSecret, parse_secret, password_url
+
+from tests.unit.notify_fakes import FakeClient
+
+SESSION = "sk-test-0123456789"
+HOOK = "https://hooks.slack.com/services/T1/B2/VerySecretPath"
+
+
+@pytest.fixture
+def payload(tmp_path: Path) -> Dict[str, Any]:
+    results = tmp_path / "results.csv.gz"
+    with gzip.open(results, "wt", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["identified_user", "match_confidence", "finding"])
+        writer.writerow(["avery.lin@example-corp.com", "0.9", "7 denials"])
+    return {
+        "search_name": "guardrail_sensitive_method_denied",
+        "sid": "scheduler_abc",
+        "app": "gcp_guardrail",
+        "results_file": str(results),
+        "results_link": "https://sh.example:8000/app/gcp_guardrail/@go?sid=scheduler_abc",
+        "server_uri": "https://127.0.0.1:8089",
+        "session_key": SESSION,
+        "configuration": {"secret_name": "ops", "allowed_hosts": "hooks.slack.com", "format": "slack",
+                          "severity": "5", "backoff_base": "0"},
+    }
+
+
+def client_with(secret: str = HOOK, steps: Any = None) -> FakeClient:
+    return FakeClient(steps, {"gcp_guardrail%3Aops%3A": secret}, SESSION)
+
+
+def test_sends_and_logs_success(payload: Dict[str, Any]) -> None:
+    client, lines = client_with(), []
+    assert run(payload, client, lines.append, sleep=lambda _s: None) == 0
+    url, body, headers, _timeout, _verify = client.posts[0]
+    assert url == HOOK and "Authorization" not in headers
+    assert json.loads(body)["text"].startswith("[HIGH] guardrail_sensitive_method_denied")
+    assert lines[-1].startswith("INFO action=guardrail_notify") and "outcome=sent" in lines[-1]
+    # splunkd is loopback: its own certificate is not verified, the webhook's always is.
+    assert client.gets[0][2] is False and client.posts[0][4] is True
+
+
+def test_bearer_token_from_json_secret(payload: Dict[str, Any]) -> None:
+    client = client_with(json.dumps({"url": HOOK, "token": "tok-abcdef123"}))
+    assert run(payload, client, [].append) == 0
+    assert client.posts[0][2]["Authorization"] == "Bearer tok-abcdef123"
+
+
+def test_delivery_failure_exit_3_and_secret_free_log(payload: Dict[str, Any]) -> None:
+    lines: List[str] = []
+    client = client_with(steps=[TransportError("connection")] * 4)
+    assert run(payload, client, lines.append, sleep=lambda _s: None) == 3
+    assert len(client.posts) == 4
+    assert lines[-1].startswith("ERROR") and "stage=delivery attempts=4" in lines[-1]
+    joined = "\n".join(lines)
+    assert "VerySecretPath" not in joined and SESSION not in joined
+
+
+def test_missing_secret_exit_2(payload: Dict[str, Any]) -> None:
+    lines: List[str] = []
+    client = FakeClient(secrets={}, session_key=SESSION)
+    assert run(payload, client, lines.append) == 2
+    assert client.posts == [] and "no such credential" in lines[-1]
+
+
+def test_bad_config_exit_2_before_any_request(payload: Dict[str, Any]) -> None:
+    payload["configuration"]["allowed_hosts"] = ""
+    client, lines = client_with(), []
+    assert run(payload, client, lines.append) == 2
+    assert client.gets == [] and client.posts == [] and "param.allowed_hosts" in lines[-1]
+
+
+def test_remote_splunkd_is_verified(payload: Dict[str, Any]) -> None:
+    payload["server_uri"] = "https://sh1.example-corp.com:8089"
+    client = client_with()
+    run(payload, client, [].append)
+    assert client.gets[0][2] is True
+
+
+def test_redact_scrubs_every_secret() -> None:
+    assert redact(f"x {HOOK} y {SESSION}", [HOOK, SESSION, None, ""]) == "x <redacted> y <redacted>"
+
+
+def test_secret_repr_hides_url() -> None:
+    assert "Secret" not in repr(WebhookSecret(HOOK)).replace("WebhookSecret", "")
+    assert "VerySecretPath" not in repr(WebhookSecret(HOOK)) and "VerySecretPath" not in str(WebhookSecret(HOOK))
+
+
+@pytest.mark.parametrize("stored", ["", "{not json", '{"token": "x"}', '{"url": 5}'])
+def test_unusable_stored_values(stored: str) -> None:
+    with pytest.raises(SecretError):
+        parse_secret(stored)
+
+
+def test_password_url_escapes_the_entity() -> None:
+    assert password_url("https://127.0.0.1:8089/", "gcp_guardrail", "ops") == (
+        "https://127.0.0.1:8089/servicesNS/nobody/gcp_guardrail/storage/passwords/gcp_guardrail%3Aops%3A?output_mode=json"
+    )
+
+
+def test_splunkd_unreachable(payload: Dict[str, Any]) -> None:
+    class Down(FakeClient):
+        def get(self, url, headers, timeout, verify):  # type: ignore[no-untyped-def]
+            raise TransportError("connection")
+
+    lines: List[str] = []
+    assert run(payload, Down(), lines.append) == 2
+    assert "splunkd unreachable" in lines[-1]
+
+
+def test_splunkd_unexpected_answer(payload: Dict[str, Any]) -> None:
+    class Odd(FakeClient):
+        def get(self, url, headers, timeout, verify):  # type: ignore[no-untyped-def]
+            return HttpResponse(200, {}, '{"entry": []}')
+
+    lines: List[str] = []
+    assert run(payload, Odd(), lines.append) == 2
+    assert "unexpected response shape" in lines[-1]
