@@ -1,0 +1,248 @@
+"""Every evidence chain of the contract and every trap, through the engine in both orders and both paths."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import pytest
+
+from correlate_builders import (
+    T0,
+    Row,
+    as_table,
+    dhcp,
+    fdr,
+    gcloud_agent,
+    gcp_row,
+    logon,
+    nat,
+    newest_first,
+    proxy,
+    signin,
+    vpn,
+)
+from guardrail.correlate import Correlator
+from guardrail.options import Options
+from guardrail.output import to_record
+
+EGRESS = "203.0.113.10"
+INV = "0f4b2c3d-1111-4222-8333-944455556666"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+WAYS = [("desc", "rows"), ("desc", "records"), ("asc", "rows"), ("asc", "records")]
+
+
+def correlate(rows: List[Row], order: str = "desc", path: str = "rows", **options: Any) -> Dict[str, Dict[str, Any]]:
+    """Output records keyed by the denied entry's insertId."""
+    ordered = newest_first(rows)
+    if order == "asc":
+        ordered.reverse()
+    engine = Correlator(Options(**options))
+    if path == "rows":
+        header, table = as_table(ordered)
+        released = engine.feed_rows(header, table) + engine.finish()
+    else:
+        released = engine.feed_records(ordered) + engine.finish()
+    out = {}
+    for item in released:
+        record = to_record(item)
+        assert item.entry is not None
+        assert item.entry.insert_id not in out, "a denied event came out twice"
+        out[item.entry.insert_id] = record
+    return out
+
+
+def verdict(rows: List[Row], order: str = "desc", path: str = "rows", **options: Any) -> Dict[str, Any]:
+    [record] = correlate(rows, order, path, **options).values()
+    return record
+
+
+@pytest.mark.parametrize("order,path", WAYS)
+def test_vpn_session_active_at_t(order: str, path: str) -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7", agent=gcloud_agent(INV)),
+            vpn(T0 - 3 * 3600, "198.51.100.7", "10.250.0.9", "CORP\\avery.lin", "LAPTOP-A", 4 * 3600),
+            vpn(T0 - 600, "198.51.100.99", "10.250.0.10", "blake.ng", "LAPTOP-B", 3600)]
+    r = verdict(rows, order, path)
+    assert (r["match_status"], r["identified_user"], r["identified_host"]) == ("identified", "CORP\\avery.lin", "LAPTOP-A")
+    assert any("VPN src_ip=198.51.100.7" in line for line in r["match_evidence"])
+
+
+def test_vpn_session_that_ended_before_t_or_began_after_does_not_count() -> None:
+    ended = [gcp_row(T0, ip="198.51.100.7"), vpn(T0 - 90000, "198.51.100.7", "10.250.0.9", "carol", "L1", 8 * 3600)]
+    assert verdict(ended, lookback=2 * 86400)["match_status"] == "unidentified"
+    later = [gcp_row(T0, ip="198.51.100.7"), vpn(T0 + 120, "198.51.100.7", "10.250.0.9", "carol", "L1", 3600)]
+    assert verdict(later)["match_status"] == "unidentified"
+
+
+@pytest.mark.parametrize("order,path", WAYS)
+def test_idp_signin_within_window_before_t(order: str, path: str) -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7", agent=gcloud_agent(INV)),
+            signin(T0 - 200, "avery.lin@example-corp.com", "198.51.100.7")]
+    assert verdict(rows, order, path)["identified_user"] == "avery.lin@example-corp.com"
+    too_early = [gcp_row(T0, ip="198.51.100.7"), signin(T0 - 1800, "avery.lin@example-corp.com", "198.51.100.7")]
+    assert verdict(too_early, order, path)["match_status"] == "unidentified"
+
+
+def office(t: float = T0) -> List[Row]:
+    """Two laptops behind one egress with their leases and logons."""
+    return [dhcp(t - 3600, "10.1.2.3", "LAPTOP-A"), logon(t - 1800, "CORP\\avery.lin", "LAPTOP-A"),
+            dhcp(t - 3600, "10.1.2.4", "LAPTOP-B"), logon(t - 1800, "CORP\\blake.ng", "LAPTOP-B")]
+
+
+@pytest.mark.parametrize("order,path", WAYS)
+def test_nat_to_dhcp_to_logon(order: str, path: str) -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0 + 1, "10.1.2.3", EGRESS), nat(T0 + 200, "10.1.2.4", EGRESS), *office()]
+    r = verdict(rows, order, path)
+    assert (r["match_status"], r["identified_user"], r["identified_host"]) == ("identified", "CORP\\avery.lin", "LAPTOP-A")
+    assert len(r["match_evidence"]) == 3  # NAT, DHCP, logon: each checkable by hand
+
+
+def test_two_users_behind_one_egress_in_the_same_second_are_ambiguous() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS), nat(T0, "10.1.2.4", EGRESS), *office()]
+    r = verdict(rows)
+    assert r["match_status"] == "ambiguous" and r["identified_user"] == ""
+    assert sorted(r["candidate_users"]) == ["CORP\\avery.lin", "CORP\\blake.ng"]
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_proxy_fingerprint_singles_out_one_of_two(order: str) -> None:
+    agent = gcloud_agent(INV)
+    rows = [gcp_row(T0, ip=EGRESS, agent=agent), nat(T0, "10.1.2.3", EGRESS), nat(T0, "10.1.2.4", EGRESS), *office(),
+            proxy(T0, "", "10.1.2.4", "compute.googleapis.com", agent),
+            proxy(T0, "CORP\\avery.lin", "10.1.2.3", "compute.googleapis.com", gcloud_agent("other-run"))]
+    r = verdict(rows, order)
+    assert (r["match_status"], r["identified_user"]) == ("identified", "CORP\\blake.ng")
+
+
+def test_proxy_with_a_named_user() -> None:
+    rows = [gcp_row(T0, ip=EGRESS, agent=BROWSER), proxy(T0 + 1, "avery.lin@example-corp.com", "10.9.9.9",
+                                                         "compute.googleapis.com", BROWSER)]
+    assert verdict(rows)["identified_user"] == "avery.lin@example-corp.com"
+
+
+def test_dhcp_address_handed_to_another_laptop_minutes_before() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS),
+            dhcp(T0 - 3 * 3600, "10.1.2.3", "LAPTOP-OLD", 3 * 3600 - 300), logon(T0 - 3 * 3600, "carol", "LAPTOP-OLD"),
+            dhcp(T0 - 240, "10.1.2.3", "LAPTOP-NEW", 8 * 3600), logon(T0 - 3600, "dave", "LAPTOP-NEW")]
+    r = verdict(rows)
+    assert (r["identified_user"], r["identified_host"]) == ("dave", "LAPTOP-NEW")
+
+
+def test_no_lease_active_at_t_gives_no_name() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS),
+            dhcp(T0 - 3 * 3600, "10.1.2.3", "LAPTOP-OLD", 3 * 3600 - 300), logon(T0 - 3 * 3600, "carol", "LAPTOP-OLD"),
+            dhcp(T0 + 200, "10.1.2.3", "LAPTOP-NEW", 8 * 3600), logon(T0 - 3600, "dave", "LAPTOP-NEW")]
+    r = verdict(rows)
+    assert r["match_status"] == "unidentified" and r["identified_user"] == ""
+    assert any("ended" in line for line in r["match_evidence"])
+
+
+def test_shared_device_last_logon_before_t_counts() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS), dhcp(T0 - 6 * 3600, "10.1.2.3", "KIOSK-1", 14 * 3600),
+            logon(T0 - 5 * 3600, "first", "KIOSK-1"), logon(T0 - 600, "second", "KIOSK-1"),
+            logon(T0 + 900, "third", "KIOSK-1")]
+    assert verdict(rows)["identified_user"] == "second"
+
+
+@pytest.mark.parametrize("skew", [-60, -30, 30, 60])
+def test_edr_aip_within_clock_skew(skew: int) -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7"), fdr(T0 + skew, "ProcessRollup2", "LAPTOP-A", user="CORP\\avery.lin",
+                                               aip="198.51.100.7", local="192.168.1.5")]
+    assert verdict(rows)["identified_user"] == "CORP\\avery.lin"
+
+
+def test_edr_beyond_skew_does_not_count() -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7"), fdr(T0 + 90, "ProcessRollup2", "LAPTOP-A", user="avery.lin",
+                                               aip="198.51.100.7")]
+    assert verdict(rows)["match_status"] == "unidentified"
+
+
+def test_edr_device_without_user_leads_to_logon() -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7"), fdr(T0 - 20, "NetworkConnectIP4", "LAPTOP-A", aip="198.51.100.7"),
+            logon(T0 - 7200, "CORP\\avery.lin", "LAPTOP-A")]
+    r = verdict(rows)
+    assert (r["identified_user"], r["identified_host"]) == ("CORP\\avery.lin", "LAPTOP-A")
+
+
+def test_ipv6_written_differently() -> None:
+    rows = [gcp_row(T0, ip="2001:db8:1a::3c"),
+            vpn(T0 - 600, "2001:0DB8:001A:0000:0000:0000:0000:003C", "10.250.0.9", "avery.lin", "L", 3600)]
+    assert verdict(rows)["identified_user"] == "avery.lin"
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_gcloud_invocation_self_join(order: str) -> None:
+    agent = gcloud_agent(INV)
+    rows = [gcp_row(T0, ip="198.51.100.7", agent=agent, insert_id="denied"),
+            gcp_row(T0 - 3, ip="198.51.100.7", agent=agent, principal="avery.lin@example-corp.com", log="data_access",
+                    code=0, insert_id="seen")]
+    out = correlate(rows, order)
+    assert list(out) == ["denied"]  # the other audit entry is evidence, not output
+    assert out["denied"]["identified_user"] == "avery.lin@example-corp.com"
+
+
+def test_same_ip_and_agent_self_join_and_other_agents_do_not_count() -> None:
+    rows = [gcp_row(T0, ip=EGRESS, agent=BROWSER, insert_id="denied"),
+            gcp_row(T0 - 60, ip=EGRESS, agent=BROWSER, principal="avery.lin@example-corp.com", log="activity",
+                    code=0, insert_id="a"),
+            gcp_row(T0 - 30, ip=EGRESS, agent="Mozilla/5.0 Chrome/120", principal="blake.ng@example-corp.com",
+                    log="activity", code=0, insert_id="b")]
+    assert correlate(rows)["denied"]["identified_user"] == "avery.lin@example-corp.com"
+
+
+def test_service_agent_to_originating_call() -> None:
+    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
+            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
+                    log="activity", code=0, service="notebooks.googleapis.com", insert_id="origin"),
+            gcp_row(T0 - 3, ip="198.51.100.8", agent=BROWSER, principal="blake.ng@example-corp.com",
+                    resource=res.replace("nb-1", "nb-2"), log="activity", code=0, insert_id="other")]
+    r = correlate(rows)["denied"]
+    assert (r["match_status"], r["identified_user"], r["caller_ip"]) == ("identified", "avery.lin@example-corp.com",
+                                                                        "private")
+    assert r["gcp_principal"] == agent
+
+
+def test_service_agent_with_masked_origin_followed_through_vpn() -> None:
+    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
+            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="", resource=res, log="activity", code=0,
+                    insert_id="origin"),
+            vpn(T0 - 3600, "198.51.100.7", "10.251.0.4", "avery.lin", "LAPTOP-A", 5 * 3600)]
+    assert correlate(rows)["denied"]["identified_user"] == "avery.lin"
+
+
+@pytest.mark.parametrize("ip", ["gce-internal-ip", "private", "198.51.100.200"])
+def test_nothing_to_go_on_is_unidentified(ip: str) -> None:
+    rows = [gcp_row(T0, ip=ip), gcp_row(T0 - 10, ip=ip, principal="other@example-corp.com", log="activity", code=0,
+                                        insert_id="x")]
+    r = correlate(rows)["abc123"]
+    assert (r["match_status"], r["identified_user"], r["candidate_users"]) == ("unidentified", "", [])
+
+
+def test_cloud_shell_address_is_not_followed() -> None:
+    agent = gcloud_agent(INV).replace("environment/None", "environment/devshell")
+    rows = [gcp_row(T0, ip="34.80.1.2", agent=agent), signin(T0 - 60, "someone", "34.80.1.2")]
+    assert verdict(rows)["match_status"] == "unidentified"
+
+
+def test_internal_caller_ip() -> None:
+    rows = [gcp_row(T0, ip="10.1.2.3"), *office()]
+    assert verdict(rows)["identified_user"] == "CORP\\avery.lin"
+
+
+def test_unmasked_principal_is_not_masked() -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7", principal="avery.lin@example-corp.com"),
+            vpn(T0 - 600, "198.51.100.7", "10.250.0.9", "blake.ng", "L", 3600)]
+    r = verdict(rows)
+    assert (r["match_status"], r["identified_user"], r["match_confidence"]) == ("not_masked",
+                                                                               "avery.lin@example-corp.com", "1.000")
+
+
+def test_min_confidence_is_honoured() -> None:
+    rows = [gcp_row(T0, ip="198.51.100.7"), signin(T0 - 60, "avery.lin", "198.51.100.7")]
+    assert verdict(rows)["match_status"] == "identified"
+    strict = verdict(rows, min_confidence=0.9)
+    assert (strict["match_status"], strict["identified_user"], strict["candidate_users"]) == (
+        "unidentified", "", ["avery.lin"])
