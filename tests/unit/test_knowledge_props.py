@@ -77,6 +77,10 @@ def test_time_prefix_skips_nested_and_attribute_timestamps() -> None:
            '"2002-02-02T00:00:00Z"}},"timestamp":"2026-11-27T09:14:03.5Z"},"publish_time":"1"}')
     assert extract_time(stanza, raw) == pytest.approx(1795770843.5)
     assert extract_time(stanza, '{"insertId":"x"}') is None
+    # an entry near Cloud Logging's 256 KB limit, with a nested timestamp in a large request body
+    big = ('{"protoPayload":{"request":{"timestamp":"2002-02-02T00:00:00Z","blob":"' + "x" * 250_000
+           + '"}},"receiveTimestamp":"2026-11-27T09:14:04Z","timestamp":"2026-11-27T09:14:03.25Z"}')
+    assert extract_time(stanza, big) == pytest.approx(1795770843.25)
 
 
 def test_fixtures_cover_every_sourcetype_and_both_shapes() -> None:
