@@ -19,6 +19,7 @@ from guardrail.notify_secret import fetch_secret
 from guardrail.notify_send import DeliveryError, deliver
 
 ACTION = "guardrail_notify"
+INTERNAL_ERROR = 4
 
 
 def redact(line: str, secrets: Iterable[Optional[str]]) -> str:
@@ -39,7 +40,10 @@ def run(
     log: Callable[[str], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Send one notification for the alert in ``payload``; 0 on success, the error's code otherwise."""
+    """Send one notification for the alert in ``payload``; 0 on success, the error's code otherwise.
+
+    Exit codes: 2 configuration, secret or destination; 3 delivery; 4 an unexpected internal error.
+    """
     session_key = str(payload.get("session_key") or "")
     secrets: list[Optional[str]] = [session_key]
 
@@ -77,6 +81,10 @@ def run(
     except NotifyError as err:
         emit(f"ERROR {context} outcome=failed stage={err.where} reason={_quote(err.message)}")
         return err.exit_code
+    except Exception as err:
+        # An unforeseen error's message or traceback could quote the webhook URL: name its type only.
+        emit(f"ERROR {context} outcome=failed stage=internal reason={_quote(type(err).__name__)}")
+        return INTERNAL_ERROR
     emit(f"INFO {context} outcome=sent format={config.fmt} rows={summary.count} "
          f"status={result.status} attempts={result.attempts}")
     return 0

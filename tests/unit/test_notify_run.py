@@ -130,3 +130,14 @@ def test_splunkd_unexpected_answer(payload: Dict[str, Any]) -> None:
     lines: List[str] = []
     assert run(payload, Odd(), lines.append) == 2
     assert "unexpected response shape" in lines[-1]
+
+
+def test_unexpected_error_names_only_its_type(payload: Dict[str, Any]) -> None:
+    class Broken(FakeClient):
+        def post(self, url, body, headers, timeout, verify):  # type: ignore[no-untyped-def]
+            raise ValueError(f"cannot post to {url}")
+
+    lines: List[str] = []
+    assert run(payload, Broken(secrets={"gcp_guardrail%3Aops%3A": HOOK}, session_key=SESSION), lines.append) == 4
+    assert lines[-1].endswith('stage=internal reason="ValueError"')
+    assert "VerySecretPath" not in "\n".join(lines)
