@@ -53,7 +53,7 @@ class Released(NamedTuple):
 class _Held:
     """A denied event waiting for its evidence."""
 
-    __slots__ = ("header", "values", "record", "entry", "pending", "verdict", "time")
+    __slots__ = ("entry", "header", "pending", "record", "time", "values", "verdict")
 
     def __init__(self, header: Tuple[str, ...], values: Sequence[Any], record: Optional[Mapping[str, Any]],
                  entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> None:
@@ -251,7 +251,8 @@ class Correlator:
                     value = _text(record.get(path, "")) or _text(record.get("data." + path, ""))
                     if value:
                         extracted[path] = value
-            if not esn and (("protoPayload" in raw) or any(k in extracted for k in ("logName", "protoPayload.methodName"))):
+            marked = "logName" in extracted or "protoPayload.methodName" in extracted
+            if not esn and ("protoPayload" in raw or marked):
                 released = self._on_gcp(raw, extracted, _text(record.get("_time", "")), (), (), record)
                 if released is not None and keep:
                     out.append(released)

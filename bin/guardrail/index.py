@@ -21,7 +21,7 @@ R = TypeVar("R")
 class TimeIndex(Generic[R]):
     """Records of type ``R`` (a NamedTuple whose first field is its time) grouped by key."""
 
-    __slots__ = ("_times", "_recs", "_dirty", "_size")
+    __slots__ = ("_dirty", "_recs", "_size", "_times")
 
     def __init__(self) -> None:
         self._times: Dict[str, List[float]] = {}
@@ -125,11 +125,11 @@ class EvidenceStore:
         self.audit_resource: TimeIndex[AuditEntry] = TimeIndex()  # by project|resource leaf
 
     @property
-    def intervals(self) -> Tuple["TimeIndex[Any]", ...]:
+    def intervals(self) -> Tuple[TimeIndex[Any], ...]:
         return (self.leases, self.vpn_public, self.vpn_assigned, self.logons)
 
     @property
-    def points(self) -> Tuple["TimeIndex[Any]", ...]:
+    def points(self) -> Tuple[TimeIndex[Any], ...]:
         return (self.signins, self.nats, self.edr_aip, self.edr_local, self.edr_domain, self.proxies,
                 self.audit_invocation, self.audit_ip, self.audit_resource)
 

@@ -43,7 +43,7 @@ def fmt_time(epoch: float) -> str:
     text = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(whole))
     frac = epoch - whole
     if frac >= 0.0005:
-        text += ("%.3f" % frac)[1:]
+        text += f"{frac:.3f}"[1:]
     return text + "Z"
 
 

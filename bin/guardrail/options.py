@@ -130,5 +130,7 @@ def parse_options(raw: Mapping[str, str]) -> Options:
         keep_evidence=(
             _boolean("keep_evidence", get("keep_evidence")) if "keep_evidence" in raw else defaults.keep_evidence
         ),
-        max_buffer=_count("max_buffer", get("max_buffer"), 1, 10_000_000) if "max_buffer" in raw else defaults.max_buffer,
+        max_buffer=(
+            _count("max_buffer", get("max_buffer"), 1, 10_000_000) if "max_buffer" in raw else defaults.max_buffer
+        ),
     )

@@ -26,7 +26,7 @@ def output_fields(entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> Di
         "match_status": verdict.status,
         "identified_user": verdict.user,
         "identified_host": verdict.host,
-        "match_confidence": "%.3f" % verdict.confidence,
+        "match_confidence": f"{verdict.confidence:.3f}",
         "candidate_users": list(verdict.candidates),
         "match_evidence": [text.replace("\n", " ") for text in verdict.evidence],
         "caller_ip": e.caller_ip if e else "",

@@ -242,7 +242,7 @@ def rule_service_agent_origin(e: AuditEntry, store: EvidenceStore, o: Options) -
             if rule is rule_service_agent_origin:
                 continue
             for lead in rule(a, store, o):
-                yield replace(lead, weight=lead.weight * ORIGIN_FACTOR, lines=(head,) + lead.lines)
+                yield replace(lead, weight=lead.weight * ORIGIN_FACTOR, lines=(head, *lead.lines))
 
 
 #: Rules over point evidence, in the order their evidence lines are shown.
@@ -269,8 +269,8 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     for lead in leads:
         if lead.internal_ip and not lead.host:
             for s in store.edr_local.between(lead.internal_ip, e.time - o.skew, e.time + o.skew):
-                extra.append(replace(lead, host=s.host, user=lead.user or s.user, lines=lead.lines + (
-                    line(s.source, s.time, f"{s.kind} LocalAddressIP4={s.local_ip} ComputerName={s.host}"),)))
+                seen = line(s.source, s.time, f"{s.kind} LocalAddressIP4={s.local_ip} ComputerName={s.host}")
+                extra.append(replace(lead, host=s.host, user=lead.user or s.user, lines=(*lead.lines, seen)))
     publics: List[Tuple[str, float, float, Tuple[str, ...]]] = []
     if _is_public(e.ip_key) and not e.cloud_shell:
         publics.append((e.ip_key or "", e.time, 1.0, ()))
@@ -293,10 +293,9 @@ def rule_vpn_session(e: AuditEntry, pending: Pending, store: EvidenceStore, o: O
             if s.end < t - tol:
                 continue
             host = f" dest_nt_host={s.host}" if s.host else ""
-            yield Lead("vpn", WEIGHTS["vpn"] * factor,
-                       head + (line(s.source, s.start, f"VPN src_ip={s.public_ip} user={s.user}{host} "
-                                                       f"until {fmt_time(s.end) if s.end != float('inf') else 'open'}"),),
-                       user=s.user, host=s.host, time=t)
+            until = fmt_time(s.end) if s.end != float("inf") else "open"
+            seen = line(s.source, s.start, f"VPN src_ip={s.public_ip} user={s.user}{host} until {until}")
+            yield Lead("vpn", WEIGHTS["vpn"] * factor, (*head, seen), user=s.user, host=s.host, time=t)
 
 
 IntervalRule = Callable[[AuditEntry, Pending, EvidenceStore, Options], Iterable[Lead]]

@@ -61,7 +61,8 @@ def log_entry(
 
 def gcp_row(t: float, wrapped: bool = True, sourcetype: str = "google:gcp:pubsub:message", **kw: Any) -> Row:
     entry = log_entry(t, **kw)
-    raw = {"publish_time": t, "data": entry, "attributes": {"logging.googleapis.com/timestamp": "x"}} if wrapped else entry
+    wrapper = {"publish_time": t, "data": entry, "attributes": {"logging.googleapis.com/timestamp": "x"}}
+    raw = wrapper if wrapped else entry
     return {"_time": f"{t:.3f}", "_raw": json.dumps(raw), "sourcetype": sourcetype, "host": "hf-1"}
 
 

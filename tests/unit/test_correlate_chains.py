@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import pytest
-
 from correlate_builders import (
     T0,
     Row,
@@ -62,7 +61,8 @@ def test_vpn_session_active_at_t(order: str, path: str) -> None:
             vpn(T0 - 3 * 3600, "198.51.100.7", "10.250.0.9", "CORP\\avery.lin", "LAPTOP-A", 4 * 3600),
             vpn(T0 - 600, "198.51.100.99", "10.250.0.10", "blake.ng", "LAPTOP-B", 3600)]
     r = verdict(rows, order, path)
-    assert (r["match_status"], r["identified_user"], r["identified_host"]) == ("identified", "CORP\\avery.lin", "LAPTOP-A")
+    assert (r["match_status"], r["identified_user"], r["identified_host"]) == (
+        "identified", "CORP\\avery.lin", "LAPTOP-A")
     assert any("VPN src_ip=198.51.100.7" in line for line in r["match_evidence"])
 
 
@@ -92,7 +92,8 @@ def office(t: float = T0) -> List[Row]:
 def test_nat_to_dhcp_to_logon(order: str, path: str) -> None:
     rows = [gcp_row(T0, ip=EGRESS), nat(T0 + 1, "10.1.2.3", EGRESS), nat(T0 + 200, "10.1.2.4", EGRESS), *office()]
     r = verdict(rows, order, path)
-    assert (r["match_status"], r["identified_user"], r["identified_host"]) == ("identified", "CORP\\avery.lin", "LAPTOP-A")
+    assert (r["match_status"], r["identified_user"], r["identified_host"]) == (
+        "identified", "CORP\\avery.lin", "LAPTOP-A")
     assert len(r["match_evidence"]) == 3  # NAT, DHCP, logon: each checkable by hand
 
 
