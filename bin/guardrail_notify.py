@@ -24,11 +24,11 @@ class RequestsClient:
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or netrc surprises from the splunkd environment
 
-    def _call(self, method, url, headers, timeout, verify, body=None):
+    def _call(self, method, url, headers, timeout, verify, body=None, proxy=None):
         try:
             response = self.session.request(
-                method, url, data=body, headers=headers, timeout=timeout,
-                verify=verify, allow_redirects=False,
+                method, url, data=body, headers=headers, timeout=timeout, verify=verify,
+                allow_redirects=False, proxies={"https": proxy} if proxy else None,
             )
             text = response.content[:MAX_BODY].decode("utf-8", "replace")
         except requests.exceptions.SSLError:
@@ -42,8 +42,8 @@ class RequestsClient:
         headers = {k.lower(): v for k, v in response.headers.items()}
         return HttpResponse(status=response.status_code, headers=headers, text=text)
 
-    def post(self, url, body, headers, timeout, verify):
-        return self._call("POST", url, headers, timeout, verify, body)
+    def post(self, url, body, headers, timeout, verify, proxy=None):
+        return self._call("POST", url, headers, timeout, verify, body, proxy)
 
     def get(self, url, headers, timeout, verify):
         return self._call("GET", url, headers, timeout, verify)

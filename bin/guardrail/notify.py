@@ -72,7 +72,7 @@ def run(
             headers["Authorization"] = f"Bearer {secret.token}"
         result = deliver(
             client, secret.url, body, headers, config.retry, config.allowed_hosts,
-            verify=config.ca_bundle or True, sleep=sleep, log=emit,
+            verify=config.ca_bundle or True, sleep=sleep, log=emit, proxy=config.proxy,
         )
     except DeliveryError as err:
         emit(f"ERROR {context} outcome=failed stage=delivery attempts={err.attempts} "

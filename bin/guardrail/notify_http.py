@@ -36,10 +36,12 @@ class HttpResponse:
 
 
 class HttpClient(Protocol):
-    """What the engine calls; ``verify`` is True, False or a CA bundle path."""
+    """What the engine calls; ``verify`` is True, False or a CA bundle path; ``proxy`` an
+    ``http(s)://host:port`` CONNECT proxy for the webhook (splunkd is always reached directly)."""
 
     def post(
-        self, url: str, body: bytes, headers: Dict[str, str], timeout: float, verify: Union[bool, str]
+        self, url: str, body: bytes, headers: Dict[str, str], timeout: float, verify: Union[bool, str],
+        proxy: Optional[str] = None,
     ) -> HttpResponse: ...
 
     def get(

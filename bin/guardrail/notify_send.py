@@ -79,12 +79,13 @@ def _post_following(
     policy: RetryPolicy,
     verify: Union[bool, str],
     allowed: Tuple[str, ...],
+    proxy: Optional[str],
 ) -> HttpResponse:
     """POST, following only method-preserving redirects that stay on the same https origin."""
     origin = _origin(url)
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
-        response = client.post(current, body, headers, policy.timeout, verify)
+        response = client.post(current, body, headers, policy.timeout, verify, proxy=proxy)
         if not 300 <= response.status < 400:
             return response
         location = response.header("location")
@@ -109,6 +110,7 @@ def deliver(
     verify: Union[bool, str] = True,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = lambda _line: None,
+    proxy: Optional[str] = None,
 ) -> Delivered:
     """POST ``body`` to ``url`` under the retry rules; raise DeliveryError on final failure."""
     host = check_destination(url, allowed)
@@ -118,7 +120,7 @@ def deliver(
     for attempt in range(1, policy.max_attempts + 1):
         retry_after: Optional[float] = None
         try:
-            response = _post_following(client, url, body, headers, policy, verify, allowed)
+            response = _post_following(client, url, body, headers, policy, verify, allowed, proxy)
         except TransportError as err:
             status, reason = None, err.kind
             if err.kind not in RETRYABLE_KINDS:

@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
-from tests.protocol.webhook_stub import Reply, Splunkd, Webhook, make_certificate
+from tests.protocol.webhook_stub import ConnectProxy, Reply, Splunkd, Webhook, make_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bin" / "guardrail_notify.py"
@@ -223,6 +223,14 @@ def test_success_teams_with_bearer_token(harness: Harness, webhook: Webhook, cer
     assert card["type"] == "AdaptiveCard"
     assert card["actions"][0]["url"].startswith("https://splunk.example-corp.com:8000/")
     assert_no_secret(outcome)
+
+
+def test_success_through_a_connect_proxy(harness: Harness, webhook: Webhook, cert: Tuple[Path, Path]) -> None:
+    with ConnectProxy() as proxy, splunkd_for(cert, webhook.url(TOKEN_PATH)) as splunkd:
+        outcome = harness.run(harness.payload(splunkd, proxy=proxy.url))
+    assert outcome.code == 0, outcome.stderr
+    assert proxy.targets == [f"127.0.0.1:{webhook.port}"]  # splunkd was reached directly
+    assert len(webhook.received) == 1 and webhook.received[0].path == TOKEN_PATH
 
 
 # --- retries -------------------------------------------------------------------------------------

@@ -20,10 +20,12 @@ class FakeClient:
         self.session_key = session_key
         self.posts: List[Tuple[str, bytes, Dict[str, str], float, Union[bool, str]]] = []
         self.gets: List[Tuple[str, Dict[str, str], Union[bool, str]]] = []
+        self.proxies: List[Optional[str]] = []
 
     def post(self, url: str, body: bytes, headers: Dict[str, str], timeout: float,
-             verify: Union[bool, str]) -> HttpResponse:
+             verify: Union[bool, str], proxy: Optional[str] = None) -> HttpResponse:
         self.posts.append((url, body, headers, timeout, verify))
+        self.proxies.append(proxy)
         step = self.steps.pop(0) if self.steps else HttpResponse(200)
         if isinstance(step, TransportError):
             raise step

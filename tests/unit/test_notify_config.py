@@ -100,3 +100,20 @@ def test_check_destination_refuses(url: str, words: str) -> None:
                                           ("https://10.0.0.5:8089", False)])
 def test_is_loopback(uri: str, loop: bool) -> None:
     assert is_loopback(uri) is loop
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [("", None), ("http://proxy.corp:3128", "http://proxy.corp:3128"), ("https://10.0.0.8:8443/", "https://10.0.0.8:8443"),
+     ("http://[fd00::8]:3128", "http://[fd00::8]:3128")],
+)
+def test_proxy(raw: str, parsed: object) -> None:
+    assert parse_config({**BASE, "proxy": raw}).proxy == parsed
+
+
+@pytest.mark.parametrize("raw", ["proxy.corp:3128", "socks5://proxy.corp:1080", "http://proxy.corp",
+                                 "http://user:pw@proxy.corp:3128", "http://proxy.corp:3128/path"])
+def test_bad_proxy(raw: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({**BASE, "proxy": raw})
+    assert err.value.where == "param.proxy"

@@ -134,10 +134,18 @@ def test_splunkd_unexpected_answer(payload: Dict[str, Any]) -> None:
 
 def test_unexpected_error_names_only_its_type(payload: Dict[str, Any]) -> None:
     class Broken(FakeClient):
-        def post(self, url, body, headers, timeout, verify):  # type: ignore[no-untyped-def]
+        def post(self, url, body, headers, timeout, verify, proxy=None):  # type: ignore[no-untyped-def]
             raise ValueError(f"cannot post to {url}")
 
     lines: List[str] = []
     assert run(payload, Broken(secrets={"gcp_guardrail%3Aops%3A": HOOK}, session_key=SESSION), lines.append) == 4
     assert lines[-1].endswith('stage=internal reason="ValueError"')
     assert "VerySecretPath" not in "\n".join(lines)
+
+
+def test_proxy_used_for_the_webhook_only(payload: Dict[str, Any]) -> None:
+    payload["configuration"]["proxy"] = "http://proxy.example-corp.com:3128"
+    client = client_with()
+    assert run(payload, client, [].append) == 0
+    assert client.proxies == ["http://proxy.example-corp.com:3128"]
+    assert len(client.gets) == 1  # splunkd: FakeClient.get has no proxy parameter at all
