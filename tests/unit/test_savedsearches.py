@@ -178,18 +178,34 @@ def test_shipped_disabled(name: str) -> None:
     assert stanza(name).get("disabled") == "1"
 
 
-def test_correlating_alerts_search_evidence_lookback_but_alert_on_their_window() -> None:
+def test_correlating_alerts_read_evidence_before_their_window_and_alert_on_it() -> None:
     correlating: Dict[str, str] = {
         s.name: s.get("search") or "" for s in SAVED
-        if s.name in ALERTS and "`guardrail_correlated_denials`" in (s.get("search") or "")
+        if s.name in ALERTS and "`guardrail_correlated_denials(" in (s.get("search") or "")
     }
     assert len(correlating) == 5
+    session = MACROS["guardrail_session_evidence_earliest"].get("definition") or ""
+    assert relative_minutes(session) >= 8 * 60 + 70, "command lookback (8h) plus the longest window"
     for name, search in correlating.items():
-        window = re.search(r"`guardrail_alert_window\((-\d+[mh]@m),(-\d+m@m)\)`", search)
-        assert window, name
+        parts = stages(search)
+        call = re.fullmatch(r"`guardrail_correlated_denials\((-\d+m@m),(-\d+m@m),(-\d+m@m)\)`", parts[0])
+        assert call, name
+        earliest, latest, evidence = call.groups()
+        # point evidence (IdP sign-ins up to 5 min, endpoint clocks up to 1 min) precedes the window
+        assert relative_minutes(evidence) >= relative_minutes(earliest) + 6
+        # only the window's denials alert, even if a Splunk version applied one range to every clause
+        assert parts[1] == f"`guardrail_alert_window({earliest},{latest})`"
         s = stanza(name)
-        assert relative_minutes(s.get("dispatch.earliest_time") or "") >= relative_minutes(window.group(1)) + 55
-        assert s.get("dispatch.latest_time") == window.group(2)
+        assert s.get("dispatch.earliest_time") == session and s.get("dispatch.latest_time") == latest
+
+
+def test_correlation_reads_every_identity_evidence_kind() -> None:
+    """The split by evidence kind must cover everything identity_evidence covers."""
+    combined = MACROS["identity_evidence"].get("definition") or ""
+    split = MACROS["guardrail_correlated_denials(3)"].get("definition") or ""
+    kinds = set(re.findall(r"`(\w+)`", combined))
+    assert kinds and kinds <= set(re.findall(r"`(\w+)`", split))
+    assert split.rstrip().endswith("| correlatepolicydenied")
 
 
 def test_triage_macro_never_overwrites_a_decision() -> None:
