@@ -222,3 +222,30 @@ def test_allowlist_proposal_maps_to_allowlist_columns() -> None:
     table = [p for p in stages(search) if p.startswith("table ")][-1].split()[1:]
     assert table[: len(header)] == header
     assert stanza("guardrail_allowlist_proposal").get("enableSched") == "0"
+
+
+def produced_after_stats(search: str) -> List[str]:
+    """Fields that exist after an alert's (last) stats: its by-fields, AS names, later evals/renames."""
+    from devtools.splcheck import split_top_level
+
+    parts = stages(search)
+    index = max(i for i, p in enumerate(parts) if p.startswith("stats "))
+    stats = parts[index]
+    names = re.findall(r"\bAS\s+(\w+)", stats)
+    if " by " in stats:
+        names += stats.split(" by ", 1)[1].split()
+    for part in parts[index + 1:]:
+        if part.startswith("eval "):
+            names += [a.split("=", 1)[0].strip() for a in split_top_level(part[5:], ",")]
+        elif part.startswith("rename "):
+            names += re.findall(r"\bAS\s+(\w+)", part)
+        elif part.startswith("`guardrail_triage_record("):
+            names += ["triage_status", "triage_owner"]
+    return names
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_every_output_column_is_produced(name: str) -> None:
+    search = stanza(name).get("search") or ""
+    missing = [f for f in output_fields(search) if f not in produced_after_stats(search)]
+    assert missing == [], f"table names fields the search never makes: {missing}"
