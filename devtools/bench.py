@@ -152,6 +152,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
     return {
         "command": script.stem, "rows_in": total, "rows_out": out_rows, "seconds": round(elapsed, 2),
         "rows_per_s": round(total / elapsed), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "rows_per_cpu_s": round(total / max(usage.ru_utime + usage.ru_stime, 1e-9)),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "getinfo_s": round(getinfo_s, 3),
         "exit": session.proc.returncode,
     }
@@ -190,25 +191,29 @@ def main(argv: Optional[List[str]] = None) -> int:
                       f"{r['seconds']:>7} s {r['rows_per_s']:>7} rows/s  peak RSS {r['peak_rss_mib']:>6} MiB  "
                       f"cpu {r['cpu_s']:>6} s  getinfo {r['getinfo_s']} s")
     summary = []
-    print("\n| python | rows | floor rows/s | command rows/s | ratio | floor RSS MiB | command RSS MiB | "
-          "RSS delta MiB | command getinfo s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| python | rows | floor rows/s | command rows/s | ratio | ratio (CPU time) | floor RSS MiB | "
+          "command RSS MiB | RSS delta MiB | command getinfo s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for i in range(0, len(results), 2):
         f, c = results[i], results[i + 1]
         ratio = float(c["rows_per_s"]) / float(f["rows_per_s"])  # type: ignore[arg-type]
+        cpu_ratio = float(c["rows_per_cpu_s"]) / float(f["rows_per_cpu_s"])  # type: ignore[arg-type]
         delta = float(c["peak_rss_mib"]) - float(f["peak_rss_mib"])  # type: ignore[arg-type]
         summary.append({"python": c["python"], "rows": c["rows_in"], "floor_rows_per_s": f["rows_per_s"],
                         "command_rows_per_s": c["rows_per_s"], "ratio": round(ratio, 3),
+                        "floor_rows_per_cpu_s": f["rows_per_cpu_s"], "command_rows_per_cpu_s": c["rows_per_cpu_s"],
+                        "cpu_ratio": round(cpu_ratio, 3),
                         "floor_peak_rss_mib": f["peak_rss_mib"], "command_peak_rss_mib": c["peak_rss_mib"],
                         "rss_delta_mib": round(delta, 1), "command_getinfo_s": c["getinfo_s"],
                         "floor_getinfo_s": f["getinfo_s"], "rows_out_match": f["rows_out"] == c["rows_out"]})
         print(f"| {c['python']} | {c['rows_in']} | {f['rows_per_s']} | {c['rows_per_s']} | {ratio:.2f} | "
+              f"{cpu_ratio:.2f} | "
               f"{f['peak_rss_mib']} | {c['peak_rss_mib']} | {delta:+.1f} | {c['getinfo_s']} |")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"stream": {k: v for k, v in index.items() if k != "chunks"},
                                      "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
                                      "runs": results, "summary": summary}, indent=1))
-    print(f"\nwrote {args.json.relative_to(ROOT)}" if args.json.is_relative_to(ROOT) else args.json)
+    print(f"\nwrote {args.json}")
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,10 +27,12 @@ SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 NAMED = ("identified", "not_masked")
 STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
 
-# (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings.
+# (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings;
+# "jitter" is newest first by 30-second bucket but shuffled inside each bucket (rows from several
+# indexes whose timestamps are close), within the one-minute slack the contract allows for clocks.
 RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 97), ("asc", 50000))
 COMBINED_RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 1000), ("desc", 97),
-                                              ("asc", 50000), ("asc", 333))
+                                              ("asc", 50000), ("asc", 333), ("jitter", 50000))
 
 
 def python() -> str:
@@ -159,7 +162,12 @@ def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk
 
 
 def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
-    rows: List[Row] = sc.newest_first() if order == "desc" else sc.oldest_first()
+    if order == "jitter":
+        rng = random.Random(7)
+        keyed = [(-(float(str(r["_time"])) // 30), rng.random(), i) for i, r in enumerate(sc.rows)]
+        rows: List[Row] = [sc.rows[i] for _b, _r, i in sorted(keyed)]
+    else:
+        rows = sc.newest_first() if order == "desc" else sc.oldest_first()
     out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)
     if out.returncode != 0 or out.getinfo.metadata.get("error"):
         res = Result(sc.name, order, chunk, denied=sc.denied_count)

@@ -436,28 +436,32 @@ class Builder:
 
     # ---- CIM evidence ----------------------------------------------------------------------------
     def dhcp(self, t: float, ip: str, host: str, mac: str, lease: int) -> None:
+        # Windows DHCP often logs the client's FQDN in lower case while logons name the short host.
+        host = self.rng.choice([host, host.lower() + ".corp." + CORP])
         self.add({"_time": splunk_time(t), "sourcetype": "MSAD:NT6:DHCP", "host": "dc01",
                   "tag": ["network", "session", "dhcp"], "dest_ip": ip, "dest_nt_host": host,
                   "dest_mac": mac, "lease_duration": str(lease), "signature": "Assign",
                   "_raw": "10,{},Assign,{},{},{}".format(iso(t), ip, host, mac.replace(":", ""))})
 
     def vpn(self, t: float, src_ip: str, assigned: str, user: str, host: str, duration: int) -> None:
-        spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user])
+        spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user, (user + "@" + CORP).upper()])
         self.add({"_time": splunk_time(t), "sourcetype": "pan:globalprotect", "host": "gp-portal",
                   "tag": ["network", "session", "vpn"], "src_ip": src_ip, "dest_ip": assigned,
                   "user": spelled, "dest_nt_host": host, "duration": str(duration), "action": "success",
                   "_raw": f"GLOBALPROTECT,{iso(t)},gateway-connected,{spelled},{src_ip},{assigned}"})
 
-    def proxy(self, t: float, src: str, user: Optional[str], dest: str, ua: str, path: str = "/",
+    def proxy(self, t: float, src: str, user: Optional[str], dest: str, ua: Optional[str], path: str = "/",
               status: int = 200) -> None:
         key = self.rng.choice(["src", "src_ip"])
         row: Row = {"_time": splunk_time(t), "sourcetype": "zscalernss-web", "host": "proxy01",
                     "tag": ["web", "proxy"], key: src, "dest": dest, "url": f"https://{dest}{path}",
-                    "http_user_agent": ua, "http_method": "POST" if status == 403 else "GET",
+                    "http_method": "POST" if status == 403 else "GET",
                     "status": str(status), "action": "allowed",
                     "_raw": f"{iso(t)} {src} {user or '-'} https://{dest}{path} {status}"}
         if user:
             row["user"] = self.rng.choice([user, DOMAIN + "\\" + user, user + "@" + CORP])
+        if ua is not None:  # some proxies do not log the agent
+            row["http_user_agent"] = ua
         self.add(row)
 
     def nat(self, t: float, src_ip: str, translated: str, dest_ip: str, port: int = 443) -> None:
@@ -875,10 +879,157 @@ def sc_unmasked(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+# ---- harder cases: realistic days, shared addresses seen by every source ------------------------
+
+
+def sc_long_workday(w: World, n: int) -> Scenario:
+    b = Builder(w, "long_workday",
+                "NAT -> DHCP -> logon where the logon was in the morning (5-9 h before t), the lease renewed "
+                "at T1 as servers log it; half the people unlocked their screen later (logon type 7)")
+    for i, t in enumerate(_times(w, n, 13.0)):
+        egress = w.office_egress()
+        user = w.user()
+        host, mac = w.device()
+        ip = w.internal_ip()
+        morning = w.day0 + 8 * 3600 + b.rng.randrange(0, 1800)
+        lease = 8 * 3600
+        renew = morning - 300
+        while renew < t:
+            b.dhcp(renew, ip, host, mac, lease)
+            renew += lease // 2
+        b.logon(morning, user, host)
+        if i % 2:
+            b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host, logon_type=7)
+        ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
+        b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
+        b.denied(t, user, f"{user} logged on to {host} at 08:xx, {(t - morning) / 3600:.1f} h before", egress, ua)
+        for _ in range(2):
+            other = w.user()
+            oip, _h = _office_user(b, t, other, t - 3 * 3600, t - 2 * 3600)
+            b.nat(t + b.rng.choice([-1, 1]) * b.rng.randrange(90, 280), oip, egress, b.rng.choice(GOOGLE_API_IPS))
+    return b.scenario
+
+
+def sc_vpn_full_tunnel(w: World, n: int) -> Scenario:
+    b = Builder(w, "vpn_full_tunnel",
+                "full-tunnel VPN: the call leaves through the office NAT; NAT src_ip is the VPN-assigned "
+                "address, and the VPN session active at t maps it to the user")
+    egress = w.office_egress()
+    for t in _times(w, n, 7.25):
+        user, home = w.user(), w.public_ip()
+        assigned = f"10.250.{b.rng.randrange(100, 200)}.{b.rng.randrange(2, 250)}"
+        start = t - b.rng.randrange(600, 3 * 3600)
+        b.vpn(start, home, assigned, user, w.device()[0], int(t - start) + b.rng.randrange(600, 3600))
+        b.nat(t + b.rng.choice([-1, 0, 1]), assigned, egress, b.rng.choice(GOOGLE_API_IPS))
+        b.denied(t, user, f"NAT {egress} <- {assigned} = VPN session of {user}", egress,
+                 w.gcloud_ua("gcloud.compute.instances.create")[0])
+        other, ohome = w.user(), w.public_ip()
+        oassigned = f"10.250.{b.rng.randrange(200, 250)}.{b.rng.randrange(2, 250)}"
+        b.vpn(t - 3600, ohome, oassigned, other, w.device()[0], 7200)
+        b.nat(t + b.rng.choice([-1, 1]) * b.rng.randrange(90, 280), oassigned, egress, b.rng.choice(GOOGLE_API_IPS))
+    return b.scenario
+
+
+def sc_edr_shared_egress(w: World, n: int) -> Scenario:
+    b = Builder(w, "edr_shared_egress",
+                "trap: office laptops all report the office egress as CrowdStrike aip; several within "
+                "seconds of t say nothing, unless one resolved the event's Google API host (DNS)")
+    for i, t in enumerate(_times(w, n, 8.25)):
+        egress = w.office_egress()
+        people = [w.user() for _ in range(3)]
+        hosts = [w.device()[0] for _ in people]
+        for person, host in zip(people, hosts):
+            b.edr(t + b.rng.randrange(-20, 20), b.rng.choice(["ProcessRollup2", "NetworkConnectIP4"]), egress,
+                  f"10.30.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}", host, user=person)
+        denial = 1
+        if i % 3 == 2:
+            b.edr(t - 1, "DnsRequest", egress, f"10.30.9.{b.rng.randrange(2, 250)}", hosts[1], user=people[1],
+                  domain=DENIALS[denial][0])
+            truth: Optional[str] = people[1]
+            note = f"{people[1]} resolved {DENIALS[denial][0]} at t"
+        else:
+            truth, note = None, f"{', '.join(people)} all behind {egress}"
+        b.denied(t, truth, note, egress, w.sdk_ua()[0], denial=denial)
+    return b.scenario
+
+
+def sc_idp_shared_egress(w: World, n: int) -> Scenario:
+    b = Builder(w, "idp_shared_egress",
+                "trap: several people sign in to the IdP from the office egress in the 5 minutes before t: "
+                "cannot tell")
+    for t in _times(w, n, 9.25):
+        egress = w.office_egress()
+        people = [w.user() for _ in range(3)]
+        for person in people:
+            b.idp(t - b.rng.randrange(15, 290), person, egress, w.browser_ua()[1])
+        b.denied(t, None, f"{', '.join(people)} signed in from {egress}", egress,
+                 w.gcloud_ua("gcloud.compute.instances.create")[0])
+    return b.scenario
+
+
+def sc_selfjoin_same_ua(w: World, n: int) -> Scenario:
+    b = Builder(w, "selfjoin_same_ua",
+                "trap: two people behind one egress use the same browser build; the same IP + agent "
+                "self-join points at both: cannot tell")
+    for t in _times(w, n, 10.25):
+        egress = w.office_egress()
+        ua = w.browser_ua()[0]
+        u1, u2 = w.user(), w.user()
+        b.gcp_activity(t - b.rng.randrange(10, 100), u1 + "@" + CORP, egress, ua)
+        b.gcp_activity(t - b.rng.randrange(10, 100), u2 + "@" + CORP, egress, ua)
+        b.denied(t, None, f"{u1} and {u2} share {egress} and agent", egress, ua, denial=0)
+    return b.scenario
+
+
+def sc_vpn_ended(w: World, n: int) -> Scenario:
+    b = Builder(w, "vpn_ended",
+                "trap: the only session from the call's IP ended minutes before t, or began after it")
+    for i, t in enumerate(_times(w, n, 11.25)):
+        user, ip = w.user(), w.public_ip()
+        if i % 2:
+            start = t - b.rng.randrange(3600, 3 * 3600)
+            end = t - b.rng.randrange(120, 600)
+            b.vpn(start, ip, f"10.248.0.{b.rng.randrange(2, 250)}", user, w.device()[0], int(end - start))
+            note = f"{user}'s session from {ip} ended {int(t - end)} s before t"
+        else:
+            b.vpn(t + b.rng.randrange(60, 600), ip, f"10.248.1.{b.rng.randrange(2, 250)}", user, w.device()[0], 3600)
+            note = f"{user}'s session from {ip} began after t"
+        b.denied(t, None, note, ip, w.gcloud_ua("gcloud.compute.instances.create")[0])
+    return b.scenario
+
+
+def sc_proxy_no_agent(w: World, n: int) -> Scenario:
+    b = Builder(w, "proxy_no_agent",
+                "a proxy that logs no user agent: the only request to the event's Google API host at t "
+                "names the user; two such requests in the same second name nobody")
+    for i, t in enumerate(_times(w, n, 12.25)):
+        egress = w.office_egress()
+        user = w.user()
+        ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
+        denial = b.rng.randrange(len(DENIALS))
+        service = DENIALS[denial][0]
+        b.proxy(t, ip, user, service, None, "/v1/projects/x", 403)
+        for _ in range(3):
+            o = w.user()
+            oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+            b.proxy(t + b.rng.choice([-1, 0, 1]), oip, o, b.rng.choice(OTHER_HOSTS), None)
+        truth: Optional[str] = user
+        note = f"only {user} requested {service} at t"
+        if i % 4 == 3:
+            o = w.user()
+            oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+            b.proxy(t, oip, o, service, None, "/v1/projects/y", 200)
+            truth, note = None, f"{user} and {o} both requested {service} at t, no agent logged"
+        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=denial)
+    return b.scenario
+
+
 SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
-             sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked]
+             sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked,
+             sc_long_workday, sc_vpn_full_tunnel, sc_edr_shared_egress, sc_idp_shared_egress, sc_selfjoin_same_ua,
+             sc_vpn_ended, sc_proxy_no_agent]
 
 
 # --------------------------------------------------------------------------------------------------
