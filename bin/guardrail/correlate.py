@@ -28,8 +28,8 @@ from collections import Counter, deque
 from typing import Any, Deque, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import RowError
-from .evidence import CIM_FIELDS, FDR_FIELDS, cim_kind, parse_cim, parse_fdr, parse_tags
-from .gcp import FIELD_PATHS, MAX_RAW_CHARS, load_entry, looks_like_audit, parse_entry
+from .evidence import FDR_FIELDS, FIELDS_BY_KIND, KIND_PROXY, cim_kind, parse_cim, parse_fdr, parse_tags
+from .gcp import DENIED_CODES, FIELD_PATHS, MAX_RAW_CHARS, SUFFICIENT_PATHS, load_entry, looks_like_audit, parse_entry
 from .index import EvidenceStore
 from .model import AuditEntry, Verdict
 from .options import Options
@@ -37,6 +37,7 @@ from .scoring import Pending, gather, not_masked, resolve
 
 UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
 _INF = float("inf")
+_NAN = float("nan")
 _UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
 
 
@@ -87,8 +88,11 @@ class _Plan:
                     self.gcp.append((path, pos[name]))
         markers = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
         self.gcp_markers = [i for path, i in self.gcp if path in markers]
-        self.cim = [(name, pos[name]) for name in CIM_FIELDS if name in pos]
+        self.cim = {kind: [(name, pos[name]) for name in names if name in pos]
+                    for kind, names in FIELDS_BY_KIND.items()}
         self.fdr = [(name, pos[name]) for name in FDR_FIELDS if name in pos]
+        # proxy rows to hosts that are not Google APIs are skipped before any parsing
+        self.proxy_hosts = [pos[name] for name in ("dest", "url") if name in pos]
 
 
 def _text(value: Any) -> str:
@@ -97,6 +101,16 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _extracted_suffice(extracted: Mapping[str, str]) -> bool:
+    """Whether extracted fields alone describe an entry that cannot be a denied event."""
+    if len(extracted) < len(SUFFICIENT_PATHS) or not all(p in extracted for p in SUFFICIENT_PATHS):
+        return False
+    if extracted["logName"].endswith("policy"):
+        return False
+    code = extracted.get("protoPayload.status.code", "")
+    return not code or code.strip() not in {str(c) for c in DENIED_CODES}
 
 
 def _looks_denied(raw: str) -> bool:
@@ -122,6 +136,7 @@ class Correlator:
         self._held: Deque[_Held] = deque()
         self._ungathered: Deque[_Held] = deque()
         self._plans: Dict[Tuple[str, ...], _Plan] = {}
+        self._tag_kinds: Dict[str, str] = {}
         self._warnings: List[str] = []
         self._warned: set[str] = set()
 
@@ -158,7 +173,12 @@ class Correlator:
     # ------------------------------------------------------------------ input paths
 
     def feed_rows(self, header: Sequence[str], rows: Iterable[List[str]]) -> List[Released]:
-        """Fast path: one CSV chunk as its header and value lists (``__mv_`` columns included)."""
+        """Fast path: one CSV chunk as its header and value lists (``__mv_`` columns included).
+
+        Per row it does as little as it can: a look at ``event_simpleName``, ``_raw`` and ``tag``
+        decides the kind; only GCP rows are parsed as JSON; evidence rows copy out just the
+        fields their kind reads.
+        """
         key = tuple(header)
         plan = self._plans.get(key)
         if plan is None:
@@ -168,72 +188,88 @@ class Correlator:
         out: List[Released] = []
         keep = self.options.keep_evidence
         width, i_time, i_raw, i_tag, i_esn = plan.width, plan.time, plan.raw, plan.tag, plan.esn
-        markers, cim_fields, fdr_fields = plan.gcp_markers, plan.cim, plan.fdr
+        markers, cim_fields, fdr_fields, proxy_hosts = plan.gcp_markers, plan.cim, plan.fdr, plan.proxy_hosts
+        tag_kinds = self._tag_kinds
         store_add = self.store.add
-        stats = self.stats
-        n_rows = n_evidence = 0
+        bad = self._bad
+        slack = self.options.slack
+        n_rows = n_evidence = n_other = 0
         for values in rows:
             n_rows += 1
             if len(values) != width:
-                self._bad("rows with a wrong column count")
+                bad("rows with a wrong column count")
                 values = (values + [""] * width)[:width]
-            raw = values[i_raw] if i_raw >= 0 else ""
             esn = values[i_esn] if i_esn >= 0 else ""
-            is_gcp = False
             if not esn:
-                if raw and "protoPayload" in raw:
-                    is_gcp = True
-                else:
+                raw = values[i_raw] if i_raw >= 0 else ""
+                is_gcp = bool(raw) and "protoPayload" in raw
+                if not is_gcp:
                     for i in markers:
                         if values[i]:
                             is_gcp = True
                             break
-            if is_gcp:
-                extracted = {path: values[i] for path, i in plan.gcp if values[i]}
-                released = self._on_gcp(raw, extracted, values[i_time] if i_time >= 0 else "", key, values, None)
-                if released is not None and keep:
-                    out.append(released)
-                continue
+                if is_gcp:
+                    extracted = {path: values[i] for path, i in plan.gcp if values[i]}
+                    released = self._on_gcp(raw, extracted, values[i_time] if i_time >= 0 else "", key, values, None)
+                    if released is not None and keep:
+                        out.append(released)
+                    continue
             try:
-                t = float(values[i_time]) if i_time >= 0 else float("nan")
+                t = float(values[i_time]) if i_time >= 0 else _NAN
             except ValueError:
-                t = float("nan")
+                t = _NAN
+            if t == t:
+                # the time frontier, inlined from _advance: this runs for every row
+                if t < self._lo:
+                    self._lo = t
+                    if self.mode == UNKNOWN and self._hi - t > slack:
+                        self.mode = DESCENDING
+                elif t > self._hi:
+                    self._hi = t
+                    if self.mode == UNKNOWN and t - self._lo > slack:
+                        self.mode = ASCENDING
+                if self.mode == DESCENDING:
+                    if t > self._lo + slack:
+                        self._disorder(t)
+                elif self.mode == ASCENDING and t < self._hi - slack:
+                    self._disorder(t)
             if esn:
                 if t != t:
-                    self._bad("evidence rows without _time")
+                    bad("evidence rows without _time")
                 else:
                     try:
                         for rec in parse_fdr({name: values[i] for name, i in fdr_fields}, t):
                             store_add(rec)
                         n_evidence += 1
-                        self._advance(t)
                     except RowError as error:
-                        self._bad(error.reason)
+                        bad(error.reason)
             else:
                 tags = values[i_tag] if i_tag >= 0 else ""
-                kind = cim_kind(parse_tags(tags)) if tags else ""
-                if kind:
-                    if t != t:
-                        self._bad("evidence rows without _time")
+                if tags:
+                    kind = tag_kinds.get(tags)
+                    if kind is None:
+                        kind = cim_kind(parse_tags(tags))
+                        if len(tag_kinds) < 4096:
+                            tag_kinds[tags] = kind
+                    if not kind:
+                        bad("rows with tags the command does not use")
+                    elif t != t:
+                        bad("evidence rows without _time")
                     else:
-                        try:
-                            for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields}, t):
-                                store_add(rec)
-                            n_evidence += 1
-                            self._advance(t)
-                        except RowError as error:
-                            self._bad(error.reason)
+                        n_evidence += 1
+                        if kind is not KIND_PROXY or any("googleapis.com" in values[i] for i in proxy_hosts):
+                            try:
+                                for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields[kind]}, t):
+                                    store_add(rec)
+                            except RowError as error:
+                                bad(error.reason)
                 else:
-                    if tags:
-                        self._bad("rows with tags the command does not use")
-                    else:
-                        stats["other"] += 1
-                    if t == t:
-                        self._advance(t)
+                    n_other += 1
             if keep:
                 out.append(Released(key, values, None, None, None))
-        stats["rows"] += n_rows
-        stats["evidence"] += n_evidence
+        self.stats["rows"] += n_rows
+        self.stats["evidence"] += n_evidence
+        self.stats["other"] += n_other
         out.extend(self._release())
         return out
 
@@ -301,12 +337,13 @@ class Correlator:
         except ValueError:
             t = None
         try:
-            entry_obj = load_entry(raw) if raw and len(raw) <= MAX_RAW_CHARS and looks_like_audit(raw) else None
             if raw and len(raw) > MAX_RAW_CHARS:
                 raise RowError("oversized _raw", field="_raw")
+            entry_obj = None if _extracted_suffice(extracted) else (
+                load_entry(raw) if raw and looks_like_audit(raw) else None)
             if entry_obj is None and not extracted:
                 raise RowError("GCP row without a LogEntry", field="_raw")
-            entry = parse_entry(entry_obj, lambda p: extracted.get(p, ""), t)
+            entry = parse_entry(entry_obj, extracted, t)
         except RowError as error:
             self._bad(error.reason)
             if _looks_denied(raw) or extracted.get("logName", "").endswith("policy"):
@@ -335,21 +372,21 @@ class Correlator:
     # ------------------------------------------------------------------ time frontier
 
     def _advance(self, t: float) -> None:
-        o = self.options
-        lo, hi = self._lo, self._hi
-        if t < lo:
-            self._lo = lo = t
-        if t > hi:
-            self._hi = hi = t
-        mode = self.mode
-        if mode == DESCENDING:
-            if t > lo + o.slack:
+        """Move the time frontier; decide the order once rows span more than ``slack``."""
+        slack = self.options.slack
+        if t < self._lo:
+            self._lo = t
+            if self.mode == UNKNOWN and self._hi - t > slack:
+                self.mode = DESCENDING
+        elif t > self._hi:
+            self._hi = t
+            if self.mode == UNKNOWN and t - self._lo > slack:
+                self.mode = ASCENDING
+        if self.mode == DESCENDING:
+            if t > self._lo + slack:
                 self._disorder(t)
-        elif mode == ASCENDING:
-            if t < hi - o.slack:
-                self._disorder(t)
-        elif mode == UNKNOWN and hi - lo > o.slack:
-            self.mode = DESCENDING if t == lo else ASCENDING
+        elif self.mode == ASCENDING and t < self._hi - slack:
+            self._disorder(t)
 
     def _disorder(self, t: float) -> None:
         self.mode = UNORDERED

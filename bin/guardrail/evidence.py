@@ -8,7 +8,8 @@ records (:mod:`guardrail.model`) keyed by normalised addresses, device and user 
 
 from __future__ import annotations
 
-from typing import FrozenSet, List, Mapping, Tuple, Union
+import re
+from typing import Dict, FrozenSet, List, Mapping, Tuple, Union
 from urllib.parse import urlsplit
 
 from .errors import RowError
@@ -45,6 +46,14 @@ CIM_FIELDS: Tuple[str, ...] = (
     "logon_type",
     "Logon_Type",
 )
+#: The fields each CIM kind reads (the fast row path copies only these out of a row).
+FIELDS_BY_KIND: Dict[str, Tuple[str, ...]] = {
+    KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration"),
+    KIND_VPN: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
+    KIND_PROXY: ("sourcetype", "src", "src_ip", "user", "dest", "url", "http_user_agent"),
+    KIND_NAT: ("sourcetype", "src_ip", "src_translated_ip", "user"),
+    KIND_AUTH: ("sourcetype", "user", "dest", "src", "app", "action", "http_user_agent", "logon_type", "Logon_Type"),
+}
 FDR_FIELDS: Tuple[str, ...] = (
     "event_simpleName",
     "sourcetype",
@@ -103,6 +112,14 @@ def api_host(text: str) -> str:
         if value.count(":") == 1:
             value = value.split(":", 1)[0]
     return value.rstrip(".")
+
+
+_REGIONAL = re.compile(r"^[a-z]+-[a-z]+\d+-(?=[a-z0-9-]+\.googleapis\.com$)")
+
+
+def api_service(host: str) -> str:
+    """The audit log ``serviceName`` a Google API host serves (regional endpoints lose the region)."""
+    return _REGIONAL.sub("", host)
 
 
 def parse_tags(value: Union[str, List[str]]) -> FrozenSet[str]:
@@ -168,9 +185,9 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
         return [Session(time, time + _duration(rec, "duration"), public, assigned, user, host, source)]
     if kind == KIND_PROXY:
         url = get("url", "")
-        host = api_host(get("dest", "") or url)
-        if not host:
-            return []
+        host = api_service(api_host(get("dest", "") or url))
+        if not host.endswith(".googleapis.com"):
+            return []  # only requests to Google APIs can fingerprint a GCP call
         user = get("user", "")
         return [ProxyHit(time, user if is_person(user) else "", _ip(rec, "src", "src_ip"), host,
                          get("http_user_agent", "").strip(), url, source)]
@@ -210,7 +227,9 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
         raise RowError("FDR event without ComputerName or UserName", source, "ComputerName")
     aip = _ip(rec, "aip")
     local = _ip(rec, "LocalAddressIP4")
-    domain = api_host(get("DomainName", ""))
+    domain = api_service(api_host(get("DomainName", "")))
+    if not domain.endswith(".googleapis.com"):
+        domain = ""  # only look-ups of Google API hosts can fingerprint a GCP call
     out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, kind, source)]
     if user and host and kind.lower() == "userlogon":
         out.append(Logon(time, user, host, source))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .errors import RowError
 from .model import AuditEntry
@@ -32,13 +32,25 @@ FIELD_PATHS: Tuple[str, ...] = (
     "protoPayload.status.code",
 )
 
+#: Extracted fields that make parsing ``_raw`` unnecessary for an entry that is not denied.
+SUFFICIENT_PATHS: Tuple[str, ...] = (
+    "logName",
+    "protoPayload.serviceName",
+    "protoPayload.methodName",
+    "protoPayload.resourceName",
+    "protoPayload.authenticationInfo.principalEmail",
+    "protoPayload.requestMetadata.callerIp",
+    "protoPayload.requestMetadata.callerSuppliedUserAgent",
+    "resource.labels.project_id",
+)
+
 #: ``_raw`` larger than this is not parsed (an absurd size is counted as a bad row instead).
 MAX_RAW_CHARS = 4 * 1024 * 1024
 
 _SERVICE_AGENT = re.compile(
     r"^(?:service-\d+@[a-z0-9-]+\.iam\.gserviceaccount\.com|\d+@cloudservices\.gserviceaccount\.com)$"
 )
-_GFE_SUFFIX = re.compile(r"(?:\s*,?\s*gzip\(gfe\))+\s*$")
+_GFE = "gzip(gfe)"
 _INVOCATION = re.compile(r"invocation-id/([0-9A-Za-z-]+)")
 _COMMAND = re.compile(r"command/([^\s]+)")
 _RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|z|[+-]\d\d:?\d\d)?$")
@@ -53,7 +65,10 @@ def looks_like_audit(raw: str) -> bool:
 
 def normalize_user_agent(agent: str) -> str:
     """Remove the ``,gzip(gfe)`` suffix Google's front end appends (sometimes twice)."""
-    return _GFE_SUFFIX.sub("", agent).strip()
+    agent = agent.strip()
+    while agent.endswith(_GFE):
+        agent = agent[: -len(_GFE)].rstrip().rstrip(",").rstrip()
+    return agent
 
 
 def gcloud_invocation(agent: str) -> Tuple[str, str]:
@@ -166,51 +181,58 @@ def _violation(payload: Dict[str, Any]) -> Tuple[str, bool]:
     return ", ".join(unique), org_policy
 
 
+def _sub(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def parse_entry(
     entry: Optional[Mapping[str, Any]],
-    extracted: Callable[[str], str],
+    extracted: Mapping[str, str],
     time: Optional[float],
 ) -> AuditEntry:
     """Normalise one audit entry from its parsed LogEntry and/or its extracted fields.
 
-    ``extracted(path)`` returns the extracted field for ``path`` (with or without ``data.``) or
-    ``""``; a non-empty extracted value wins over the parsed one. ``time`` is the row's ``_time``.
+    ``extracted`` maps :data:`FIELD_PATHS` (without ``data.``) to extracted values; a non-empty
+    extracted value wins over the parsed one. ``time`` is the row's ``_time``.
     """
     obj: Mapping[str, Any] = entry if entry is not None else {}
-    payload_any = obj.get("protoPayload")
-    payload: Dict[str, Any] = payload_any if isinstance(payload_any, dict) else {}
+    payload = _sub(obj, "protoPayload")
+    request = _sub(payload, "requestMetadata")
+    auth = _sub(payload, "authenticationInfo")
+    get = extracted.get
 
-    def value(path: str) -> str:
-        got = extracted(path)
+    def pick(path: str, source: Mapping[str, Any], key: str) -> str:
+        got = get(path)
         if got:
             return got
-        return _text(_dig(obj, path))
+        value = source.get(key)
+        return value if isinstance(value, str) else _text(value)
 
-    log_name = value("logName")
+    log_name = pick("logName", obj, "logName")
     if time is None:
-        time = parse_rfc3339(value("timestamp"))
+        time = parse_rfc3339(pick("timestamp", obj, "timestamp"))
     if time is None:
         raise RowError("no usable _time or timestamp", field="_time")
 
-    auth_any = payload.get("authenticationInfo")
-    principal = value("protoPayload.authenticationInfo.principalEmail")
-    has_auth = bool(principal) or (isinstance(auth_any, dict) and len(auth_any) > 0)
-    masked = is_masked_principal(principal, has_auth)
+    principal = pick("protoPayload.authenticationInfo.principalEmail", auth, "principalEmail")
+    masked = is_masked_principal(principal, bool(principal) or len(auth) > 0)
     agent = is_service_agent(principal) if principal else False
 
-    raw_ip = value("protoPayload.requestMetadata.callerIp").strip()
+    raw_ip = pick("protoPayload.requestMetadata.callerIp", request, "callerIp").strip()
     ip_key = None if raw_ip.lower() in NO_ADDRESS_WORDS else normalize_ip(raw_ip)
     caller_ip = ip_key or raw_ip
 
-    user_agent = normalize_user_agent(value("protoPayload.requestMetadata.callerSuppliedUserAgent"))
-    invocation_id, command = gcloud_invocation(user_agent)
+    user_agent = normalize_user_agent(pick("protoPayload.requestMetadata.callerSuppliedUserAgent", request,
+                                           "callerSuppliedUserAgent"))
+    invocation_id, command = gcloud_invocation(user_agent) if "invocation-id/" in user_agent else ("", "")
 
-    resource = value("protoPayload.resourceName")
+    resource = pick("protoPayload.resourceName", payload, "resourceName")
     if not resource:
-        names = _dig(payload, "metadata.resourceNames")
+        names = _sub(payload, "metadata").get("resourceNames")
         if isinstance(names, list) and names:
             resource = _text(names[0])
-    project = value("resource.labels.project_id")
+    project = pick("resource.labels.project_id", _sub(_sub(obj, "resource"), "labels"), "project_id")
     if not project:
         for text in (log_name, resource):
             match = _PROJECT_IN_PATH.search(text)
@@ -218,15 +240,16 @@ def parse_entry(
                 project = match.group(1)
                 break
 
-    violation, org_policy = _violation(payload)
-    code_text = value("protoPayload.status.code")
+    code_text = pick("protoPayload.status.code", _sub(payload, "status"), "code")
     try:
         code = int(float(code_text)) if code_text else 0
     except ValueError:
         code = 0
     denied = log_name.endswith("cloudaudit.googleapis.com%2Fpolicy") or log_name.endswith("/policy")
-    if not denied and code in DENIED_CODES and org_policy:
-        denied = True
+    violation = ""
+    if denied or code in DENIED_CODES:
+        violation, org_policy = _violation(payload)
+        denied = denied or org_policy
 
     return AuditEntry(
         time=time,
@@ -239,11 +262,11 @@ def parse_entry(
         user_agent=user_agent,
         invocation_id=invocation_id,
         gcloud_command=command,
-        cloud_shell="environment/devshell" in user_agent.lower(),
+        cloud_shell="environment/devshell" in user_agent,
         project=project,
-        service=value("protoPayload.serviceName"),
-        method=value("protoPayload.methodName"),
+        service=pick("protoPayload.serviceName", payload, "serviceName"),
+        method=pick("protoPayload.methodName", payload, "methodName"),
         resource=resource,
         violation=violation,
-        insert_id=value("insertId"),
+        insert_id=pick("insertId", obj, "insertId"),
     )

@@ -6,7 +6,6 @@ import json
 from typing import Any, Dict
 
 import pytest
-
 from correlate_builders import T0, gcloud_agent, log_entry
 from guardrail.errors import RowError
 from guardrail.gcp import (
@@ -22,7 +21,7 @@ from guardrail.gcp import (
 
 def parse(entry: Dict[str, Any], extracted: Dict[str, str] | None = None, t: float | None = T0) -> Any:
     fields = extracted or {}
-    return parse_entry(entry, lambda p: fields.get(p, ""), t)
+    return parse_entry(entry, fields, t)
 
 
 def test_bare_and_wrapped_shapes_give_the_same_entry() -> None:
