@@ -11,9 +11,11 @@ person). A "name" is an ``identified_user`` on a row whose ``match_status`` is `
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import random
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,6 +102,7 @@ class Result:
     wrong: List[Miss] = field(default_factory=list)      # a name that is not the truth
     missed: List[Miss] = field(default_factory=list)     # attributable, no name given
     not_masked_wrong: List[Miss] = field(default_factory=list)
+    field_errors: List[str] = field(default_factory=list)  # output fields vs input and contract
     error: str = ""
 
     @property
@@ -117,15 +120,53 @@ class Result:
             "precision": self.precision, "coverage": self.coverage,
             "named_when_cannot_tell": self.named_when_cannot_tell, "statuses": self.statuses,
             "missing": self.missing, "duplicated": self.duplicated, "extra_rows": self.extra_rows,
-            "bad_status": self.bad_status, "error": self.error,
+            "bad_status": self.bad_status, "error": self.error, "field_errors": self.field_errors[:50],
             "wrong": [m.line() for m in self.wrong], "missed": [m.line() for m in self.missed],
             "not_masked_wrong": [m.line() for m in self.not_masked_wrong],
         }
 
 
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a.strip()) == ipaddress.ip_address(b.strip())
+    except ValueError:
+        return a.strip() == b.strip()
+
+
+def check_fields(source: Row, out: Dict[str, object]) -> List[str]:
+    """Where an output row differs from its input row or from the contract's normalised fields."""
+    problems = [f"input field {k} changed" for k, v in source.items()
+                if (out.get(k) if not isinstance(v, list) else _list(out.get(k))) != v]
+    doc = json.loads(str(source["_raw"]))
+    entry = doc["data"] if "data" in doc else doc
+    proto = entry["protoPayload"]
+    meta = proto["requestMetadata"]
+    expect = {
+        "gcp_project": entry["resource"]["labels"]["project_id"],
+        "gcp_service": proto["serviceName"],
+        "gcp_method": proto["methodName"],
+        "gcp_resource": proto["resourceName"],
+    }
+    for key, value in expect.items():
+        if _text(out.get(key)) != value:
+            problems.append(f"{key}={_text(out.get(key))!r}, expected {value!r}")
+    if not _same_address(_text(out.get("caller_ip")), meta["callerIp"]):
+        problems.append(f"caller_ip={_text(out.get('caller_ip'))!r}, expected {meta['callerIp']!r}")
+    agent = _text(out.get("caller_user_agent"))
+    if not agent or not meta["callerSuppliedUserAgent"].startswith(agent):
+        problems.append(f"caller_user_agent={agent!r} is not the call's agent")
+    found = re.search(r"constraints/[A-Za-z0-9_.]+", json.dumps(proto))
+    constraint = found.group(0) if found else ""
+    violation = _text(out.get("gcp_violation"))
+    if not violation or (constraint and constraint not in violation):
+        problems.append(f"gcp_violation={violation!r}, expected {constraint or 'a violation'}")
+    return problems
+
+
 def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk: int) -> Result:
     res = Result(sc.name, order, chunk, denied=sc.denied_count,
                  attributable=sum(1 for t in sc.truth.values() if t.user))
+    inputs = {insert_id(r): r for r in sc.rows if r.get("_raw")}  # type: ignore[arg-type]
     seen: Dict[str, int] = {}
     for row in out_rows:
         iid = insert_id(row)
@@ -135,6 +176,7 @@ def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk
         seen[iid] = seen.get(iid, 0) + 1
         if seen[iid] > 1:
             continue
+        res.field_errors.extend(f"{iid}: {p}" for p in check_fields(inputs[iid], row))
         truth = sc.truth[iid]
         status = _text(row.get("match_status"))
         res.statuses[status] = res.statuses.get(status, 0) + 1
@@ -199,8 +241,8 @@ def table(results: Sequence[Result]) -> str:
     for name, runs in by.items():
         first = runs[0]
         cov = [r.coverage for r in runs if r.coverage is not None]
-        problems = sum(len(r.missing) + len(r.duplicated) + r.extra_rows + r.bad_status + (1 if r.error else 0)
-                       for r in runs)
+        problems = sum(len(r.missing) + len(r.duplicated) + r.extra_rows + r.bad_status + len(r.field_errors)
+                       + (1 if r.error else 0) for r in runs)
         statuses = ", ".join(f"{k}={v}" for k, v in sorted(first.statuses.items()))
         cells = [name, first.denied, first.attributable, first.names_given,
                  _pct(min(r.precision for r in runs)), _pct(min(cov) if cov else None),
@@ -213,7 +255,7 @@ def details(results: Sequence[Result]) -> str:
     out: List[str] = []
     for r in results:
         items = [*r.wrong, *r.missed, *r.not_masked_wrong]
-        if not (items or r.error or r.missing or r.duplicated or r.extra_rows or r.bad_status):
+        if not (items or r.error or r.missing or r.duplicated or r.extra_rows or r.bad_status or r.field_errors):
             continue
         out.append(f"### {r.scenario} {r.order}/{r.chunk}")
         if r.error:
@@ -226,6 +268,8 @@ def details(results: Sequence[Result]) -> str:
             out.append(f"- rows that are not denied events in the output: {r.extra_rows}")
         if r.bad_status:
             out.append(f"- rows with a match_status outside the contract: {r.bad_status}")
+        if r.field_errors:
+            out.append(f"- output fields wrong on {len(r.field_errors)} rows, e.g. {r.field_errors[:3]}")
         out.extend("- wrong name: " + m.line() for m in r.wrong)
         out.extend("- missed: " + m.line() for m in r.missed)
         out.extend("- not reported as not_masked: " + m.line() for m in r.not_masked_wrong)
@@ -245,7 +289,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="score correlatepolicydenied on the generated scenarios")
     ap.add_argument("--per-scenario", type=int, default=20)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--python", help="interpreter for the command (default: $SCENARIO_PYTHON, 3.9, this one)")
     args = ap.parse_args()
+    if args.python:
+        os.environ["SCENARIO_PYTHON"] = args.python
     scenarios = [sc for sc in build_all(per_scenario=args.per_scenario) if not args.only or sc.name in args.only]
     print(write_report(run_all(scenarios)))
 

@@ -134,6 +134,7 @@ def test_scenario(name: str) -> None:
         assert not r.duplicated, f"{where}: denied events output twice: {r.duplicated[:5]}"
         assert r.extra_rows == 0, f"{where}: {r.extra_rows} evidence/other rows not dropped"
         assert r.bad_status == 0, f"{where}: match_status outside the contract"
+        assert not r.field_errors, f"{where}: output fields: {r.field_errors[:5]}"
         assert r.named_when_cannot_tell == 0, "{}: named someone where the truth is cannot tell:\n{}".format(
             where, "\n".join(m.line() for m in r.wrong if m.expected is None))
         assert not r.not_masked_wrong, "{}: visible principal not reported as not_masked:\n{}".format(
