@@ -27,15 +27,15 @@ def test_fixtures_cover_every_data_source_and_match_the_estimate() -> None:
     assert set(stored) == set(definition()["dataSources"])
     assert stored == json.loads(json.dumps(dashboard.build()))   # regenerate with dashboard.py
     for name, data in stored.items():
-        lengths = {len(column) for column in data["columns"]}
-        assert len(lengths) == 1 and lengths != {0}, name
+        assert data["rows"], name
+        assert {len(row) for row in data["rows"]} == {len(data["fields"])}, name
 
 
 def test_eni_churn_tops_the_change_volume_panel() -> None:
     stored = json.loads(dashboard.OUT.read_text(encoding="utf-8"))
     top = stored["ds_top_types"]
-    assert top["columns"][0][0] == "AWS::EC2::NetworkInterface"
-    assert stored["ds_kpi_tower"]["columns"][0] == ["2"]
+    assert top["rows"][0][0] == "AWS::EC2::NetworkInterface"
+    assert stored["ds_kpi_tower"]["rows"] == [["2"]]
 
 
 def test_chain_queries_only_use_fields_the_command_outputs() -> None:
