@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APP_ID = "gcp_guardrail"
 TOP_FILES = ("app.manifest", "README.md", "LICENSE")
-TOP_DIRS = ("default", "metadata", "README", "lookups", "appserver", "static", "bin", "docs")
+TOP_DIRS = ("default", "metadata", "README", "lookups", "appserver", "static", "bin")
 SKIP_PARTS = {"__pycache__", "local"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 
