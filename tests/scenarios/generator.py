@@ -471,14 +471,16 @@ class Builder:
                   "dest_port": str(port), "transport": "tcp", "action": "allowed",
                   "_raw": f"TRAFFIC,end,{iso(t)},{src_ip},{translated},{dest_ip},{port}"})
 
-    def logon(self, t: float, user: str, host: str, src: str = "127.0.0.1", logon_type: int = 2) -> None:
-        """An interactive Windows logon of ``user`` on device ``host``."""
+    def logon(self, t: float, user: str, host: str, src: str = "127.0.0.1", logon_type: int = 2,
+              action: str = "success", domain: str = DOMAIN) -> None:
+        """A Windows logon of ``user`` on device ``host`` (type 2 = at the console)."""
+        code = "4624" if action == "success" else "4625"
         self.add({"_time": splunk_time(t), "sourcetype": "XmlWinEventLog", "host": host,
                   "source": "XmlWinEventLog:Security",
-                  "tag": ["authentication"], "user": DOMAIN + "\\" + user, "dest": host, "src": src,
-                  "app": "win:local", "action": "success", "signature_id": "4624",
-                  "Logon_Type": str(logon_type), "EventCode": "4624",
-                  "_raw": f"<Event><System><EventID>4624</EventID><Computer>{host}</Computer></System>"
+                  "tag": ["authentication"], "user": domain + "\\" + user, "dest": host, "src": src,
+                  "app": "win:local" if logon_type in (2, 7, 11) else "win:remote", "action": action,
+                  "signature_id": code, "Logon_Type": str(logon_type), "EventCode": code,
+                  "_raw": f"<Event><System><EventID>{code}</EventID><Computer>{host}</Computer></System>"
                           f"<EventData><Data Name='TargetUserName'>{user}</Data><Data Name='LogonType'>"
                           f"{logon_type}</Data></EventData></Event>"})
 
@@ -1024,12 +1026,82 @@ def sc_proxy_no_agent(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_busy_office(w: World, n: int) -> Scenario:
+    b = Builder(w, "busy_office",
+                "a busy office: 25 laptops talk to Google through the egress within 2 s of t; the proxy "
+                "fingerprint singles out the caller, and without it nobody can be named")
+    for i, t in enumerate(_times(w, n, 8.75)):
+        egress = w.office_egress()
+        user = w.user()
+        ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
+        b.nat(t, ip, egress, b.rng.choice(GOOGLE_API_IPS))
+        for _ in range(24):
+            o = w.user()
+            oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+            b.nat(t + b.rng.randrange(-2, 3), oip, egress, b.rng.choice(GOOGLE_API_IPS))
+            b.proxy(t + b.rng.randrange(-2, 3), oip, o, b.rng.choice([*OTHER_HOSTS, "www.googleapis.com"]),
+                    w.browser_ua()[1])
+        ua_log, ua_sent = w.gcloud_ua("gcloud.compute.instances.create")
+        if i % 4 == 3:
+            truth: Optional[str] = None
+            note = f"25 laptops behind {egress} at t, no fingerprint"
+        else:
+            b.proxy(t, ip, user, "compute.googleapis.com", ua_sent, "/compute/v1/projects/x/zones/z/instances", 403)
+            truth, note = user, f"proxy fingerprint of {user} among 25 NAT flows"
+        b.denied(t, truth, note, egress, ua_log, denial=1)
+    return b.scenario
+
+
+def sc_noninteractive_logons(w: World, n: int) -> Scenario:
+    b = Builder(w, "noninteractive_logons",
+                "after the user's console logon the device sees network, service, batch and machine-account "
+                "logons and another person's failed logon: none of them replaces the user")
+    egress = w.office_egress()
+    for t in _times(w, n, 14.25):
+        user, admin, intruder = w.user(), w.user(), w.user()
+        host, mac = w.device()
+        ip = w.internal_ip()
+        b.dhcp(t - 3 * 3600, ip, host, mac, 8 * 3600)
+        b.logon(t - b.rng.randrange(2 * 3600, 3 * 3600), user, host)
+        b.logon(t - b.rng.randrange(600, 1800), admin, host, src="10.0.0.15", logon_type=3)
+        b.logon(t - b.rng.randrange(300, 900), "SYSTEM", host, src="-", logon_type=5, domain="NT AUTHORITY")
+        b.logon(t - b.rng.randrange(300, 900), "svc_backup", host, src="10.0.0.20", logon_type=4)
+        b.logon(t - b.rng.randrange(120, 600), host + "$", host, src="10.0.0.1", logon_type=3)
+        b.logon(t - b.rng.randrange(90, 300), intruder, host, logon_type=2, action="failure")
+        b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
+        b.denied(t, user, f"{user} at the console of {host}; later logons are not interactive or failed",
+                 egress, w.gcloud_ua("gcloud.compute.instances.create")[0])
+    return b.scenario
+
+
+def sc_internal_caller_ip(w: World, n: int) -> Scenario:
+    b = Builder(w, "internal_caller_ip",
+                "calls over Interconnect / Private Google Access carry the laptop's internal address as "
+                "callerIp: DHCP lease at t -> device -> logon, or the VPN-assigned address -> session")
+    for i, t in enumerate(_times(w, n, 15.25)):
+        user = w.user()
+        if i % 2:
+            ip, _host = _office_user(b, t, user, t - b.rng.randrange(3600, 3 * 3600), t - b.rng.randrange(600, 3000))
+            # the address's previous holder, gone before t
+            prev, (ph, pm) = w.user(), w.device()
+            b.dhcp(t - 6 * 3600, ip, ph, pm, 6 * 3600 - 4000)
+            b.logon(t - 6 * 3600 + 60, prev, ph)
+            note = f"callerIp {ip} leased to {user}'s laptop"
+        else:
+            ip = f"10.247.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}"
+            b.vpn(t - b.rng.randrange(600, 3 * 3600), w.public_ip(), ip, user, w.device()[0], 4 * 3600)
+            note = f"callerIp {ip} assigned to {user}'s VPN session"
+        b.denied(t, user, note, ip, w.gcloud_ua("gcloud.compute.instances.create")[0])
+    return b.scenario
+
+
 SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
              sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked,
              sc_long_workday, sc_vpn_full_tunnel, sc_edr_shared_egress, sc_idp_shared_egress, sc_selfjoin_same_ua,
-             sc_vpn_ended, sc_proxy_no_agent]
+             sc_vpn_ended, sc_proxy_no_agent, sc_busy_office, sc_noninteractive_logons,
+             sc_internal_caller_ip]
 
 
 # --------------------------------------------------------------------------------------------------

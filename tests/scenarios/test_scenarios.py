@@ -66,7 +66,7 @@ def test_every_chain_and_trap_is_generated_with_truth() -> None:
                        "selfjoin_same_ua", "vpn_ended"):
             assert len(cannot_tell) == len(sc.truth), sc.name
         if sc.name in ("dhcp_reassigned", "home_ip_yesterday", "cloud_shell", "edr_shared_egress",
-                       "proxy_no_agent"):
+                       "proxy_no_agent", "busy_office"):
             assert 0 < len(cannot_tell) < len(sc.truth), sc.name
 
 
@@ -154,6 +154,23 @@ def test_same_second_nat_says_ambiguous_with_both_people() -> None:
     for iid, truth in sc.truth.items():
         row = by_id[iid]
         assert row.get("match_status") == "ambiguous", (iid, row.get("match_status"))
-        people = truth.note.split(" behind ")[0].split(" and ")
+        people = truth.note.split(" both behind ")[0].split(" and ")
         cands = {evaluate.norm_user(c) for c in evaluate._list(row.get("candidate_users"))}
         assert set(people) <= cands, (iid, people, cands)
+
+
+@needs_command
+def test_keep_evidence_passes_every_row_through_with_the_same_verdicts() -> None:
+    sc = next(s for s in scenarios() if s.name == "proxy_fingerprint")
+    rows = sc.newest_first()
+    base = evaluate.run_command(evaluate.SCRIPT, evaluate.python(), [], rows)
+    kept = evaluate.run_command(evaluate.SCRIPT, evaluate.python(), ["keep_evidence=true"], rows)
+    assert kept.returncode == 0, kept.stderr
+    assert len(kept.rows) == len(rows)
+    verdict = {}
+    for r in base.rows:
+        verdict[evaluate.insert_id(r)] = (r.get("match_status"), r.get("identified_user"))  # type: ignore[arg-type]
+    kept_denied = [r for r in kept.rows if evaluate.insert_id(r) in sc.truth]  # type: ignore[arg-type]
+    assert len(kept_denied) == len(sc.truth)
+    for r in kept_denied:
+        assert verdict[evaluate.insert_id(r)] == (r.get("match_status"), r.get("identified_user"))  # type: ignore[arg-type]
