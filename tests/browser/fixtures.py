@@ -1,0 +1,212 @@
+"""Search results the browser ring feeds to the dashboards in place of splunkd.
+
+Two sources:
+- ``tests/browser/fixtures/<view>.json``: hand-made results for panels built on plain searches
+  (``{"dataSourceId": {"fields": [...], "rows": [[...], ...]}}``), consistent with the sample scenario;
+- the correlation panels: ``bin/correlatepolicydenied.py`` itself, run at test time over SCP v2 on the
+  motivating case (``samples/motivating_case/events.csv``), then shaped by the same steps as the
+  panel's SPL after the command (eval, where, sort, table, stats). Nothing in those panels is typed by hand.
+
+``python -m tests.browser.fixtures OUT_DIR`` writes ``OUT_DIR/<view>.json`` in the column format of
+``@splunk/datasources`` (``{"fields": [{"name": ...}], "columns": [[...], ...]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = Path(__file__).resolve().parent / "fixtures"
+SAMPLE = ROOT / "samples" / "motivating_case" / "events.csv"
+COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
+
+Row = Dict[str, Any]
+Table = Dict[str, Any]
+
+
+class FixtureUnavailable(RuntimeError):
+    """The correlation command or its sample scenario is not there to produce fixture data."""
+
+
+def first(value: Any) -> str:
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return "" if value is None else str(value)
+
+
+def as_list(value: Any) -> List[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)] if value not in (None, "") else []
+
+
+def user_key(name: str) -> str:
+    """The dashboards' comparison key for a user name (the SPL: lower, no @domain, no DOMAIN\\)."""
+    return name.split("@")[0].split("\\")[-1].lower()
+
+
+def table(fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    return {"fields": [{"name": f} for f in fields],
+            "columns": [[row[i] for row in rows] for i in range(len(fields))]}
+
+
+def sample_events() -> List[Row]:
+    """The motivating case as splunkd would hand it to the command (newest first)."""
+    if not SAMPLE.is_file():
+        raise FixtureUnavailable(f"missing {SAMPLE.relative_to(ROOT)}")
+    from tests.scenarios.generator import read_csv
+
+    return list(read_csv(SAMPLE))
+
+
+def correlate(rows: List[Row], python: Optional[str] = None) -> List[Row]:
+    """Run the real command over the events the way splunkd does; returns its output rows."""
+    if not COMMAND.is_file():
+        raise FixtureUnavailable(f"missing {COMMAND.relative_to(ROOT)}")
+    from tests.protocol.scp import run_command, runtime
+
+    run = run_command(COMMAND, python or runtime("3.9") or sys.executable, [], rows, chunk_size=50000)
+    if run.returncode != 0 or not run.rows:
+        raise FixtureUnavailable(f"correlatepolicydenied failed (exit {run.returncode}): {run.stderr[-2000:]}")
+    return list(run.rows)
+
+
+def when(row: Row) -> float:
+    return float(first(row.get("_time")) or 0)
+
+
+def strftime(row: Row) -> str:
+    return datetime.fromtimestamp(when(row), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+CORRELATED_FIELDS = ("time", "match_status", "identified_user", "identified_host", "confidence", "candidate_users",
+                     "subject", "caller_ip", "gcp_project", "gcp_service", "gcp_method", "gcp_violation",
+                     "match_evidence")
+ATTRIBUTED_FIELDS = ("time", "match_status", "identified_user", "identified_host", "confidence", "gcp_project",
+                     "gcp_service", "gcp_method", "caller_ip", "match_evidence")
+
+
+def correlated_row(row: Row) -> Dict[str, Any]:
+    """``eval confidence=round(match_confidence, 2), subject=coalesce(nullif(identified_user, ""), caller_ip)``."""
+    out = {f: first(row.get(f)) for f in CORRELATED_FIELDS}
+    out["time"] = strftime(row)
+    out["confidence"] = round(float(first(row.get("match_confidence")) or 0), 2)
+    out["subject"] = first(row.get("identified_user")) or first(row.get("caller_ip"))
+    out["candidate_users"] = as_list(row.get("candidate_users"))
+    out["match_evidence"] = as_list(row.get("match_evidence"))
+    return out
+
+
+def investigation_tables(rows: List[Row]) -> Dict[str, Table]:
+    """policy_denied_investigation: ds_correlated (``sort - _time | table ...``) and its chain ds_match_status."""
+    ordered = sorted(rows, key=when, reverse=True)
+    shaped = [correlated_row(r) for r in ordered]
+    counts = Counter(first(r.get("match_status")) for r in rows)
+    return {
+        "ds_correlated": table(CORRELATED_FIELDS, [[s[f] for f in CORRELATED_FIELDS] for s in shaped]),
+        "ds_match_status": table(("match_status", "count"), sorted(counts.items())),
+    }
+
+
+def attributed_table(rows: List[Row], subject: str) -> Table:
+    """user_activity ds_attributed: ``where id_key==subject_key OR caller_ip==subject | sort - _time``."""
+    key = user_key(subject)
+    keep = [r for r in sorted(rows, key=when, reverse=True)
+            if (key and user_key(first(r.get("identified_user"))) == key) or first(r.get("caller_ip")) == subject]
+    shaped = [correlated_row(r) for r in keep]
+    return table(ATTRIBUTED_FIELDS, [[s[f] for f in ATTRIBUTED_FIELDS] for s in shaped])
+
+
+def evidence_kind(row: Row) -> Optional[str]:
+    """The ``evidence_kind`` case() of user_activity's ds_evidence search, in the same order."""
+    tags = set(as_list(row.get("tag")))
+    if row.get("event_simpleName"):
+        return "EDR"
+    for tag, kind in (("vpn", "VPN session"), ("dhcp", "DHCP lease"), ("proxy", "Web proxy")):
+        if tag in tags:
+            return kind
+    if row.get("src_translated_ip"):
+        return "NAT"
+    if "authentication" in tags:
+        return "Logon / sign-in"
+    return None
+
+
+def evidence_tables(events: List[Row], subject: str) -> Dict[str, Table]:
+    """user_activity ds_evidence and its chains over the sample's endpoint-side events for one subject."""
+    key = user_key(subject)
+    kept = []
+    for row in sorted(events, key=when, reverse=True):
+        kind = evidence_kind(row)
+        ev_user = first(row.get("user")) or first(row.get("UserName"))
+        ips = [first(row.get(f)) for f in ("src_ip", "src", "dest_ip", "src_translated_ip", "aip", "LocalAddressIP4")]
+        if kind and ((key and user_key(ev_user) == key) or subject in ips):
+            device = next((first(row.get(f)) for f in ("dest_nt_host", "ComputerName", "aid_computer_name", "dest")
+                           if first(row.get(f))), "")
+            kept.append({"_time": when(row), "time": strftime(row), "evidence_kind": kind, "ev_user": ev_user,
+                         "device": device, "client": first(row.get("src_ip")) or first(row.get("src")),
+                         "dest_ip": first(row.get("dest_ip")), "src_translated_ip": first(row.get("src_translated_ip")),
+                         "url": first(row.get("url")), "http_user_agent": first(row.get("http_user_agent"))})
+    if not kept:
+        raise FixtureUnavailable(f"the motivating case has no evidence for {subject}")
+    fields = ("time", "evidence_kind", "ev_user", "device", "client", "dest_ip", "src_translated_ip", "url",
+              "http_user_agent")
+    buckets: Dict[str, Counter[str]] = {}
+    for item in kept:  # timechart count BY evidence_kind (5-minute buckets)
+        start = int(item["_time"] // 300 * 300)
+        stamp = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+        buckets.setdefault(stamp, Counter())[item["evidence_kind"]] += 1
+    kinds = sorted({item["evidence_kind"] for item in kept})
+    return {
+        "ds_evidence": table(("_time", "evidence_kind", "ev_user", "device"),
+                             [[i["_time"], i["evidence_kind"], i["ev_user"], i["device"]] for i in kept]),
+        "ds_ev_table": table(fields, [[i[f] for f in fields] for i in kept]),
+        "ds_ev_timeline": table(("_time", *kinds),
+                                [[stamp, *[counts[k] for k in kinds]] for stamp, counts in sorted(buckets.items())]),
+    }
+
+
+def default_subject(rows: List[Row]) -> str:
+    """The person the investigation's drilldown opens User activity for: the newest identified caller."""
+    for row in sorted(rows, key=when, reverse=True):
+        if first(row.get("match_status")) == "identified":
+            return user_key(first(row.get("identified_user")))
+    raise FixtureUnavailable("the motivating case names nobody: nothing to open User activity for")
+
+
+def static_tables(view: str) -> Dict[str, Table]:
+    path = STATIC / f"{view}.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: table(spec["fields"], spec["rows"]) for name, spec in data.items()}
+
+
+def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> Dict[str, Any]:
+    """Write ``out_dir/<view>.json`` for each view; returns facts the tests check against."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    events = sample_events()
+    rows = correlate(events, python)
+    subject = default_subject(rows)
+    generated: Dict[str, Dict[str, Table]] = {
+        "policy_denied_investigation": investigation_tables(rows),
+        "user_activity": {"ds_attributed": attributed_table(rows, subject), **evidence_tables(events, subject)},
+    }
+    for view in views:
+        data = {**static_tables(view), **generated.get(view, {})}
+        (out_dir / f"{view}.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    facts = {"subject": subject, "denied_rows": len(rows),
+             "statuses": dict(Counter(first(r.get("match_status")) for r in rows))}
+    (out_dir / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    return facts
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "browser" / "fixtures")
+    names = sorted(p.stem for p in (ROOT / "default" / "data" / "ui" / "views").glob("*.xml"))
+    print(json.dumps(build(target, names)))
