@@ -87,6 +87,7 @@ async function panelStates(page, definition) {
         const errorText = /no fixture for data source|Search failed|Error in|No search results returned|An error occurred/i
             .exec(text);
         if (errorText) return { id, type, ds, state: 'error', detail: errorText[0] };
+        const sample = text.replace(/\s+/g, ' ').slice(0, 3000);
         let evidence = 0;
         if (type === 'splunk.table') evidence = el.querySelectorAll('[data-test="body"] [data-test="row"]').length;
         else if (type === 'splunk.singlevalue') {
@@ -94,7 +95,7 @@ async function panelStates(page, definition) {
             evidence = major && major.textContent.trim() && major.textContent.trim() !== 'N/A' ? 1 : 0;
         } else if (type === 'splunk.markdown') evidence = text.trim().length;
         else evidence = el.querySelectorAll('.highcharts-point, .highcharts-graph').length;
-        return { id, type, ds, state: evidence > 0 ? 'data' : 'empty', evidence };
+        return { id, type, ds, state: evidence > 0 ? 'data' : 'empty', evidence, text: sample };
     }), vizzes);
 }
 
@@ -249,7 +250,16 @@ async function main() {
             await page.screenshot({ path: shot, fullPage: true });
             const searches = await dsLog(page);
             const drilldowns = await runDrilldowns(page, scenario, fixtures, view.definition);
-            if (drilldowns.length) await page.screenshot({ path: path.join(screenshots, `${name}.after-drilldowns.png`), fullPage: true });
+            let panelsAfter = null;
+            let searchesAfter = null;
+            if (drilldowns.length) {
+                await page.screenshot({ path: path.join(screenshots, `${name}.after-drilldowns.png`), fullPage: true });
+                const last = (scenario.drilldowns || [])[scenario.drilldowns.length - 1];
+                if (!last.expect.navigate) {
+                    panelsAfter = await waitForPanels(page, view.definition);
+                    searchesAfter = (await dsLog(page)).map((e) => ({ id: e.id, query: e.query, rows: e.rows }));
+                }
+            }
             const served = requests.slice(firstRequest);
             report[name] = {
                 renderMs,
@@ -258,6 +268,8 @@ async function main() {
                     queryParameters: e.queryParameters })),
                 tokens: await page.evaluate(() => window.__TOKENS__),
                 drilldowns,
+                panelsAfter,
+                searchesAfter,
                 errors,
                 unexpectedRequests: served.filter((r) => r.path !== '/favicon.ico'
                     && !r.path.startsWith('/splunkd/__raw/') && !r.path.startsWith('/static/')
