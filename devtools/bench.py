@@ -4,7 +4,8 @@ The stream (default 1M rows, about 4 % policy-denied, the rest endpoint evidence
 activity) is built once from the scenario generator, one independent day per block, and written to a
 file as CSV chunk bodies the way splunkd sends them: newest first, 50k rows per chunk, one header
 with every field and an ``__mv_`` column beside each. Both commands are then spawned like splunkd
-does (SCP v2, no arguments) and fed the same bytes, at 100k rows and at the full volume.
+does (SCP v2, no arguments) and fed the same bytes, at 100k rows and at the full volume, under
+each Python that Splunk ships (3.9 for Splunk 9.x, 3.13 for 10.2+) when pyenv has it.
 
 Reported per run: rows/s (rows in / time from the first execute chunk to the last reply), the
 ratio command / floor, the child's peak RSS (``ru_maxrss`` of that child from ``wait4``) and the
@@ -165,7 +166,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--chunk", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--python", action="append",
-                    help="interpreter(s) for both commands (default: Splunk 9's 3.9, else this one)")
+                    help="interpreter(s) for both commands (default: Splunk's 3.9 and 3.13, else this one)")
     ap.add_argument("--stream", type=Path, default=ROOT / "build" / "bench" / "stream.csvchunks")
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     args = ap.parse_args(argv)
@@ -178,7 +179,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"stream: {n_rows} rows ({n_denied} policy-denied, {100.0 * n_denied / n_rows:.1f} %), "
           f"{index['fields']} fields, {int(index['bytes']) / 2 ** 20:.0f} MiB "  # type: ignore[call-overload]
           f"in {len(index['chunks'])} chunks of {args.chunk}, newest first")  # type: ignore[arg-type]
-    pythons = args.python or [runtime("3.9") or sys.executable]
+    pythons = args.python or [p for p in (runtime("3.9"), runtime("3.13")) if p] or [sys.executable]
     results: List[Dict[str, object]] = []
     for python in pythons:
         label = python.split("/versions/")[-1].split("/")[0] if "/versions/" in python else platform.python_version()
