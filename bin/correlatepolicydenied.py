@@ -42,7 +42,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     window = Option(doc="IdP sign-ins count this long before the call (default 5m).", require=False)
     skew = Option(doc="Endpoint clock tolerance (default 60s).", require=False)
     network_tolerance = Option(doc="Network and proxy clock tolerance (default 2s).", require=False)
-    lookback = Option(doc="How far back leases, VPN sessions and logons may start (default 8h).", require=False)
+    lookback = Option(doc="How far back leases, VPN sessions and logons may start (default 12h).", require=False)
     selfjoin_window = Option(doc="Same caller IP + agent in GCP within this (default 2m).", require=False)
     agent_window = Option(doc="A service agent's originating call this much earlier (default 60s).", require=False)
     min_confidence = Option(doc="Name a person only at this confidence or above (default 0.6).", require=False)

@@ -324,8 +324,7 @@ class Correlator:
 
     def finish(self) -> List[Released]:
         """End of stream: resolve everything still held with the evidence there is."""
-        out = self._release(final=True)
-        return out
+        return self._release(final=True)
 
     # ------------------------------------------------------------------ GCP rows
 

@@ -90,6 +90,8 @@ def user_key(name: str) -> str:
 
 def is_person(name: str) -> bool:
     """False for empty, placeholder, built-in and machine (``HOST$``) accounts."""
+    if not name:
+        return False
     key = user_key(name)
     return key not in _NOT_PEOPLE and not key.endswith("$")
 

@@ -33,6 +33,10 @@ INTERNAL_NETWORKS: Tuple[_Network, ...] = tuple(
     )
 )
 
+_INTERNAL_V4: Tuple[Tuple[int, int], ...] = tuple(
+    (int(net.network_address), int(net.netmask)) for net in INTERNAL_NETWORKS if net.version == 4
+)
+
 # Words GCP writes in requestMetadata.callerIp when there is no address at all.
 NO_ADDRESS_WORDS = frozenset({"private", "gce-internal-ip"})
 
@@ -60,6 +64,7 @@ def _parse(text: str) -> Optional[_Address]:
         if len(parts) != 4 or not all(p.isdigit() and len(p) <= 4 for p in parts):
             return None
         value = ".".join(str(int(p)) for p in parts)  # leading zeros are decimal, not octal
+        return ipaddress.IPv4Address(value) if all(int(p) < 256 for p in parts) else None
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
@@ -92,8 +97,13 @@ def is_internal(canonical: str) -> bool:
         return _INTERNAL_CACHE[canonical]
     except KeyError:
         pass
-    address = ipaddress.ip_address(canonical)
-    result = any(address in net for net in INTERNAL_NETWORKS if net.version == address.version)
+    if ":" in canonical:
+        address = ipaddress.ip_address(canonical)
+        result = any(address in net for net in INTERNAL_NETWORKS if net.version == 6)
+    else:
+        a, b, c, d = (int(p) for p in canonical.split("."))
+        value = (a << 24) | (b << 16) | (c << 8) | d
+        result = any(value & mask == base for base, mask in _INTERNAL_V4)
     if len(_INTERNAL_CACHE) >= _CACHE_LIMIT:
         _INTERNAL_CACHE.clear()
     _INTERNAL_CACHE[canonical] = result

@@ -25,7 +25,7 @@ class Options:
     #: Network gear and proxies: records count within this many seconds of the call.
     network_tolerance: float = 2.0
     #: How far back a DHCP lease, VPN session or interactive logon may have started.
-    lookback: float = 28800.0
+    lookback: float = 43200.0
     #: Self-join in GCP: same caller IP + user agent within this many seconds.
     selfjoin_window: float = 120.0
     #: Service agents: the originating call comes at most this many seconds earlier.

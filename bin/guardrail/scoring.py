@@ -49,7 +49,7 @@ WEIGHTS: Dict[str, float] = {
     "edr-ip": 0.65,  # the EDR cloud saw the device egress from the same public IP
     "edr-dns": 0.5,  # the device resolved the API host around that time (many devices do)
 }
-PROXY_WITHOUT_AGENT = 0.5  # proxy hit on the API host but no agent logged to compare
+PROXY_WITHOUT_AGENT = 0.7  # proxy hit on the API host at the call's second, no agent logged to compare
 ORIGIN_FACTOR = 0.9  # evidence about an originating call counts a little less for the agent's call
 MAX_EVIDENCE_LINES = 25
 
@@ -86,6 +86,15 @@ PointRule = Callable[[AuditEntry, EvidenceStore, Options], Iterable[Lead]]
 
 def _is_public(ip: Optional[str]) -> bool:
     return bool(ip) and not is_internal(ip or "")
+
+
+def _came_from_an_endpoint(e: AuditEntry) -> bool:
+    """Whether the call can have left one of our endpoints (so endpoint fingerprints apply).
+
+    Calls without an address (``private``, ``gce-internal-ip``), made by a service agent, or
+    from Cloud Shell run inside Google: a proxy or EDR record at that second is someone else's.
+    """
+    return bool(e.service) and e.ip_key is not None and not e.service_agent and not e.cloud_shell
 
 
 def rule_idp_signin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
@@ -151,7 +160,7 @@ def rule_proxy_fingerprint(e: AuditEntry, store: EvidenceStore, o: Options) -> I
     A matching gcloud agent carries the run's invocation-id and is as good as a name; a request
     with a different agent is another client and is ignored; one with no agent logged weighs less.
     """
-    if not e.service:
+    if not _came_from_an_endpoint(e):
         return
     host = e.service.lower()
     tol = o.network_tolerance
@@ -176,7 +185,7 @@ def rule_edr_dns(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Le
     Weak alone (many devices talk to Google APIs), useful to single out one of several
     candidates behind a shared address.
     """
-    if not e.service:
+    if not _came_from_an_endpoint(e):
         return
     for s in store.edr_domain.between(e.service.lower(), e.time - o.skew, e.time + o.skew):
         user = f" UserName={s.user}" if s.user else ""

@@ -247,3 +247,28 @@ def test_min_confidence_is_honoured() -> None:
     strict = verdict(rows, min_confidence=0.9)
     assert (strict["match_status"], strict["identified_user"], strict["candidate_users"]) == (
         "unidentified", "", ["avery.lin"])
+
+
+def test_fingerprints_do_not_apply_to_calls_made_inside_google() -> None:
+    # Cloud Shell and service agents never pass the office proxy: a proxy hit at that second is someone else's
+    shell = gcloud_agent(INV).replace("environment/None", "environment/devshell")
+    rows = [gcp_row(T0, ip="34.80.1.2", agent=shell), proxy(T0, "avery.lin", "10.1.2.3", "compute.googleapis.com")]
+    assert verdict(rows)["match_status"] == "unidentified"
+    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
+            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="blake.ng@example-corp.com", resource=res,
+                    log="activity", code=0, insert_id="origin"),
+            proxy(T0, "avery.lin", "10.1.2.3", "compute.googleapis.com"),
+            fdr(T0, "DnsRequest", "LAPTOP-A", user="avery.lin", domain="compute.googleapis.com")]
+    r = correlate(rows)["denied"]
+    assert (r["match_status"], r["identified_user"], r["candidate_users"]) == (
+        "identified", "blake.ng@example-corp.com", ["blake.ng@example-corp.com"])
+
+
+def test_proxy_without_agent_names_the_only_requester_and_nobody_when_two() -> None:
+    one = [gcp_row(T0, ip=EGRESS), proxy(T0, "avery.lin", "10.1.2.3", "compute.googleapis.com"),
+           proxy(T0, "blake.ng", "10.1.2.4", "www.bing.com")]
+    assert verdict(one)["identified_user"] == "avery.lin"
+    two = [*one, proxy(T0 + 1, "casey.okafor", "10.1.2.5", "compute.googleapis.com")]
+    assert verdict(two)["match_status"] == "ambiguous"
