@@ -145,7 +145,7 @@ def load_entry(raw: str) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _violation(payload: Dict[str, Any]) -> Tuple[str, bool]:
+def _violation(payload: Mapping[str, Any]) -> Tuple[str, bool]:
     """(violation text, whether an org-policy violation is named) from policyViolationInfo/status."""
     found: List[str] = []
     org_policy = False
