@@ -602,21 +602,32 @@ def sc_edr_aip(w: World, n: int) -> Scenario:
 
 def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
     b = Builder(w, "proxy_fingerprint",
-                "proxy record at t for the event's googleapis host with the same agent singles out the user")
+                "proxy record at t for the event's googleapis host with the same agent singles out the user: "
+                "a gcloud agent (unique invocation-id) alone, a shared agent (browser, SDK) among the people "
+                "the NAT log puts behind the caller's address")
     egress = w.office_egress()
-    for t in _times(w, n, 9.5):
+    for i, t in enumerate(_times(w, n, 9.5)):
         user = w.user()
         ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
-        ua_log, ua_sent = b.rng.choice([w.gcloud_ua("gcloud.notebooks.instances.create"), w.browser_ua(),
-                                        w.sdk_ua()])
+        unique = i % 3 != 2
+        ua_log, ua_sent = (w.gcloud_ua("gcloud.notebooks.instances.create") if unique
+                           else b.rng.choice([w.browser_ua(), w.sdk_ua()]))
         denial = b.rng.randrange(len(DENIALS))
         service = DENIALS[denial][0]
         project = w.project()
         for k in range(b.rng.randrange(1, 4)):
             tk = t + 30 * k
             b.proxy(tk + b.rng.choice([0, 0, 1]), ip, user, service, ua_sent, f"/v1/projects/{project}", 403)
-            b.denied(tk, user, f"proxy {ip} {service} UA match", egress, ua_log, project=project,
-                     denial=denial)
+            if not unique:
+                # A shared agent says little alone: the NAT log ties the caller's address to this laptop
+                # and a colleague's in the same second, and the fingerprint picks between them.
+                c = w.user()
+                cip, _h = _office_user(b, t, c, t - 3 * 3600, t - 2 * 3600)
+                b.nat(tk, ip, egress, GOOGLE_API_IPS[3])
+                b.nat(tk, cip, egress, GOOGLE_API_IPS[3])
+                b.proxy(tk, cip, c, b.rng.choice(OTHER_HOSTS), w.browser_ua()[1])
+            b.denied(tk, user, f"proxy {ip} {service} agent match ({'gcloud' if unique else 'shared agent + NAT'})",
+                     egress, ua_log, project=project, denial=denial)
             # colleagues at the same second: other hosts, and the same host with another agent
             for _ in range(2):
                 o = w.user()
@@ -1002,26 +1013,28 @@ def sc_vpn_ended(w: World, n: int) -> Scenario:
 
 def sc_proxy_no_agent(w: World, n: int) -> Scenario:
     b = Builder(w, "proxy_no_agent",
-                "a proxy that logs no user agent: the only request to the event's Google API host at t "
-                "names the user; two such requests in the same second name nobody")
+                "a proxy that logs no user agent: the NAT log puts two laptops behind the caller's address at t "
+                "and only one of them requested the event's Google API host; a request by a third person "
+                "outside that set singles out nobody")
     for i, t in enumerate(_times(w, n, 12.25)):
         egress = w.office_egress()
-        user = w.user()
+        user, colleague = w.user(), w.user()
         ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 2 * 3600)
+        cip, _h = _office_user(b, t, colleague, t - 3 * 3600, t - 2 * 3600)
+        b.nat(t, ip, egress, GOOGLE_API_IPS[5])
+        b.nat(t, cip, egress, GOOGLE_API_IPS[5])
         denial = b.rng.randrange(len(DENIALS))
         service = DENIALS[denial][0]
-        b.proxy(t, ip, user, service, None, "/v1/projects/x", 403)
-        for _ in range(3):
-            o = w.user()
-            oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
-            b.proxy(t + b.rng.choice([-1, 0, 1]), oip, o, b.rng.choice(OTHER_HOSTS), None)
-        truth: Optional[str] = user
-        note = f"only {user} requested {service} at t"
+        b.proxy(t + b.rng.choice([-1, 0, 1]), cip, colleague, b.rng.choice(OTHER_HOSTS), None)
         if i % 4 == 3:
             o = w.user()
             oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
             b.proxy(t, oip, o, service, None, "/v1/projects/y", 200)
-            truth, note = None, f"{user} and {o} both requested {service} at t, no agent logged"
+            truth: Optional[str] = None
+            note = f"{user}/{colleague} behind {egress}; only {o} (not behind it) requested {service}"
+        else:
+            b.proxy(t, ip, user, service, None, "/v1/projects/x", 403)
+            truth, note = user, f"{user}/{colleague} behind {egress}; only {user} requested {service}"
         b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=denial)
     return b.scenario
 
@@ -1095,13 +1108,47 @@ def sc_internal_caller_ip(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_proxy_coincidence(w: World, n: int) -> Scenario:
+    b = Builder(w, "proxy_coincidence",
+                "trap: someone at another site requests the same Google API host in the same second (no agent "
+                "logged, or the same browser build); nothing ties that request to the call's address")
+    site_egress = w.office_egress()
+    for i, t in enumerate(_times(w, n, 16.25)):
+        # the unrelated requester, behind a proxy at another site
+        o = w.user()
+        oip, _h = _office_user(b, t, o, t - 3 * 3600, t - 2 * 3600)
+        denial = 1
+        kind = i % 3
+        if kind == 1:  # the call comes from a NAT egress where two other people were seen
+            egress = site_egress
+            u1, u2 = w.user(), w.user()
+            ip1, _ = _office_user(b, t, u1, t - 2 * 3600, t - 3600)
+            ip2, _ = _office_user(b, t, u2, t - 2 * 3600, t - 1800)
+            b.nat(t, ip1, egress, GOOGLE_API_IPS[0])
+            b.nat(t, ip2, egress, GOOGLE_API_IPS[0])
+            caller, ua_log = egress, w.sdk_ua()[0]
+            note = f"{u1}/{u2} behind {egress}; {o}'s unrelated proxy request (no agent)"
+            b.proxy(t + b.rng.choice([-1, 0, 1]), oip, o, DENIALS[denial][0], None, "/compute/v1/x", 200)
+        elif kind == 0:  # a home address nobody's evidence mentions
+            caller, ua_log = w.public_ip(), w.sdk_ua()[0]
+            note = f"unknown address; {o}'s unrelated proxy request (no agent)"
+            b.proxy(t + b.rng.choice([-1, 0, 1]), oip, o, DENIALS[denial][0], None, "/compute/v1/x", 200)
+        else:  # the same browser build at another site
+            caller = w.public_ip()
+            ua_log, ua_sent = w.browser_ua()
+            note = f"unknown address; {o}'s unrelated proxy request with the same browser build"
+            b.proxy(t + b.rng.choice([-1, 0, 1]), oip, o, DENIALS[denial][0], ua_sent, "/compute/v1/x", 200)
+        b.denied(t, None, note, caller, ua_log, denial=denial)
+    return b.scenario
+
+
 SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
              sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked,
              sc_long_workday, sc_vpn_full_tunnel, sc_edr_shared_egress, sc_idp_shared_egress, sc_selfjoin_same_ua,
              sc_vpn_ended, sc_proxy_no_agent, sc_busy_office, sc_noninteractive_logons,
-             sc_internal_caller_ip]
+             sc_internal_caller_ip, sc_proxy_coincidence]
 
 
 # --------------------------------------------------------------------------------------------------

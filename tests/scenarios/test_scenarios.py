@@ -63,7 +63,7 @@ def test_every_chain_and_trap_is_generated_with_truth() -> None:
         assert sc.truth, sc.name
         cannot_tell = [t for t in sc.truth.values() if t.user is None]
         if sc.name in ("nat_same_second", "unknown_external_ip", "gce_internal_ip", "idp_shared_egress",
-                       "selfjoin_same_ua", "vpn_ended"):
+                       "selfjoin_same_ua", "vpn_ended", "proxy_coincidence"):
             assert len(cannot_tell) == len(sc.truth), sc.name
         if sc.name in ("dhcp_reassigned", "home_ip_yesterday", "cloud_shell", "edr_shared_egress",
                        "proxy_no_agent", "busy_office"):
