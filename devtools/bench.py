@@ -35,11 +35,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.protocol.scp import ScpSession, encode_mv, runtime  # noqa: E402
-from tests.scenarios.generator import DAY0, build_all  # noqa: E402
+from tests.scenarios.evaluate import insert_id  # noqa: E402
+from tests.scenarios.generator import DAY0, build_all, norm_user  # noqa: E402
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
 FLOOR = ROOT / "tests" / "bench" / "floor.py"
-STREAM_VERSION = "1"  # bump when the generator or the encoding changes
+STREAM_VERSION = "3"  # bump when the generator or the encoding changes
 BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
 
 
@@ -55,11 +56,8 @@ def _blocks(rows: int, seed: int):  # type: ignore[no-untyped-def]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1
-        yield part, sum(1 for r in part if r.get("_raw", "") and _denied(str(r["_raw"])))
-
-
-def _denied(raw: str) -> bool:
-    return "cloudaudit.googleapis.com%2Fpolicy" in raw or ("constraints/" in raw and "PreconditionFailure" in raw)
+        ids = {insert_id(r) for r in part}  # type: ignore[arg-type]
+        yield part, {k: (v.user, f"{v.scenario}: {v.note}") for k, v in sc.truth.items() if k in ids}
 
 
 def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, object]:
@@ -74,10 +72,12 @@ def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, obje
     # Pass 1: rows as JSON lines (to know every field name before writing one header).
     names: Dict[str, None] = {}
     denied = 0
+    truth: Dict[str, Tuple[Optional[str], str]] = {}
     tmp = path.with_suffix(".jsonl")
     with tmp.open("w", encoding="utf-8") as fh:
-        for part, n_denied in _blocks(rows, seed):
-            denied += n_denied
+        for part, block_truth in _blocks(rows, seed):
+            denied += len(block_truth)
+            truth.update(block_truth)
             for row in part:
                 for k in row:
                     names.setdefault(k, None)
@@ -110,11 +110,33 @@ def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, obje
     tmp.unlink()
     index = {"key": key, "rows": rows, "denied": denied, "fields": len(header), "chunk": chunk,
              "chunks": chunks, "bytes": path.stat().st_size, "seconds": round(time.perf_counter() - started, 1)}
+    path.with_suffix(".truth.json").write_text(json.dumps(truth))
     index_path.write_text(json.dumps(index))
     return index
 
 
 # ---- one run -----------------------------------------------------------------------------------
+
+
+def accuracy(verdicts: Dict[str, Tuple[str, str]], truth: Dict[str, List[Optional[str]]]) -> Dict[str, object]:
+    """Precision and coverage of the command's names over the whole stream (same rules as the scenarios)."""
+    names = right = cannot_tell_named = 0
+    wrong: List[str] = []
+    for iid, (status, user) in verdicts.items():
+        if status not in ("identified", "not_masked") or not user:
+            continue
+        names += 1
+        expected, note = truth[iid]
+        if expected is not None and norm_user(user) == expected:
+            right += 1
+            continue
+        cannot_tell_named += expected is None
+        wrong.append(f"{iid} [{note}] expected={expected or 'cannot tell'} got={user} status={status}")
+    attributable = sum(1 for iid in verdicts if truth[iid][0])
+    return {"names": names, "right": right, "attributable": attributable,
+            "precision": round(right / names, 4) if names else None,
+            "coverage": round(right / attributable, 4) if attributable else None,
+            "named_when_cannot_tell": cannot_tell_named, "wrong": wrong[:20]}
 
 
 def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: int) -> Dict[str, object]:
@@ -134,6 +156,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
         if info.metadata.get("error"):
             raise RuntimeError(f"getinfo failed: {info.metadata}")
         out_rows = 0
+        verdicts: Dict[str, Tuple[str, str]] = {}
         started = time.perf_counter()
         with stream.open("rb") as fh:
             for i, (off, size, _n) in enumerate(use):
@@ -143,6 +166,10 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
                 if reply.metadata.get("error"):
                     raise RuntimeError(f"execute failed: {reply.metadata}")
                 out_rows += len(reply.rows)
+                for row in reply.rows:
+                    iid = insert_id(row)  # type: ignore[arg-type]
+                    if iid:
+                        verdicts[iid] = (str(row.get("match_status", "")), str(row.get("identified_user", "")))
         elapsed = time.perf_counter() - started
         assert session.proc.stdin is not None
         session.proc.stdin.close()
@@ -155,7 +182,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
         "rows_per_s": round(total / elapsed), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "rows_per_cpu_s": round(total / max(usage.ru_utime + usage.ru_stime, 1e-9)),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "getinfo_s": round(getinfo_s, 3),
-        "exit": session.proc.returncode,
+        "exit": session.proc.returncode, "verdicts": verdicts,
     }
 
 
@@ -175,6 +202,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     args.stream.parent.mkdir(parents=True, exist_ok=True)
     index = build_stream(args.stream, args.rows, args.chunk, args.seed)
+    truth = json.loads(args.stream.with_suffix(".truth.json").read_text())
     n_rows, n_denied = int(index["rows"]), int(index["denied"])  # type: ignore[call-overload]
     print(f"stream: {n_rows} rows ({n_denied} policy-denied, {100.0 * n_denied / n_rows:.1f} %), "
           f"{index['fields']} fields, {int(index['bytes']) / 2 ** 20:.0f} MiB "  # type: ignore[call-overload]
@@ -187,10 +215,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             for script in (FLOOR, COMMAND):
                 r = run(script, python, args.stream, index["chunks"], rows)  # type: ignore[arg-type]
                 r["python"] = label
+                verdicts = r.pop("verdicts")
+                if script == COMMAND:
+                    r["accuracy"] = accuracy(verdicts, truth)  # type: ignore[arg-type]
                 results.append(r)
                 print(f"  {r['command']:<22} py{label:<7} {r['rows_in']:>8} rows in {r['rows_out']:>6} out "
                       f"{r['seconds']:>7} s {r['rows_per_s']:>7} rows/s  peak RSS {r['peak_rss_mib']:>6} MiB  "
                       f"cpu {r['cpu_s']:>6} s  getinfo {r['getinfo_s']} s")
+                if "accuracy" in r:
+                    print(f"    verdicts against ground truth: {r['accuracy']}")
     summary = []
     print("\n| python | rows | floor rows/s | command rows/s | ratio | ratio (CPU time) | floor RSS MiB | "
           "command RSS MiB | RSS delta MiB | command getinfo s |")
