@@ -63,7 +63,8 @@ def _blocks(rows: int, seed: int):  # type: ignore[no-untyped-def]
 def build_stream(path: Path, rows: int, chunk: int, seed: int) -> Dict[str, object]:
     """Write the chunk bodies to ``path`` and an index beside it; reuse them when already there."""
     index_path = path.with_suffix(".json")
-    key = hashlib.sha256(f"{STREAM_VERSION}|{rows}|{chunk}|{seed}".encode()).hexdigest()[:16]
+    generator = (ROOT / "tests" / "scenarios" / "generator.py").read_bytes()
+    key = hashlib.sha256(f"{STREAM_VERSION}|{rows}|{chunk}|{seed}|".encode() + generator).hexdigest()[:16]
     if index_path.exists() and path.exists():
         index = json.loads(index_path.read_text())
         if index.get("key") == key:
