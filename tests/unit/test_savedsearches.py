@@ -126,6 +126,15 @@ def test_throttled_per_result_on_output_fields(name: str) -> None:
     assert minutes >= 60
 
 
+@pytest.mark.parametrize("name", ALERTS + REPORTS)
+def test_sort_keeps_every_row(name: str) -> None:
+    # sort without a count returns at most 10000 results (SPL reference, sort: "If no count is
+    # specified, the default limit of 10000 is used"); a report must not drop rows silently.
+    for part in stages(stanza(name).get("search") or ""):
+        if part == "sort" or part.startswith("sort "):
+            assert re.match(r"sort\s+(0|limit=0)\s", part), f"{part!r}: use sort 0"
+
+
 @pytest.mark.parametrize("name", ALERTS)
 def test_allowlist_applied_before_aggregation(name: str) -> None:
     parts = stages(stanza(name).get("search") or "")
