@@ -146,8 +146,9 @@ def evidence_tables(events: List[Row], subject: str) -> Dict[str, Table]:
         ev_user = first(row.get("user")) or first(row.get("UserName"))
         ips = [first(row.get(f)) for f in ("src_ip", "src", "dest_ip", "src_translated_ip", "aip", "LocalAddressIP4")]
         if kind and ((key and user_key(ev_user) == key) or subject in ips):
-            device = next((first(row.get(f)) for f in ("dest_nt_host", "ComputerName", "aid_computer_name", "dest")
-                           if first(row.get(f))), "")
+            # coalesce(dest_nt_host, ComputerName, aid_computer_name, dest of a logon); a proxy's dest is the site
+            device = next((first(row.get(f)) for f in ("dest_nt_host", "ComputerName", "aid_computer_name")
+                           if first(row.get(f))), first(row.get("dest")) if kind == "Logon / sign-in" else "")
             kept.append({"_time": when(row), "time": strftime(row), "evidence_kind": kind, "ev_user": ev_user,
                          "device": device, "client": first(row.get("src_ip")) or first(row.get("src")),
                          "dest_ip": first(row.get("dest_ip")), "src_translated_ip": first(row.get("src_translated_ip")),
@@ -184,7 +185,12 @@ def static_tables(view: str) -> Dict[str, Table]:
     if not path.is_file():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
-    return {name: table(spec["fields"], spec["rows"]) for name, spec in data.items()}
+    out = {}
+    for name, spec in data.items():
+        out[name] = table(spec["fields"], spec["rows"])
+        if "match" in spec:  # keep only rows whose field equals what the resolved search asks for
+            out[name]["match"] = spec["match"]
+    return out
 
 
 def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> Dict[str, Any]:

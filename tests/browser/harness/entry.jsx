@@ -31,7 +31,18 @@ function echoQuery(fixture, query) {
     const echo = (cell) => (typeof cell === 'string'
         ? cell.replace(/\{\{query:(.*?)\}\}/g, (_, re) => ((query || '').match(new RegExp(re)) || [])[1] ?? '')
         : cell);
-    return { fields: fixture.fields, columns: fixture.columns.map((column) => column.map(echo)) };
+    let { columns } = fixture;
+    // "match": {"field", "query"}: keep the rows whose field equals the regex group found in the query
+    // (a wildcard keeps all), like the search's own filter on a drilldown token would.
+    if (fixture.match) {
+        const wanted = ((query || '').match(new RegExp(fixture.match.query)) || [])[1];
+        const index = fixture.fields.findIndex((f) => (f.name || f) === fixture.match.field);
+        if (wanted !== undefined && wanted !== '*' && index >= 0) {
+            const keep = columns[index].map((value) => value === wanted);
+            columns = columns.map((column) => column.filter((_, i) => keep[i]));
+        }
+    }
+    return { fields: fixture.fields, columns: columns.map((column) => column.map(echo)) };
 }
 
 function dataSourceId(context) {
