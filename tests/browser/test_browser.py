@@ -79,7 +79,8 @@ def test_every_panel_shows_data(view: str, report: Dict[str, Any]) -> None:
         if panel["id"] in waiting:  # a panel that waits for the analyst must really wait, then show data
             assert panel["state"] == "waiting", panel
             after = {p["id"]: p for p in entry["panelsAfter"] or []}
-            assert after.get(panel["id"], {}).get("state") == "data", f"{panel['id']} shows no data after the drilldowns"
+            state = after.get(panel["id"], {}).get("state")
+            assert state == "data", f"{panel['id']} shows {state} after the drilldowns"
 
 
 @pytest.mark.parametrize("view", VIEW_IDS)

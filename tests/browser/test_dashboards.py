@@ -191,6 +191,22 @@ def test_checks_catch_a_link_passing_a_token_the_target_ignores(views: Dict[str,
     assert any("passes token 'usr'" in p for p in broken(views, change))
 
 
+def test_checks_catch_an_unused_search_and_an_unplaced_panel(views: Dict[str, dc.View]) -> None:
+    def change(d: Dict[str, Any]) -> None:
+        d["dataSources"]["ds_orphan"] = {"type": "ds.search", "options": {"query": "| makeresults"}}
+        structure = d["layout"]["layoutDefinitions"]["layout_1"]["structure"]
+        structure[:] = [b for b in structure if b["item"] != "viz_reasons"]
+    problems = broken(views, change)
+    assert any("ds_orphan: used by no visualization" in p for p in problems)
+    assert any("viz_reasons: defined but not placed" in p for p in problems)
+
+
+def test_checks_catch_a_link_to_a_missing_view(views: Dict[str, dc.View]) -> None:
+    def change(d: Dict[str, Any]) -> None:
+        d["visualizations"]["viz_correlated"]["eventHandlers"][0]["options"]["dashboard"] = "user_activty"
+    assert any("not a view of this app" in p for p in broken(views, change))
+
+
 def test_schema_validation_catches_what_it_should(tmp_path: Path, views: Dict[str, dc.View]) -> None:
     source = VIEWS_BY_NAME["gcp_audit_overview"].read_text(encoding="utf-8")
     bad_type = tmp_path / "bad_type.xml"
