@@ -258,3 +258,37 @@ def test_every_output_column_is_produced(name: str) -> None:
     search = stanza(name).get("search") or ""
     missing = [f for f in output_fields(search) if f not in produced_after_stats(search)]
     assert missing == [], f"table names fields the search never makes: {missing}"
+
+
+def never_null_before(field: str, parts: List[str]) -> bool:
+    """Whether the stages before a stats guarantee ``field`` a value: an eval assigns it with a
+    coalesce ending in a literal, an if() or a case() with a true() branch, or a where requires
+    isnotnull(field)."""
+    from devtools.splcheck import split_top_level
+
+    for part in parts:
+        if part.startswith("eval "):
+            for assignment in split_top_level(part[5:], ","):
+                name, _, expression = assignment.partition("=")
+                if name.strip() != field:
+                    continue
+                expression = expression.strip()
+                if expression.startswith("coalesce(") and re.search(r'"[^"]*"\)$', expression):
+                    return True
+                if expression.startswith("if(") or (expression.startswith("case(") and "true()," in expression):
+                    return True
+        elif part.startswith("where ") and f"isnotnull({field})" in part:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", ALERTS + REPORTS)
+def test_no_event_lost_to_a_null_by_field(name: str) -> None:
+    # stats drops every event whose BY fields are not all present: an organisation- or folder-level
+    # entry (logName organizations/... or folders/...) has no gcp_project and would vanish from the
+    # alert, so each BY field gets a value before the stats.
+    parts = stages(stanza(name).get("search") or "")
+    index = next(i for i, p in enumerate(parts) if p.startswith("stats "))
+    by_fields = parts[index].split(" by ", 1)[1].split()
+    unguarded = [f for f in by_fields if not never_null_before(f, parts[:index])]
+    assert unguarded == [], f"stats BY fields that may be null: {unguarded}"
