@@ -1,11 +1,13 @@
 """Search results the browser ring feeds to the dashboards in place of splunkd.
 
 Two sources:
-- ``tests/browser/fixtures/<view>.json``: hand-made results for panels built on plain searches
-  (``{"dataSourceId": {"fields": [...], "rows": [[...], ...]}}``), consistent with the sample scenario;
-- the correlation panels: ``bin/correlatepolicydenied.py`` itself, run at test time over SCP v2 on the
-  motivating case (``samples/motivating_case/events.csv``), then shaped by the same steps as the
-  panel's SPL after the command (eval, where, sort, table, stats). Nothing in those panels is typed by hand.
+- the sample scenario (``samples/motivating_case/events.csv``): ``bin/correlatepolicydenied.py`` itself
+  runs over it at test time over SCP v2, and its output (the denied events with their normalised fields and
+  verdicts) feeds the correlation panels and the investigation's denied-call panels, shaped by the same
+  steps as each panel's SPL (eval, where, stats, lookups against the app's own lookups/*.csv); the user
+  view's evidence panels come from the scenario's endpoint events. Nothing in those panels is typed by hand;
+- ``tests/browser/fixtures/<view>.json``: hand-made results for the other panels
+  (``{"dataSourceId": {"fields": [...], "rows": [[...], ...]}}``), consistent with the sample scenario.
 
 ``python -m tests.browser.fixtures OUT_DIR`` writes ``OUT_DIR/<view>.json`` in the column format of
 ``@splunk/datasources`` (``{"fields": [{"name": ...}], "columns": [[...], ...]}``).
@@ -13,12 +15,15 @@ Two sources:
 
 from __future__ import annotations
 
+import csv
+import fnmatch
 import json
+import re
 import sys
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = Path(__file__).resolve().parent / "fixtures"
@@ -172,6 +177,98 @@ def evidence_tables(events: List[Row], subject: str) -> Dict[str, Table]:
     }
 
 
+def read_lookup(name: str) -> List[Dict[str, str]]:
+    with (ROOT / "lookups" / name).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def constraint_text(reason: str) -> str:
+    """``lookup gcp_org_policy_constraints constraint AS reason`` (WILDCARD, first row wins, any case)."""
+    for entry in read_lookup("gcp_org_policy_constraints.csv"):
+        if fnmatch.fnmatchcase(reason.lower(), entry["constraint"].lower()):
+            return entry["description"]
+    return ""
+
+
+def service_declared(project: str, service: str, at: float) -> bool:
+    """`` `gcp_project_service_declared` ``: a row for the project and service, not expired at event time."""
+    for entry in read_lookup("gcp_project_services.csv"):
+        if entry["project"].lower() == project.lower() and fnmatch.fnmatchcase(service.lower(),
+                                                                                entry["service"].lower()):
+            expires = datetime.strptime(entry["expires"], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+            if expires + 86400 > at:
+                return True
+    return False
+
+
+def denied_fields(row: Row) -> Dict[str, Any]:
+    """The investigation base search's evals over one denied event (the command's normalised fields)."""
+    violation = first(row.get("gcp_violation"))
+    principal = first(row.get("gcp_principal"))
+    kind = "org_policy" if violation.startswith(("constraints/", "customConstraints/")) else (
+        "vpc_sc" if re.fullmatch(r"[A-Z_]+", violation) else "iam")
+    out = {f: first(row.get(f)) for f in ("gcp_project", "gcp_service", "gcp_method", "gcp_resource", "caller_ip")}
+    out.update(_time=when(row), caller=principal or out["caller_ip"] or "(no address)",
+               gcp_violation_type=kind, reason=re.sub(r"^constraints/", "", violation) or kind)
+    out["service_declared"] = "yes" if service_declared(out["gcp_project"], out["gcp_service"], when(row)) else "no"
+    return out
+
+
+def denied_tables(rows: List[Row]) -> Dict[str, Table]:
+    """policy_denied_investigation: the denied-call base search and its chains, over the sample's denials."""
+    denied = sorted((denied_fields(r) for r in rows), key=lambda d: d["_time"])
+    iso = {d["_time"]: datetime.fromtimestamp(d["_time"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+           for d in denied}
+    hhmm = {d["_time"]: datetime.fromtimestamp(d["_time"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            for d in denied}
+    # streamstats time_window=15m count BY caller gcp_project gcp_service | where in_15m>=3
+    def key(d: Dict[str, Any]) -> Tuple[str, str, str]:
+        return d["caller"], d["gcp_project"], d["gcp_service"]
+
+    retrying = {d["caller"] for d in denied
+                if sum(1 for e in denied if key(e) == key(d) and 0 <= d["_time"] - e["_time"] < 900) >= 3}
+    creations: Dict[Tuple[str, str, str], List[Dict[str, Any]]] = {}
+    for d in denied:
+        if re.search(r"(?i)(create|insert|deploy|enable)", d["gcp_method"]):
+            creations.setdefault((d["caller"], d["gcp_project"], d["gcp_service"]), []).append(d)
+    retries = []
+    for (caller, project, service), items in sorted(creations.items(), key=lambda kv: -len(kv[1])):
+        if len(items) >= 2:
+            first_t, last_t = items[0]["_time"], items[-1]["_time"]
+            retries.append([caller, project, service, len(items), len({i["gcp_resource"] for i in items}),
+                            round((last_t - first_t) / 60, 1), hhmm[first_t], hhmm[last_t],
+                            sorted({i["gcp_method"] for i in items}), sorted({i["reason"] for i in items})])
+    reasons: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
+    for d in denied:
+        reasons.setdefault((d["gcp_violation_type"], d["reason"]), []).append(d)
+    buckets: Dict[str, Counter[str]] = {}
+    for d in denied:  # timechart count BY gcp_violation_type (30-minute spans over a day)
+        start = datetime.fromtimestamp(d["_time"] // 1800 * 1800, tz=timezone.utc)
+        buckets.setdefault(start.strftime("%Y-%m-%dT%H:%M:%S.000+00:00"), Counter())[d["gcp_violation_type"]] += 1
+    kinds = sorted({d["gcp_violation_type"] for d in denied})
+    base_fields = ("_time", "caller", "gcp_project", "gcp_service", "gcp_method", "gcp_resource", "caller_ip",
+                   "gcp_violation_type", "reason", "service_declared")
+    return {
+        "ds_projects": table(("label", "value"), [[f"{p} ({n})", p] for p, n in
+                                                  Counter(d["gcp_project"] for d in denied).most_common()]),
+        "ds_services": table(("label", "value"), [[f"{s} ({n})", s] for s, n in
+                                                  Counter(d["gcp_service"] for d in denied).most_common()]),
+        "ds_denied": table(base_fields, [[iso[d["_time"]] if f == "_time" else d[f] for f in base_fields]
+                                         for d in reversed(denied)]),
+        "ds_kpi_denials": table(("denials",), [[len(denied)]]),
+        "ds_kpi_callers": table(("callers",), [[len({d["caller"] for d in denied})]]),
+        "ds_kpi_retry": table(("retrying_callers",), [[len(retrying)]]),
+        "ds_kpi_undeclared": table(("undeclared_denials",), [[sum(d["service_declared"] != "yes" for d in denied)]]),
+        "ds_timeline": table(("_time", *kinds), [[t, *[c[k] for k in kinds]] for t, c in sorted(buckets.items())]),
+        "ds_retries": table(("caller", "gcp_project", "gcp_service", "attempts", "resources", "minutes", "first",
+                             "last", "methods", "reasons"), retries),
+        "ds_reasons": table(("gcp_violation_type", "reason", "explanation", "denials", "callers", "projects"),
+                            [[kind, reason, constraint_text(reason), len(items), len({i["caller"] for i in items}),
+                              len({i["gcp_project"] for i in items})]
+                             for (kind, reason), items in sorted(reasons.items(), key=lambda kv: -len(kv[1]))]),
+    }
+
+
 def default_subject(rows: List[Row]) -> str:
     """The person the investigation's drilldown opens User activity for: the newest identified caller."""
     for row in sorted(rows, key=when, reverse=True):
@@ -200,7 +297,7 @@ def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> 
     rows = correlate(events, python)
     subject = default_subject(rows)
     generated: Dict[str, Dict[str, Table]] = {
-        "policy_denied_investigation": investigation_tables(rows),
+        "policy_denied_investigation": {**denied_tables(rows), **investigation_tables(rows)},
         "user_activity": {"ds_attributed": attributed_table(rows, subject), **evidence_tables(events, subject)},
     }
     for view in views:
