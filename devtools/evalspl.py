@@ -4,7 +4,8 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
 ``props.conf`` / ``macros.conf`` use, the way Splunk does, over sample events:
 
 * ``flatten_json``: the field names and values ``KV_MODE = json`` gives a JSON event
-  (``a.b.c``, ``a{}.b`` for arrays, every value a string, arrays of values multivalue).
+  (``a.b.c``, ``a{}.b`` for arrays, every value a string, arrays of values multivalue), read only
+  up to ``limits.conf [spath] extraction_cutoff`` (5000 bytes by default).
 * ``evaluate``: an ``eval`` expression. Only the functions in ``FUNCTIONS`` exist; anything else
   raises ``EvalError``, so a test fails the day someone uses a function this module does not model.
 * ``apply_props``: one sourcetype stanza: every ``EVAL-*`` evaluated in parallel against the
@@ -47,31 +48,74 @@ class EvalError(Exception):
 # KV_MODE = json
 
 
-def flatten_json(text: str) -> Fields:
+# limits.conf [spath] extraction_cutoff (default 5000): "For 'extract-all' spath extraction mode,
+# this setting applies extraction only to the first <integer> number of bytes. This setting applies
+# both the auto kv extraction and the spath command" (limits.conf.spec 9.2). KV_MODE = json is that
+# auto kv extraction; path-based spath is not cut off.
+EXTRACTION_CUTOFF = 5000
+
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def flatten_json(text: str, cutoff: Optional[int] = EXTRACTION_CUTOFF) -> Fields:
     """Fields that ``KV_MODE = json`` extracts from one JSON event.
 
     Numbers keep their JSON spelling, booleans become ``true``/``false``; a path reached more
     than once (arrays) becomes multivalue in document order. JSON null yields no value
-    (assumption: only absent-or-present matters to the app's expressions).
+    (assumption: only absent-or-present matters to the app's expressions). Only values that end
+    within the first ``cutoff`` bytes of the event are extracted (``[spath] extraction_cutoff``;
+    assumption: what lies before the cut is still extracted); ``cutoff=None`` reads everything.
     """
-    data = json.loads(text, parse_int=str, parse_float=str)
+    json.loads(text)  # reject what is not JSON at all, as before
     out: Dict[str, List[str]] = {}
 
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}.{key}" if prefix else key)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item, f"{prefix}{{}}")
-        elif node is None:
-            return
-        elif isinstance(node, bool):
-            out.setdefault(prefix, []).append("true" if node else "false")
-        else:
-            out.setdefault(prefix, []).append(str(node))
+    def keep(prefix: str, value: str, end: int) -> None:
+        if cutoff is None or len(text[:end].encode("utf-8")) <= cutoff:
+            out.setdefault(prefix, []).append(value)
 
-    walk(data, "")
+    def ws(i: int) -> int:
+        return _JSON_WS.match(text, i).end()  # type: ignore[union-attr]
+
+    def walk(i: int, prefix: str) -> int:
+        i = ws(i)
+        ch = text[i]
+        if ch == "{":
+            i = ws(i + 1)
+            if text[i] == "}":
+                return i + 1
+            while True:
+                key, i = json.decoder.scanstring(text, ws(i) + 1)  # type: ignore[attr-defined]
+                i = ws(i) + 1  # the colon
+                i = ws(walk(i, f"{prefix}.{key}" if prefix else key))
+                if text[i] == "}":
+                    return i + 1
+                i += 1  # the comma
+        if ch == "[":
+            i = ws(i + 1)
+            if text[i] == "]":
+                return i + 1
+            while True:
+                i = ws(walk(i, f"{prefix}{{}}"))
+                if text[i] == "]":
+                    return i + 1
+                i += 1
+        if ch == '"':
+            value, end = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+            keep(prefix, value, end)
+            return int(end)
+        for literal, value_or_none in (("true", "true"), ("false", "false"), ("null", None)):
+            if text.startswith(literal, i):
+                if value_or_none is not None:
+                    keep(prefix, value_or_none, i + len(literal))
+                return i + len(literal)
+        number = _JSON_NUMBER.match(text, i)
+        if not number:
+            raise EvalError(f"not JSON at {text[i:i + 20]!r}")
+        keep(prefix, number.group(), number.end())
+        return number.end()
+
+    walk(0, "")
     return {k: (v[0] if len(v) == 1 else v) for k, v in out.items()}
 
 

@@ -25,6 +25,17 @@ def test_flatten_names_fields_like_kv_mode_json() -> None:
     assert "data.n" not in fields
 
 
+def test_flatten_stops_at_the_extraction_cutoff() -> None:
+    # limits.conf [spath] extraction_cutoff (5000 bytes by default) bounds KV_MODE = json.
+    raw = '{"a":"' + "x" * 6000 + '","b":"late","c":{"d":1}}'
+    assert "b" not in flatten_json(raw) and "c.d" not in flatten_json(raw)
+    assert "a" not in flatten_json(raw)  # its value ends past the cut
+    assert flatten_json(raw, cutoff=None)["b"] == "late"
+    assert flatten_json('{"a":"' + "x" * 100 + '","b":"early"}')["b"] == "early"
+    # counted in bytes, not characters
+    assert "b" not in flatten_json('{"a":"' + "\u00e9" * 2500 + '","b":"late"}')
+
+
 def test_null_propagation_and_coalesce() -> None:
     assert evaluate("coalesce(a, 'b.c', \"x\")", {"b.c": "1"}) == "1"
     assert evaluate("coalesce(a, b)", {}) is None

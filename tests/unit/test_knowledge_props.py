@@ -83,6 +83,21 @@ def test_time_prefix_skips_nested_and_attribute_timestamps() -> None:
     assert extract_time(stanza, big) == pytest.approx(1795770843.25)
 
 
+def test_long_entries_lose_the_keys_after_a_large_request() -> None:
+    """KV_MODE = json reads only [spath] extraction_cutoff bytes (docs/knowledge.md): Cloud Logging
+    writes keys alphabetically, so a large protoPayload.request pushes serviceName and status out
+    of reach and the denial no longer looks like one. Admins raise the limit on the search heads."""
+    case = next(c for c in CASES if c["name"] == "org_policy_external_ip_admin_activity_bare")
+    doc = json.loads(case["raw"])
+    assert apply_props(case["sourcetype"], case["raw"], now=NOW).get("gcp_service")
+    doc["protoPayload"]["request"] = {"disks": [{"initializeParams": {"sourceImage": "x" * 100}}] * 60}
+    raw = json.dumps(doc, sort_keys=True)
+    assert len(raw.encode("utf-8")) > 5000
+    fields = apply_props(case["sourcetype"], raw, now=NOW)
+    assert fields.get("gcp_log_type") == "activity"  # logName comes before protoPayload
+    assert "gcp_service" not in fields and "status_code" not in fields
+
+
 def test_fixtures_cover_every_sourcetype_and_both_shapes() -> None:
     assert {c["sourcetype"] for c in CASES} == set(SOURCETYPES)
     for sourcetype in SOURCETYPES:
