@@ -8,7 +8,6 @@ import random
 from typing import Any, Dict, List, Tuple
 
 import pytest
-
 from correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, signin, vpn
 from guardrail.correlate import ASCENDING, DESCENDING, UNORDERED, Correlator, Released
 from guardrail.model import OUTPUT_FIELDS

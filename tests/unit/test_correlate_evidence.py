@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from correlate_builders import T0, dhcp, fdr, logon, nat, proxy, signin, vpn
 from guardrail.errors import RowError
 from guardrail.evidence import (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from guardrail.netaddr import is_internal, is_public, normalize_ip
 
 

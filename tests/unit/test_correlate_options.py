@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from guardrail.errors import OptionError
 from guardrail.options import Options, parse_options
 
