@@ -31,10 +31,12 @@ STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
 
 # (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings;
 # "jitter" is newest first by 30-second bucket but shuffled inside each bucket (rows from several
-# indexes whose timestamps are close), within the one-minute slack the contract allows for clocks.
+# indexes whose timestamps are close), within the one-minute slack the contract allows for clocks;
+# "shuffled" is no order at all (the command must buffer, under its max_buffer cap).
 RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 97), ("asc", 50000))
 COMBINED_RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 1000), ("desc", 97),
-                                              ("asc", 50000), ("asc", 333), ("jitter", 50000))
+                                              ("asc", 50000), ("asc", 333), ("jitter", 50000),
+                                              ("shuffled", 1000))
 
 
 def python() -> str:
@@ -208,6 +210,9 @@ def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Resu
         rng = random.Random(7)
         keyed = [(-(float(str(r["_time"])) // 30), rng.random(), i) for i, r in enumerate(sc.rows)]
         rows: List[Row] = [sc.rows[i] for _b, _r, i in sorted(keyed)]
+    elif order == "shuffled":
+        rows = list(sc.rows)
+        random.Random(3).shuffle(rows)
     else:
         rows = sc.newest_first() if order == "desc" else sc.oldest_first()
     out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import random
 from functools import lru_cache
 from typing import Dict, List
 
@@ -174,3 +175,15 @@ def test_keep_evidence_passes_every_row_through_with_the_same_verdicts() -> None
     assert len(kept_denied) == len(sc.truth)
     for r in kept_denied:
         assert verdict[evaluate.insert_id(r)] == (r.get("match_status"), r.get("identified_user"))  # type: ignore[arg-type]
+
+
+@needs_command
+def test_unordered_input_over_the_buffer_cap_still_outputs_every_event_once() -> None:
+    sc = scenarios()[-1]
+    rows = list(sc.rows)
+    random.Random(5).shuffle(rows)
+    out = evaluate.run_command(evaluate.SCRIPT, evaluate.python(), ["max_buffer=50"], rows, chunk_size=1000)
+    assert out.returncode == 0, out.stderr
+    res = evaluate.score(sc, out.rows, "shuffled", 1000)
+    assert not res.missing and not res.duplicated and res.extra_rows == 0
+    assert any("max_buffer" in " ".join(m) for m in out.messages), out.messages
