@@ -1142,13 +1142,43 @@ def sc_proxy_coincidence(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_parallel_callers(w: World, n: int) -> Scenario:
+    b = Builder(w, "parallel_callers",
+                "a workshop: two people behind one egress are denied in the same second; each gcloud run's "
+                "proxy record (its own invocation-id) names its own caller, while two identical browser "
+                "builds name nobody")
+    for i, t in enumerate(_times(w, n, 17.0)):
+        egress = w.office_egress()
+        u1, u2 = w.user(), w.user()
+        ip1, _ = _office_user(b, t, u1, t - 2 * 3600, t - 3600)
+        ip2, _ = _office_user(b, t, u2, t - 2 * 3600, t - 1800)
+        b.nat(t, ip1, egress, GOOGLE_API_IPS[7])
+        b.nat(t, ip2, egress, GOOGLE_API_IPS[7])
+        project = w.project()
+        if i % 4 == 3:
+            ua_log, ua_sent = w.browser_ua()
+            for who, ip in ((u1, ip1), (u2, ip2)):
+                b.proxy(t, ip, who, DENIALS[0][0], ua_sent, f"/v1/projects/{project}", 403)
+            for _who in (u1, u2):
+                b.denied(t, None, f"{u1} and {u2}, same second, same browser build", egress, ua_log,
+                         project=project, denial=0)
+        else:
+            for who, ip in ((u1, ip1), (u2, ip2)):
+                ua_log, ua_sent = w.gcloud_ua("gcloud.notebooks.instances.create")
+                b.proxy(t, ip, who, DENIALS[0][0], ua_sent, f"/v1/projects/{project}", 403)
+                b.denied(t, who, f"{who}'s own gcloud run (colleague denied in the same second)", egress, ua_log,
+                         project=project, denial=0)
+    return b.scenario
+
+
 SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
              sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked,
              sc_long_workday, sc_vpn_full_tunnel, sc_edr_shared_egress, sc_idp_shared_egress, sc_selfjoin_same_ua,
              sc_vpn_ended, sc_proxy_no_agent, sc_busy_office, sc_noninteractive_logons,
-             sc_internal_caller_ip, sc_proxy_coincidence]
+             sc_internal_caller_ip, sc_proxy_coincidence,
+             sc_parallel_callers]
 
 
 # --------------------------------------------------------------------------------------------------
