@@ -49,6 +49,7 @@ WEIGHTS: Dict[str, float] = {
     "edr-ip": 0.65,  # the EDR cloud saw the device egress from the same public IP
     "edr-dns": 0.5,  # the device resolved the API host around that time (many devices do)
 }
+UNIQUE_AGENT = 0.95  # the proxy logged the call's own gcloud invocation-id: as good as a name
 PROXY_WITHOUT_AGENT = 0.7  # proxy hit on the API host at the call's second, no agent logged to compare
 ORIGIN_FACTOR = 0.9  # evidence about an originating call counts a little less for the agent's call
 MAX_EVIDENCE_LINES = 25
@@ -65,6 +66,9 @@ class Lead:
     host: str = ""
     internal_ip: str = ""
     time: float = 0.0
+    #: A fingerprint that only picks between people other evidence already ties to the call
+    #: (a request to the same API host in the same second can be anyone's, anywhere).
+    selector: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,14 +173,17 @@ def rule_proxy_fingerprint(e: AuditEntry, store: EvidenceStore, o: Options) -> I
         if p.user_agent and agent:
             if not (p.user_agent == agent or agent.startswith(p.user_agent) or p.user_agent.startswith(agent)):
                 continue
-            weight = WEIGHTS["proxy"] if not e.invocation_id else max(WEIGHTS["proxy"], 0.95)
-            how = "same user agent"
+            unique = bool(e.invocation_id) and ("invocation-id/" + e.invocation_id) in p.user_agent.lower()
+            weight = UNIQUE_AGENT if unique else WEIGHTS["proxy"]
+            how = "same gcloud invocation-id" if unique else "same user agent"
         else:
+            unique = False
             weight = PROXY_WITHOUT_AGENT
             how = "no user agent to compare"
         who = " ".join(x for x in (f"user={p.user}" if p.user else "", f"src={p.src_ip}" if p.src_ip else "") if x)
         yield Lead("proxy", weight, (line(p.source, p.time, f"proxy {who} dest={p.host} ({how})"),),
-                   user=p.user, internal_ip=p.src_ip if p.src_ip and is_internal(p.src_ip) else "", time=e.time)
+                   user=p.user, internal_ip=p.src_ip if p.src_ip and is_internal(p.src_ip) else "", time=e.time,
+                   selector=not unique)
 
 
 def rule_edr_dns(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
@@ -191,7 +198,7 @@ def rule_edr_dns(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Le
         user = f" UserName={s.user}" if s.user else ""
         yield Lead("edr-dns", WEIGHTS["edr-dns"],
                    (line(s.source, s.time, f"{s.kind} DomainName={s.domain} ComputerName={s.host}{user}"),),
-                   user=s.user, host=s.host, time=e.time)
+                   user=s.user, host=s.host, time=e.time, selector=True)
 
 
 def _unmasked_principal(entry: AuditEntry) -> bool:
@@ -438,8 +445,33 @@ def resolve(e: AuditEntry, pending: Pending, store: EvidenceStore, o: Options) -
     for rule in INTERVAL_RULES:
         leads.extend(rule(e, pending, store, o))
     expanded = [expand(lead, store, o) for lead in leads]
-    clues, dangling = clues_of(expanded)
+    clues, dangling = clues_of(tied(expanded))
     return score(clues, dangling, o)
+
+
+def _identities(lead: Lead) -> Set[str]:
+    found = set()
+    if lead.user and is_person(lead.user):
+        found.add("u:" + user_key(lead.user))
+    if lead.host:
+        found.add("h:" + host_key(lead.host))
+    if lead.internal_ip:
+        found.add("i:" + lead.internal_ip)
+    return found
+
+
+def tied(leads: Sequence[Lead]) -> List[Lead]:
+    """Keep a fingerprint (selector) lead only if other evidence names the same person, device or address.
+
+    A proxy or DNS record of the same API host in the same second, with an agent many people share
+    or none at all, says nothing about *this* call unless the caller's address already leads to
+    that laptop or person; then it picks between the people behind a shared address.
+    """
+    named: Set[str] = set()
+    for lead in leads:
+        if not lead.selector:
+            named |= _identities(lead)
+    return [lead for lead in leads if not lead.selector or _identities(lead) & named]
 
 
 def not_masked(e: AuditEntry) -> Verdict:

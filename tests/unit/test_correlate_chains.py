@@ -114,10 +114,22 @@ def test_proxy_fingerprint_singles_out_one_of_two(order: str) -> None:
     assert (r["match_status"], r["identified_user"]) == ("identified", "CORP\\blake.ng")
 
 
-def test_proxy_with_a_named_user() -> None:
-    rows = [gcp_row(T0, ip=EGRESS, agent=BROWSER), proxy(T0 + 1, "avery.lin@example-corp.com", "10.9.9.9",
-                                                         "compute.googleapis.com", BROWSER)]
-    assert verdict(rows)["identified_user"] == "avery.lin@example-corp.com"
+def test_proxy_with_the_calls_gcloud_invocation_names_the_user_alone() -> None:
+    agent = gcloud_agent(INV)
+    rows = [gcp_row(T0, ip=EGRESS, agent=agent), proxy(T0 + 1, "avery.lin@example-corp.com", "10.9.9.9",
+                                                       "compute.googleapis.com", agent)]
+    r = verdict(rows)
+    assert (r["match_status"], r["identified_user"]) == ("identified", "avery.lin@example-corp.com")
+    assert "same gcloud invocation-id" in r["match_evidence"][0]
+
+
+def test_proxy_with_a_shared_agent_only_picks_between_people_tied_to_the_address() -> None:
+    alone = [gcp_row(T0, ip=EGRESS, agent=BROWSER), proxy(T0, "CORP\\avery.lin", "10.1.2.3",
+                                                          "compute.googleapis.com", BROWSER), *office()]
+    assert verdict(alone)["match_status"] == "unidentified"  # could be anyone's, anywhere
+    tied = [*alone, nat(T0, "10.1.2.3", EGRESS), nat(T0, "10.1.2.4", EGRESS)]
+    r = verdict(tied)
+    assert (r["match_status"], r["identified_user"]) == ("identified", "CORP\\avery.lin")
 
 
 def test_dhcp_address_handed_to_another_laptop_minutes_before() -> None:
@@ -266,9 +278,11 @@ def test_fingerprints_do_not_apply_to_calls_made_inside_google() -> None:
         "identified", "blake.ng@example-corp.com", ["blake.ng@example-corp.com"])
 
 
-def test_proxy_without_agent_names_the_only_requester_and_nobody_when_two() -> None:
-    one = [gcp_row(T0, ip=EGRESS), proxy(T0, "avery.lin", "10.1.2.3", "compute.googleapis.com"),
-           proxy(T0, "blake.ng", "10.1.2.4", "www.bing.com")]
-    assert verdict(one)["identified_user"] == "avery.lin"
-    two = [*one, proxy(T0 + 1, "casey.okafor", "10.1.2.5", "compute.googleapis.com")]
-    assert verdict(two)["match_status"] == "ambiguous"
+def test_proxy_without_agent_picks_between_the_nat_candidates_only() -> None:
+    behind = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS), nat(T0, "10.1.2.4", EGRESS), *office(),
+              dhcp(T0 - 3600, "10.1.2.5", "LAPTOP-C"), logon(T0 - 1800, "casey.okafor", "LAPTOP-C")]
+    one = [*behind, proxy(T0, "", "10.1.2.3", "compute.googleapis.com")]
+    assert verdict(one)["identified_user"] == "CORP\\avery.lin"
+    elsewhere = [*behind, proxy(T0, "", "10.1.2.5", "compute.googleapis.com")]
+    r = verdict(elsewhere)
+    assert r["match_status"] == "ambiguous" and "casey.okafor" not in r["candidate_users"]
