@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Dict, List
@@ -143,3 +144,14 @@ def test_alerts_drop_active_allowlist_rows_but_not_expired_ones(allowlist_root: 
     # active rule: dropped; expired rule: alerts again; maintenance window: dropped at 23:30, kept at 11:30
     assert [(r["gcp_project"], r["_time"]) for r in kept] == [
         ("ml-sandbox-4821", rows[1]["_time"]), ("data-prod", rows[3]["_time"])]
+
+
+def test_macro_args_are_bare_names() -> None:
+    # macros.conf.spec: "args = <string>,<string>,..." - "Argument names can only contain alphanumeric
+    # characters, underscores ( _ ), and hyphens ( - )", so no blanks around the commas.
+    from devtools.conf import parse_conf
+
+    for stanza in parse_conf(ROOT / "default" / "macros.conf"):
+        args = stanza.get("args")
+        if args is not None:
+            assert re.fullmatch(r"[A-Za-z0-9_-]+(,[A-Za-z0-9_-]+)*", args), f"[{stanza.name}] args = {args!r}"
