@@ -45,6 +45,10 @@ def python() -> str:
 
 
 def insert_id(row: Dict[str, object]) -> Optional[str]:
+    """The LogEntry insertId of a row: from _raw, else (a truncated _raw) from an extracted field."""
+    for key in ("data.insertId", "insertId"):
+        if isinstance(row.get(key), str) and row[key]:
+            return str(row[key])
     raw = row.get("_raw")
     if not isinstance(raw, str):
         return None
@@ -135,11 +139,27 @@ def _same_address(a: str, b: str) -> bool:
         return a.strip() == b.strip()
 
 
+def _check_extracted(source: Row, out: Dict[str, object]) -> List[str]:
+    """For a truncated _raw: the normalised fields must come from the extracted fields."""
+    prefix = "data." if "data.protoPayload.serviceName" in source else ""
+    pairs = {"gcp_project": "resource.labels.project_id", "gcp_service": "protoPayload.serviceName",
+             "gcp_method": "protoPayload.methodName", "gcp_resource": "protoPayload.resourceName"}
+    problems = [f"{k}={_text(out.get(k))!r}, expected {source[prefix + f]!r}"
+                for k, f in pairs.items() if _text(out.get(k)) != source[prefix + f]]
+    caller = str(source[prefix + "protoPayload.requestMetadata.callerIp"])
+    if not _same_address(_text(out.get("caller_ip")), caller):
+        problems.append(f"caller_ip={_text(out.get('caller_ip'))!r}, expected {caller!r}")
+    return problems
+
+
 def check_fields(source: Row, out: Dict[str, object]) -> List[str]:
     """Where an output row differs from its input row or from the contract's normalised fields."""
     problems = [f"input field {k} changed" for k, v in source.items()
                 if (out.get(k) if not isinstance(v, list) else _list(out.get(k))) != v]
-    doc = json.loads(str(source["_raw"]))
+    try:
+        doc = json.loads(str(source["_raw"]))
+    except ValueError:
+        return problems + _check_extracted(source, out)
     entry = doc["data"] if "data" in doc else doc
     proto = entry["protoPayload"]
     meta = proto["requestMetadata"]

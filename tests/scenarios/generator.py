@@ -1171,6 +1171,57 @@ def sc_parallel_callers(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_truncated_raw(w: World, n: int) -> Scenario:
+    b = Builder(w, "truncated_raw",
+                "a large request body pushes the entry past Splunk's TRUNCATE (10,000 bytes): _raw is cut "
+                "mid-JSON, the extracted fields (with or without data.) still carry what the command needs")
+    script = "#!/bin/bash\n" + "".join(f"echo 'provisioning step {k}' >> /var/log/setup.log\n" for k in range(400))
+    for i, t in enumerate(_times(w, n, 17.5)):
+        user, ip = w.user(), w.public_ip()
+        start = t - b.rng.randrange(600, 3 * 3600)
+        b.vpn(start, ip, f"10.246.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}", user, w.device()[0],
+              int(t - start) + 3600)
+        shape = ["wrapped+fields", "bare+fields", "wrapped+barefields"][i % 3]
+        b.denied(t, user, f"VPN session from {ip}; _raw truncated at 10,000 bytes", ip,
+                 w.gcloud_ua("gcloud.compute.instances.create")[0], denial=1, shape=shape, via_activity=False)
+        row = b.scenario.rows[-1]
+        doc = json.loads(str(row["_raw"]))
+        entry = doc["data"] if "data" in doc else doc
+        proto = entry["protoPayload"]
+        rebuilt: Dict[str, object] = {}
+        for key, value in proto.items():
+            if key == "resourceName":
+                rebuilt["request"] = {"@type": "type.googleapis.com/compute.instances.insert",
+                                      "name": f"train-{i}", "machineType": "zones/us-central1-a/machineTypes/a2",
+                                      "metadata": {"items": [{"key": "startup-script", "value": script}]}}
+            rebuilt[key] = value
+        entry["protoPayload"] = rebuilt
+        row["_raw"] = json.dumps(doc)[:10000]
+    return b.scenario
+
+
+UNICODE_PEOPLE = ["josé.núñez", "zoë.müller", "łukasz.wróbel", "søren.kjær", "çağla.öztürk", "renée.lefèvre",
+                  "ástríður.jónsdóttir", "miloš.đorđević", "françois.gagné", "anaïs.dupré"]
+
+
+def sc_unicode_names(w: World, n: int) -> Scenario:
+    b = Builder(w, "unicode_names",
+                "people whose names are not ASCII, spelled in upper and lower case by different sources")
+    egress = w.office_egress()
+    for i, t in enumerate(_times(w, n, 18.0)):
+        user = UNICODE_PEOPLE[i % len(UNICODE_PEOPLE)] + (str(i // len(UNICODE_PEOPLE) + 1) if i >= 10 else "")
+        if i % 2:
+            ip = w.public_ip()
+            b.vpn(t - 1800, ip, f"10.245.0.{b.rng.randrange(2, 250)}", user, w.device()[0], 7200)
+            caller = ip
+        else:
+            lip, _h = _office_user(b, t, user, t - 3 * 3600, t - 1800)
+            b.nat(t, lip, egress, GOOGLE_API_IPS[9])
+            caller = egress
+        b.denied(t, user, f"{user}", caller, w.gcloud_ua("gcloud.compute.instances.create")[0])
+    return b.scenario
+
+
 SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
@@ -1178,7 +1229,7 @@ SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_pro
              sc_long_workday, sc_vpn_full_tunnel, sc_edr_shared_egress, sc_idp_shared_egress, sc_selfjoin_same_ua,
              sc_vpn_ended, sc_proxy_no_agent, sc_busy_office, sc_noninteractive_logons,
              sc_internal_caller_ip, sc_proxy_coincidence,
-             sc_parallel_callers]
+             sc_parallel_callers, sc_truncated_raw, sc_unicode_names]
 
 
 # --------------------------------------------------------------------------------------------------
