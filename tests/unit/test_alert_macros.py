@@ -80,6 +80,8 @@ def test_vpcsc_direction() -> None:
     [
         ({"gcp_principal": "service-904112356789@gcp-sa-notebooks.iam.gserviceaccount.com"}, True),
         ({"gcp_principal": "904112356789@cloudservices.gserviceaccount.com"}, True),
+        ({"gcp_principal": "service-org-123456789012@gcp-sa-cloudasset.iam.gserviceaccount.com"}, True),
+        ({"gcp_principal": "service-folder-123456789012@gcp-sa-cloudasset.iam.gserviceaccount.com"}, True),
         ({"caller_ip": "private"}, True),
         ({"caller_network_kind": "private", "gcp_principal": "a...@example-corp.com"}, True),
         ({"gcp_principal": "service-1@gcp-sa-x.iam.gserviceaccount.com.evil.example"}, False),
