@@ -79,7 +79,13 @@ def test_denied_rows_are_policy_denied_log_entries() -> None:
         if iid not in combined.truth:
             continue
         seen.add(iid)
-        doc = json.loads(str(row["_raw"]))
+        try:
+            doc = json.loads(str(row["_raw"]))
+        except ValueError:  # cut at TRUNCATE: the extracted fields say what it is
+            assert len(str(row["_raw"])) == 10000
+            log = row.get("data.logName") or row.get("logName")
+            assert str(log).endswith("cloudaudit.googleapis.com%2Fpolicy")
+            continue
         entry = doc["data"] if "data" in doc else doc
         proto = entry["protoPayload"]
         assert proto["@type"] == "type.googleapis.com/google.cloud.audit.AuditLog"
