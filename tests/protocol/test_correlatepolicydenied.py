@@ -17,7 +17,7 @@ from tests.unit.correlate_builders import T0, dhcp, gcloud_agent, gcp_row, logon
 
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 FIXTURE = ROOT / "tests" / "fixtures" / "correlate_shared_egress"
-RECORDING = ROOT.parent / "shared" / "splunkd-recordings" / "countmatches.input.gz"
+RECORDING = ROOT / "tests" / "fixtures" / "splunkd_countmatches" / "countmatches.input.gz"
 OUTPUT_FIELDS = ("match_status", "identified_user", "identified_host", "match_confidence", "candidate_users",
                  "match_evidence", "caller_ip", "caller_user_agent", "gcp_project", "gcp_service", "gcp_method",
                  "gcp_resource", "gcp_principal", "gcp_violation")
@@ -145,7 +145,6 @@ def _recording_with_args(args: List[str]) -> bytes:
     return frame(meta) + rest[meta_len:]
 
 
-@pytest.mark.skipif(not RECORDING.exists(), reason="the shared splunkd recording is not on this machine")
 @pytest.mark.parametrize("args,out", [([], 0), (["keep_evidence=true"], 500)])
 def test_replay_of_a_real_splunkd_stream(splunk_python: str, args: List[str], out: int) -> None:
     data = _recording_with_args(args)
