@@ -216,8 +216,8 @@ def parse_entry(
         raise RowError("no usable _time or timestamp", field="_time")
 
     principal = pick("protoPayload.authenticationInfo.principalEmail", auth, "principalEmail")
-    masked = is_masked_principal(principal, bool(principal) or len(auth) > 0)
     agent = is_service_agent(principal) if principal else False
+    masked = agent or not principal.strip() or "..." in principal
 
     raw_ip = pick("protoPayload.requestMetadata.callerIp", request, "callerIp").strip()
     ip_key = None if raw_ip.lower() in NO_ADDRESS_WORDS else normalize_ip(raw_ip)
