@@ -38,6 +38,8 @@ from .scoring import Pending, gather, not_masked, resolve
 UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
 _INF = float("inf")
 _NAN = float("nan")
+# Errors odd data can raise deep in parsing or scoring; they cost a row or a verdict, never the search.
+_DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError)
 _UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
 
 
@@ -243,6 +245,8 @@ class Correlator:
                         n_evidence += 1
                     except RowError as error:
                         bad(error.reason)
+                    except _DATA_ERRORS as error:
+                        bad(f"unreadable evidence rows ({type(error).__name__})")
             else:
                 tags = values[i_tag] if i_tag >= 0 else ""
                 if tags:
@@ -263,6 +267,8 @@ class Correlator:
                                     store_add(rec)
                             except RowError as error:
                                 bad(error.reason)
+                            except _DATA_ERRORS as error:
+                                bad(f"unreadable evidence rows ({type(error).__name__})")
                 else:
                     n_other += 1
             if keep:
@@ -310,6 +316,8 @@ class Correlator:
                     self._advance(t)
                 except RowError as error:
                     self._bad(error.reason)
+                except _DATA_ERRORS as error:
+                    self._bad(f"unreadable evidence rows ({type(error).__name__})")
             else:
                 if tags:
                     self._bad("rows with tags the command does not use")
@@ -343,8 +351,8 @@ class Correlator:
             if entry_obj is None and not extracted:
                 raise RowError("GCP row without a LogEntry", field="_raw")
             entry = parse_entry(entry_obj, extracted, t)
-        except RowError as error:
-            self._bad(error.reason)
+        except (RowError, *_DATA_ERRORS) as error:
+            self._bad(error.reason if isinstance(error, RowError) else f"unreadable GCP rows ({type(error).__name__})")
             if _looks_denied(raw) or extracted.get("logName", "").endswith("policy"):
                 self.stats["denied"] += 1
                 self._hold(_Held(header, values, record, None, _UNREADABLE))
@@ -412,7 +420,11 @@ class Correlator:
 
     def _gather(self, item: _Held) -> None:
         if item.pending is None and item.entry is not None and item.verdict is None:
-            item.pending = gather(item.entry, self.store, self.options)
+            try:
+                item.pending = gather(item.entry, self.store, self.options)
+            except _DATA_ERRORS as error:  # a verdict must still go out, once
+                self._bad(f"denied events that could not be correlated ({type(error).__name__})")
+                item.verdict = _UNREADABLE
 
     def _release(self, final: bool = False) -> List[Released]:
         out: List[Released] = []
@@ -433,8 +445,13 @@ class Correlator:
                 if capped and not flush_all:
                     self.stats["bad:denied events resolved early (max_buffer)"] += 1
                 self._gather(head)
-                assert head.entry is not None and head.pending is not None
-                head.verdict = resolve(head.entry, head.pending, self.store, o)
+                if head.verdict is None:
+                    assert head.entry is not None and head.pending is not None
+                    try:
+                        head.verdict = resolve(head.entry, head.pending, self.store, o)
+                    except _DATA_ERRORS as error:  # a verdict must still go out, once
+                        self._bad(f"denied events that could not be correlated ({type(error).__name__})")
+                        head.verdict = _UNREADABLE
             held.popleft()
             out.append(head.released())
         if flush_all:

@@ -191,3 +191,19 @@ def test_vpn_and_lease_older_than_lookback_are_not_used() -> None:
     rows = [gcp_row(T0, ip="198.51.100.7"), vpn(T0 - 5 * 3600, "198.51.100.7", "10.250.0.9", "a.b", "L", 8 * 3600)]
     assert names(run(newest_first(rows), 50, lookback=4 * 3600)[0]) == {"abc123": ""}
     assert names(run(newest_first(rows), 50, lookback=6 * 3600)[0]) == {"abc123": "a.b"}
+
+
+def test_an_error_deep_in_parsing_or_scoring_costs_a_row_not_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardrail.correlate as engine_module
+
+    def broken(*args: Any) -> Any:
+        raise TypeError("unexpected shape")
+
+    monkeypatch.setattr(engine_module, "resolve", broken)
+    monkeypatch.setattr(engine_module, "parse_cim", broken)
+    rows = newest_first([gcp_row(T0, ip=EGRESS, insert_id="a"), gcp_row(T0 - 1, ip=EGRESS, insert_id="b"),
+                         nat(T0, "10.1.2.3", EGRESS)])
+    out, engine = run(rows, 2)
+    assert [to_record(i)["match_status"] for i in out] == ["unidentified", "unidentified"]
+    assert engine.stats["bad:denied events that could not be correlated (TypeError)"] == 2
+    assert engine.stats["bad:unreadable evidence rows (TypeError)"] == 1
