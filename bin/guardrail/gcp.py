@@ -83,9 +83,12 @@ def is_service_agent(principal: str) -> bool:
     return bool(_SERVICE_AGENT.match(principal.strip().lower()))
 
 
-def is_masked_principal(principal: str, has_auth_info: bool) -> bool:
-    """The contract's masking rules: no authenticationInfo, no/empty email, ``...``, or an agent."""
-    return not has_auth_info or not principal.strip() or "..." in principal or is_service_agent(principal)
+def is_masked_principal(principal: str) -> bool:
+    """The contract's masking rules: no (or empty) email, a ``...`` email, or a service agent.
+
+    An empty ``authenticationInfo`` has no email, so it is masked too.
+    """
+    return not principal.strip() or "..." in principal or is_service_agent(principal)
 
 
 def parse_rfc3339(text: str) -> Optional[float]:
@@ -216,8 +219,8 @@ def parse_entry(
         raise RowError("no usable _time or timestamp", field="_time")
 
     principal = pick("protoPayload.authenticationInfo.principalEmail", auth, "principalEmail")
-    agent = is_service_agent(principal) if principal else False
-    masked = agent or not principal.strip() or "..." in principal
+    masked = is_masked_principal(principal)
+    agent = masked and bool(principal) and is_service_agent(principal)
 
     raw_ip = pick("protoPayload.requestMetadata.callerIp", request, "callerIp").strip()
     ip_key = None if raw_ip.lower() in NO_ADDRESS_WORDS else normalize_ip(raw_ip)

@@ -62,12 +62,6 @@ class TimeIndex(Generic[R]):
         times, recs = self._sorted(key)
         return recs[bisect_left(times, lo) : bisect_right(times, hi)]
 
-    def latest_at_or_before(self, key: str, time: float, not_before: float) -> List[R]:
-        """Records of ``key`` in ``[not_before, time]``, newest first (the most recent one first)."""
-        found = self.between(key, not_before, time)
-        found.reverse()
-        return found
-
     def keys(self) -> Iterator[str]:
         return iter(self._times)
 

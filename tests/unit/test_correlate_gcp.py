@@ -66,7 +66,8 @@ def test_masking_rules(principal: str | None, masked: bool) -> None:
 def test_service_agent_detection() -> None:
     assert is_service_agent("service-42@gcp-sa-aiplatform.iam.gserviceaccount.com")
     assert not is_service_agent("42-compute@developer.gserviceaccount.com")
-    assert is_masked_principal("x@example.com", has_auth_info=False)
+    assert is_masked_principal("") and is_masked_principal("a...@example.com")
+    assert not is_masked_principal("x@example.com")
 
 
 def test_extracted_fields_win_and_work_without_raw() -> None:

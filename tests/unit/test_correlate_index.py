@@ -11,7 +11,6 @@ def test_descending_arrival_is_sorted_on_query() -> None:
     for t in (50.0, 40.0, 30.0, 20.0, 10.0):
         idx.add("k", t, f"r{int(t)}")
     assert idx.between("k", 15, 40) == ["r20", "r30", "r40"]
-    assert idx.latest_at_or_before("k", 35, 0) == ["r30", "r20", "r10"]
     assert idx.between("missing", 0, 100) == []
 
 
