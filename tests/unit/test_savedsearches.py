@@ -224,6 +224,9 @@ def test_triage_macro_never_overwrites_a_decision() -> None:
     definition = MACROS["guardrail_triage_record(2)"].get("definition") or ""
     assert "lookup guardrail_triage_lookup _key AS triage_id OUTPUT status" in definition
     assert "where isnull(triage_status)" in definition
+    # One entry per finding per UTC day (docs/lookups.md): epoch arithmetic, because relative_time's
+    # "@d" and strftime follow the time zone of the user the search runs as.
+    assert "floor(now() / 86400)" in definition and "@d" not in definition
     assert "outputlookup append=true guardrail_triage_lookup" in definition
     assert "status=\"new\"" in definition
 
