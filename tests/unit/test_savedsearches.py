@@ -298,3 +298,25 @@ def test_no_event_lost_to_a_null_by_field(name: str) -> None:
     by_fields = parts[index].split(" by ", 1)[1].split()
     unguarded = [f for f in by_fields if not never_null_before(f, parts[:index])]
     assert unguarded == [], f"stats BY fields that may be null: {unguarded}"
+
+
+def cron_period_minutes(cron: str) -> int:
+    """Period of the simple cron patterns the app uses: */n or a-b/n minutes, a fixed minute
+    (hourly), or fixed minute and hour (daily)."""
+    minute, hour = cron.split()[:2]
+    step = re.fullmatch(r"(?:\*|\d+-\d+)/(\d+)", minute)
+    if step and hour == "*":
+        return int(step.group(1))
+    if minute.isdigit() and hour == "*":
+        return 60
+    assert minute.isdigit() and hour.isdigit(), f"cron pattern not understood: {cron!r}"
+    return 1440
+
+
+@pytest.mark.parametrize("name", ALERTS + REPORTS)
+def test_schedule_window_shorter_than_the_period(name: str) -> None:
+    # savedsearches.conf.spec: "The 'schedule_window' must be shorter than the period of the search."
+    s = stanza(name)
+    window = s.get("schedule_window") or "0"
+    if window != "auto":
+        assert int(window) < cron_period_minutes(s.get("cron_schedule") or "")
