@@ -19,7 +19,9 @@ class FloorCommand(StreamingCommand):
     def stream(self, records):
         for record in records:
             raw = record.get("_raw") or ""
-            if POLICY_LOG in raw or ("constraints/" in raw and "PreconditionFailure" in raw):
+            log = record.get("data.logName") or record.get("logName") or ""
+            if (POLICY_LOG in raw or POLICY_LOG in log
+                    or ("constraints/" in raw and "PreconditionFailure" in raw)):
                 yield record
 
 
