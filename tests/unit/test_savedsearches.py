@@ -320,3 +320,11 @@ def test_schedule_window_shorter_than_the_period(name: str) -> None:
     window = s.get("schedule_window") or "0"
     if window != "auto":
         assert int(window) < cron_period_minutes(s.get("cron_schedule") or "")
+
+
+def test_monthly_cost_report_is_never_skipped() -> None:
+    # One run a month: with Splunk's default realtime_schedule = 1 a busy scheduler may skip it
+    # and the month has no report; continuous scheduling runs it late instead.
+    s = stanza("aws_config_cost_monthly")
+    assert s.get("enableSched") == "1" and s.get("realtime_schedule") == "0"
+    assert int(s.get("schedule_window") or "0") < 28 * 1440
