@@ -296,9 +296,12 @@ def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> 
     events = sample_events()
     rows = correlate(events, python)
     subject = default_subject(rows)
+    attributed = attributed_table(rows, subject)
     generated: Dict[str, Dict[str, Table]] = {
         "policy_denied_investigation": {**denied_tables(rows), **investigation_tables(rows)},
-        "user_activity": {"ds_attributed": attributed_table(rows, subject), **evidence_tables(events, subject)},
+        "user_activity": {"ds_attributed": attributed,
+                          "ds_kpi_denied": table(("denied",), [[len(attributed["columns"][0])]]),
+                          **evidence_tables(events, subject)},
     }
     for view in views:
         data = {**static_tables(view), **generated.get(view, {})}
