@@ -84,7 +84,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
         for text in self._engine.take_warnings():
             self.write_warning(text)
         if finished:
-            skipped = any(key.startswith("bad:") for key in self._engine.stats)
+            skipped = any(key.startswith(("bad:", "fixed:")) for key in self._engine.stats)
             (self.write_warning if skipped else self.write_info)(self._engine.summary())
 
 

@@ -29,7 +29,16 @@ from typing import Any, Deque, Dict, Iterable, List, Mapping, NamedTuple, Option
 
 from .errors import RowError
 from .evidence import FDR_FIELDS, FIELDS_BY_KIND, KIND_PROXY, cim_kind, parse_cim, parse_fdr, parse_tags
-from .gcp import DENIED_CODES, FIELD_PATHS, MAX_RAW_CHARS, SUFFICIENT_PATHS, load_entry, looks_like_audit, parse_entry
+from .gcp import (
+    DENIED_CODES,
+    FIELD_PATHS,
+    MAX_RAW_CHARS,
+    SUFFICIENT_PATHS,
+    load_entry,
+    looks_like_audit,
+    parse_entry,
+    salvage,
+)
 from .index import EvidenceStore
 from .model import AuditEntry, Verdict
 from .options import Options
@@ -165,6 +174,9 @@ class Correlator:
         bad = sorted((k[4:], v) for k, v in s.items() if k.startswith("bad:"))
         if bad:
             parts.append("skipped: " + ", ".join(f"{v} {k}" for k, v in bad))
+        fixed = sorted((k[6:], v) for k, v in s.items() if k.startswith("fixed:"))
+        if fixed:
+            parts.append("repaired: " + ", ".join(f"{v} {k}" for k, v in fixed))
         return "correlatepolicydenied: " + " ".join(parts) + f" order={self.mode}"
 
     @property
@@ -346,8 +358,17 @@ class Correlator:
         try:
             if raw and len(raw) > MAX_RAW_CHARS:
                 raise RowError("oversized _raw", field="_raw")
-            entry_obj = None if _extracted_suffice(extracted) else (
-                load_entry(raw) if raw and looks_like_audit(raw) else None)
+            entry_obj = None
+            if not _extracted_suffice(extracted) and raw and looks_like_audit(raw):
+                try:
+                    entry_obj = load_entry(raw)
+                except RowError as error:
+                    if error.reason != "malformed JSON in _raw":
+                        raise
+                    entry_obj = salvage(raw)  # cut by TRUNCATE: keep what survived, extracted fields win
+                    if not entry_obj and not extracted:
+                        raise
+                    self.stats["fixed:truncated or malformed _raw read in part"] += 1
             if entry_obj is None and not extracted:
                 raise RowError("GCP row without a LogEntry", field="_raw")
             entry = parse_entry(entry_obj, extracted, t)

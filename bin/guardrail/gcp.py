@@ -127,6 +127,56 @@ def _text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+_STRING_AFTER = r'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"'
+_SALVAGE = tuple(
+    (path, anchor, re.compile(_STRING_AFTER.format(key=path.rsplit(".", 1)[-1])))
+    for path, anchor in (
+        ("logName", ""),
+        ("insertId", ""),
+        ("timestamp", ""),
+        ("protoPayload.serviceName", '"protoPayload"'),
+        ("protoPayload.methodName", '"protoPayload"'),
+        ("protoPayload.resourceName", '"protoPayload"'),
+        ("protoPayload.authenticationInfo.principalEmail", '"authenticationInfo"'),
+        ("protoPayload.requestMetadata.callerIp", '"requestMetadata"'),
+        ("protoPayload.requestMetadata.callerSuppliedUserAgent", '"requestMetadata"'),
+        ("resource.labels.project_id", '"labels"'),
+    )
+)
+_STATUS_CODE = re.compile(r'"status"\s*:\s*\{\s*"code"\s*:\s*(\d+)')
+_CONSTRAINT = re.compile(r'"(constraints/[A-Za-z0-9_.]+)"')
+
+
+def salvage(raw: str) -> Dict[str, Any]:
+    """A partial LogEntry rebuilt from what survives in a cut ``_raw`` (Splunk's TRUNCATE).
+
+    Only scalar fields with unambiguous names are taken, each searched after the object that
+    holds it; what the cut removed stays missing. Used only when ``_raw`` is not valid JSON.
+    """
+    found: Dict[str, str] = {}
+    for path, anchor, pattern in _SALVAGE:
+        start = raw.find(anchor) if anchor else 0
+        match = pattern.search(raw, start) if start >= 0 else None
+        if match:
+            try:
+                found[path] = json.loads('"' + match.group(1) + '"')
+            except ValueError:
+                continue
+    entry: Dict[str, Any] = {}
+    for path, value in found.items():
+        node = entry
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    code = _STATUS_CODE.search(raw)
+    if code:
+        payload = entry.setdefault("protoPayload", {})
+        payload["status"] = {"code": int(code.group(1)), "details": [
+            {"violations": [{"type": c} for c in dict.fromkeys(_CONSTRAINT.findall(raw))]}]}
+    return entry
+
+
 def load_entry(raw: str) -> Optional[Dict[str, Any]]:
     """The LogEntry object of ``_raw`` in either shape; None when ``_raw`` holds no LogEntry.
 

@@ -280,11 +280,15 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     leads: List[Lead] = []
     for rule in POINT_RULES:
         leads.extend(rule(e, store, o))
-    # EDR records placing a device on an internal address at that time complete a lead early.
+    # EDR records placing a device on an internal address at that time complete a lead early, but
+    # only when the EDR cloud saw that device leave through the caller's address: the same private
+    # address exists on countless home networks.
     extra: List[Lead] = []
     for lead in leads:
-        if lead.internal_ip and not lead.host:
+        if lead.internal_ip and not lead.host and _is_public(e.ip_key):
             for s in store.edr_local.between(lead.internal_ip, e.time - o.skew, e.time + o.skew):
+                if s.aip != e.ip_key:
+                    continue
                 seen = line(s.source, s.time, f"{s.kind} LocalAddressIP4={s.local_ip} ComputerName={s.host}")
                 extra.append(replace(lead, host=s.host, user=lead.user or s.user, lines=(*lead.lines, seen)))
     publics: List[Tuple[str, float, float, Tuple[str, ...]]] = []

@@ -286,3 +286,11 @@ def test_proxy_without_agent_picks_between_the_nat_candidates_only() -> None:
     elsewhere = [*behind, proxy(T0, "", "10.1.2.5", "compute.googleapis.com")]
     r = verdict(elsewhere)
     assert r["match_status"] == "ambiguous" and "casey.okafor" not in r["candidate_users"]
+
+
+def test_edr_local_address_completes_a_nat_lead_only_behind_the_same_egress() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS), logon(T0 - 600, "avery.lin", "LAPTOP-A"),
+            fdr(T0 + 10, "NetworkConnectIP4", "LAPTOP-A", aip=EGRESS, local="10.1.2.3")]
+    assert verdict(rows)["identified_user"] == "avery.lin"
+    elsewhere = [*rows[:3], fdr(T0 + 10, "NetworkConnectIP4", "LAPTOP-A", aip="198.51.100.3", local="10.1.2.3")]
+    assert verdict(elsewhere)["match_status"] == "unidentified"  # a home network reusing 10.1.2.3

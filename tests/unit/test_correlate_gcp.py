@@ -16,6 +16,7 @@ from guardrail.gcp import (
     normalize_user_agent,
     parse_entry,
     parse_rfc3339,
+    salvage,
 )
 
 
@@ -115,3 +116,23 @@ def test_vpc_sc_violation_reason() -> None:
     e = parse(entry)
     assert e.violation == "VPC_SERVICE_CONTROLS, NO_MATCHING_ACCESS_LEVEL"
     assert e.resource == "projects/1234"
+
+
+def test_salvage_reads_what_survives_a_cut_raw() -> None:
+    entry = log_entry(T0, ip="198.51.100.7", agent=gcloud_agent("abc"), principal="", log="activity", code=9)
+    raw = json.dumps({"publish_time": "1", "data": entry})
+    cut = raw[: raw.index('"resource": {"type"')]  # the labels and what follows are gone
+    with pytest.raises(RowError):
+        load_entry(cut)
+    e = parse(salvage(cut))
+    assert e.caller_ip == "198.51.100.7" and e.invocation_id == "abc" and e.masked
+    assert e.denied and e.violation == "constraints/compute.vmExternalIpAccess"
+    assert e.project == "ml-sandbox"  # from the resource name
+    assert salvage('{"protoPayload": [') == {}
+
+
+def test_truncated_raw_with_extracted_fields_is_read_and_denied() -> None:
+    entry = log_entry(T0, ip="198.51.100.7")
+    cut = json.dumps(entry)[:300]
+    e = parse(salvage(cut), {"logName": entry["logName"], "protoPayload.requestMetadata.callerIp": "198.51.100.7"})
+    assert e.denied and e.caller_ip == "198.51.100.7"
