@@ -148,6 +148,9 @@ class Correlator:
         self._ungathered: Deque[_Held] = deque()
         self._plans: Dict[Tuple[str, ...], _Plan] = {}
         self._tag_kinds: Dict[str, str] = {}
+        self._pruned_size = 0
+        #: Evidence records kept before pruning is worth a walk over every key.
+        self.prune_floor = 10_000
         self._warnings: List[str] = []
         self._warned: set[str] = set()
 
@@ -488,6 +491,11 @@ class Correlator:
         return out
 
     def _prune(self) -> None:
+        # Pruning walks every key, so it runs only once the store has doubled since the last
+        # prune: amortised O(1) per record, and memory stays within twice the live window.
+        size = len(self.store)
+        if size < 2 * self._pruned_size + self.prune_floor:
+            return
         o = self.options
         if self.mode == DESCENDING:
             future = self._lo + o.slack
@@ -502,3 +510,4 @@ class Correlator:
             self.stats["evidence pruned"] += self.store.prune(
                 low_points - o.point_back - o.network_tolerance, _INF, low_intervals - o.lookback - o.network_tolerance,
                 _INF)
+        self._pruned_size = len(self.store)
