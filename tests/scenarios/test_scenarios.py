@@ -193,3 +193,13 @@ def test_unordered_input_over_the_buffer_cap_still_outputs_every_event_once() ->
     res = evaluate.score(sc, out.rows, "shuffled", 1000)
     assert not res.missing and not res.duplicated and res.extra_rows == 0
     assert any("max_buffer" in " ".join(m) for m in out.messages), out.messages
+
+
+def test_the_demo_sample_is_what_its_generator_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from devtools import demo
+
+    rows, expected = demo.build()
+    write_csv(tmp_path / "events.csv", rows)
+    assert (tmp_path / "events.csv").read_bytes() == (demo.SAMPLE / "events.csv").read_bytes(), (
+        "samples/motivating_case is stale: run `python -m devtools.demo --regenerate`")
+    assert [e["match_status"] for e in expected] == ["identified"] * 4 + ["ambiguous"]
