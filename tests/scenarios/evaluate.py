@@ -152,10 +152,36 @@ def _check_extracted(source: Row, out: Dict[str, object]) -> List[str]:
     return problems
 
 
+def check_verdict(out: Dict[str, object]) -> List[str]:
+    """The verdict fields themselves: confidence in [0, 1], names among the candidates, evidence lines."""
+    problems: List[str] = []
+    status = _text(out.get("match_status"))
+    try:
+        confidence = float(_text(out.get("match_confidence")))
+        if not 0.0 <= confidence <= 1.0:
+            problems.append(f"match_confidence={confidence} outside [0, 1]")
+    except ValueError:
+        problems.append(f"match_confidence={out.get('match_confidence')!r} is not a number")
+    user = _text(out.get("identified_user"))
+    candidates = {norm_user(c) for c in _list(out.get("candidate_users"))}
+    if status in NAMED and not user:
+        problems.append(f"{status} without identified_user")
+    if status not in NAMED and user:
+        problems.append(f"identified_user={user!r} on a {status} row")
+    if status == "identified" and norm_user(user) not in candidates:
+        problems.append(f"identified_user={user!r} not among candidate_users")
+    if status == "identified" and not _list(out.get("match_evidence")):
+        problems.append("identified without match_evidence")
+    if status == "ambiguous" and len(candidates) < 2:
+        problems.append(f"ambiguous with {len(candidates)} candidate(s)")
+    return problems
+
+
 def check_fields(source: Row, out: Dict[str, object]) -> List[str]:
     """Where an output row differs from its input row or from the contract's normalised fields."""
     problems = [f"input field {k} changed" for k, v in source.items()
                 if (out.get(k) if not isinstance(v, list) else _list(out.get(k))) != v]
+    problems += check_verdict(out)
     try:
         doc = json.loads(str(source["_raw"]))
     except ValueError:
