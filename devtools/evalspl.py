@@ -8,6 +8,8 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
   up to ``limits.conf [spath] extraction_cutoff`` (5000 bytes by default).
 * ``evaluate``: an ``eval`` expression. Only the functions in ``FUNCTIONS`` exist; anything else
   raises ``EvalError``, so a test fails the day someone uses a function this module does not model.
+* ``spath_json``: the eval function ``spath(X, "<path>")`` on JSON, which reads the whole value
+  (an explicit path is not bounded by ``extraction_cutoff``).
 * ``apply_props``: one sourcetype stanza: every ``EVAL-*`` evaluated in parallel against the
   extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``.
 * ``run_pipeline``: the ``eval | lookup | where | fields`` pipelines of the pipeline macros.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import functools
 import ipaddress
 import json
 import math
@@ -117,6 +120,53 @@ def flatten_json(text: str, cutoff: Optional[int] = EXTRACTION_CUTOFF) -> Fields
 
     walk(0, "")
     return {k: (v[0] if len(v) == 1 else v) for k, v in out.items()}
+
+
+_SPATH_STEP = re.compile(r"([^{}]+)((?:\{\})*)")
+
+
+@functools.lru_cache(maxsize=8)
+def _json_document(text: str) -> Any:
+    try:
+        # numbers keep their JSON spelling, as KV_MODE = json gives them
+        return json.loads(text, parse_int=str, parse_float=str)
+    except ValueError as exc:
+        raise EvalError("spath() over a value that is not JSON is not modelled") from exc
+
+
+def spath_json(text: str, path: str) -> Value:
+    """``spath(X, "<path>")`` on JSON text: reads the whole value, however long (an explicit path
+    is not bounded by ``[spath] extraction_cutoff``, which applies to extract-all mode only).
+
+    Steps are separated by dots; ``name{}`` steps into every element of an array (``{}{}`` for an
+    array of arrays). Values are named as ``flatten_json`` names them: strings as-is, numbers in
+    their JSON spelling, booleans ``true``/``false``, JSON null no value; several values are a
+    multivalue result in document order, none is null. Indexed steps (``name{0}``) and paths that
+    end on an object or array (Splunk returns its JSON text) are not modelled and raise.
+    """
+    nodes: List[Any] = [_json_document(text)]
+    for step in path.split("."):
+        match = _SPATH_STEP.fullmatch(step)
+        if not match:
+            raise EvalError(f"spath() path step {step!r} is not modelled (only name and name{{}})")
+        name, arrays = match.group(1), match.group(2).count("{}")
+        found: List[Any] = []
+        for node in nodes:
+            if isinstance(node, list):
+                raise EvalError(f"spath() path {path!r} meets an array without {{}} at {name!r}")
+            if isinstance(node, dict) and name in node:
+                found.append(node[name])
+        for _ in range(arrays):
+            found = [item for node in found if isinstance(node, list) for item in node]
+        nodes = found
+    values: List[str] = []
+    for node in nodes:
+        if isinstance(node, (dict, list)):
+            raise EvalError(f"spath() path {path!r} ends on an object or array: not modelled")
+        if node is None:
+            continue
+        values.append("true" if node is True else "false" if node is False else str(node))
+    return None if not values else values[0] if len(values) == 1 else values
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,13 +669,21 @@ def _f_now(ctx: Context, args: List[Node]) -> Value:
     return ctx.now
 
 
+def _f_spath(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "spath")
+    text, path = _text(_ev(ctx, args[0]), "spath"), _text(_ev(ctx, args[1]), "spath")
+    if text is None or path is None:
+        return None
+    return spath_json(text, path)
+
+
 FUNCTIONS: Dict[str, Evaluator] = {
     "coalesce": _f_coalesce, "if": _f_if, "case": _f_case, "match": _f_match,
     "replace": _f_replace, "lower": _f_lower, "len": _f_len, "isnull": _f_isnull,
     "isnotnull": _f_isnotnull, "null": _f_null, "true": _f_true, "cidrmatch": _f_cidrmatch,
     "mvindex": _f_mvindex, "mvfind": _f_mvfind, "mvcount": _f_mvcount, "mvzip": _f_mvzip,
     "mvmap": _f_mvmap, "split": _f_split, "substr": _f_substr, "tonumber": _f_tonumber,
-    "floor": _f_floor, "abs": _f_abs, "strptime": _f_strptime, "now": _f_now,
+    "floor": _f_floor, "abs": _f_abs, "strptime": _f_strptime, "now": _f_now, "spath": _f_spath,
 }
 
 

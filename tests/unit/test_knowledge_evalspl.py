@@ -4,12 +4,15 @@ like Splunk where the knowledge layer depends on it, and refuse what they do not
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 from devtools.conf import ROOT
-from devtools.evalspl import EvalError, Lookup, as_field, evaluate, flatten_json, search_matches
+from devtools.evalspl import EvalError, Lookup, as_field, evaluate, flatten_json, search_matches, spath_json
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 
 
 def test_flatten_names_fields_like_kv_mode_json() -> None:
@@ -34,6 +37,53 @@ def test_flatten_stops_at_the_extraction_cutoff() -> None:
     assert flatten_json('{"a":"' + "x" * 100 + '","b":"early"}')["b"] == "early"
     # counted in bytes, not characters
     assert "b" not in flatten_json('{"a":"' + "\u00e9" * 2500 + '","b":"late"}')
+
+
+def test_spath_reads_past_the_extraction_cutoff() -> None:
+    # eval spath(X, "<path>") reads the whole value; only extract-all mode stops at the cutoff.
+    raw = ('{"a":"' + "x" * 6000 + '","b":{"c":7,"d":true,"e":null,"f":1.50,"g":""},'
+           '"arr":[{"v":[{"t":"A"},{"t":"B"}]},{"w":1},{"v":[{"t":"C"}]}],"m":{"@type":"T"}}')
+    assert "b.c" not in flatten_json(raw)
+    fields = {"_raw": raw}
+    assert evaluate('spath(_raw, "b.c")', fields) == "7"
+    assert evaluate('spath(_raw, "b.d")', fields) == "true"
+    assert evaluate('spath(_raw, "b.f")', fields) == "1.50"  # JSON spelling, as KV_MODE = json
+    assert evaluate('spath(_raw, "b.g")', fields) == ""
+    assert evaluate('spath(_raw, "b.e")', fields) is None  # JSON null: no value
+    assert evaluate('spath(_raw, "b.missing")', fields) is None
+    assert evaluate('spath(_raw, "nothing.here")', fields) is None
+    assert evaluate('spath(_raw, "arr{}.v{}.t")', fields) == ["A", "B", "C"]
+    assert evaluate('mvfind(spath(_raw, "arr{}.v{}.t"), "^C$")', fields) == 2
+    assert evaluate('spath(_raw, "arr{}.w")', fields) == "1"
+    assert evaluate('spath(_raw, "m.@type")', fields) == "T"
+    assert evaluate('spath(nothing, "b.c")', fields) is None
+    assert evaluate("len(_raw) > 5000", fields) is True
+
+
+def test_spath_names_values_like_kv_mode_json() -> None:
+    """Over every sample event, spath() of each path KV_MODE = json names (read without the
+    cutoff) gives the same value, multivalue included. Keys containing dots (Pub/Sub attribute
+    names) cannot be written as a dot path and are left out."""
+    cases = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))
+    compared = 0
+    for case in cases:
+        for path, value in flatten_json(case["raw"], cutoff=None).items():
+            if path.startswith("attributes."):
+                continue
+            assert spath_json(case["raw"], path) == value, (case["name"], path)
+            compared += 1
+    assert compared > 200
+
+
+def test_spath_refuses_what_it_does_not_model() -> None:
+    with pytest.raises(EvalError, match="not JSON"):
+        spath_json('{"a": 1', "a")
+    with pytest.raises(EvalError, match="not modelled"):
+        spath_json('{"a": [1, 2]}', "a{0}")
+    with pytest.raises(EvalError, match="object or array"):
+        spath_json('{"a": {"b": 1}}', "a")
+    with pytest.raises(EvalError, match="without"):
+        spath_json('{"a": [{"b": 1}]}', "a.b")
 
 
 def test_null_propagation_and_coalesce() -> None:
