@@ -132,6 +132,10 @@ class Result:
         }
 
 
+def _host_key(name: str) -> str:
+    return name.strip().lower().split(".", 1)[0]
+
+
 def _same_address(a: str, b: str) -> bool:
     try:
         return ipaddress.ip_address(a.strip()) == ipaddress.ip_address(b.strip())
@@ -226,6 +230,9 @@ def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk
             continue
         res.field_errors.extend(f"{iid}: {p}" for p in check_fields(inputs[iid], row))
         truth = sc.truth[iid]
+        got_host = _text(row.get("identified_host"))
+        if truth.host and got_host and _host_key(got_host) != _host_key(truth.host):
+            res.field_errors.append(f"{iid}: identified_host={got_host!r}, the device is {truth.host!r}")
         status = _text(row.get("match_status"))
         res.statuses[status] = res.statuses.get(status, 0) + 1
         if status not in STATUSES:

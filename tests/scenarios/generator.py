@@ -128,10 +128,12 @@ class Truth:
     time: float
     note: str
     not_masked: bool = False
+    host: Optional[str] = None  # the device, where the chain goes through one
+
 
     def as_dict(self) -> Dict[str, object]:
         return {"insert_id": self.insert_id, "scenario": self.scenario, "user": self.user,
-                "time": self.time, "note": self.note, "not_masked": self.not_masked}
+                "time": self.time, "note": self.note, "not_masked": self.not_masked, "host": self.host}
 
 
 @dataclass
@@ -364,7 +366,7 @@ class Builder:
                project: Optional[str] = None, denial: Optional[int] = None, name: Optional[str] = None,
                principal: Optional[str] = None, auth: Optional[Dict[str, object]] = None,
                resource: Optional[str] = None, shape: Optional[str] = None,
-               via_activity: Optional[bool] = None) -> str:
+               via_activity: Optional[bool] = None, host: Optional[str] = None) -> str:
         """A policy-denied LogEntry; ``truth`` is the person (plain key) or None for cannot tell."""
         project = project or self.w.project()
         service, method, res_t, constraint, kind = DENIALS[self.rng.randrange(len(DENIALS)) if denial is None
@@ -418,7 +420,8 @@ class Builder:
         iid, entry = self._log_entry(t, project, service, method, resource, caller_ip, ua, auth, log,
                                      status, extra)
         self.add(self._gcp_row(t, entry, shape))
-        self.scenario.truth[iid] = Truth(iid, self.scenario.name, truth, t, note, not_masked=bool(principal))
+        self.scenario.truth[iid] = Truth(iid, self.scenario.name, truth, t, note, not_masked=bool(principal),
+                                         host=host)
         return iid
 
     def gcp_activity(self, t: float, principal: str, caller_ip: str, ua: str, project: Optional[str] = None,
@@ -573,7 +576,7 @@ def sc_nat_dhcp_logon(w: World, n: int) -> Scenario:
         for k in range(b.rng.randrange(1, 3)):
             tk = t + 40 * k
             b.nat(tk + b.rng.choice([-1, 0, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
-            b.denied(tk, user, f"NAT {egress} -> {ip}, lease {host}, logon", egress, ua)
+            b.denied(tk, user, f"NAT {egress} -> {ip}, lease {host}, logon", egress, ua, host=host)
         # colleagues behind the same egress, well away from t
         for _ in range(3):
             other = w.user()
@@ -596,7 +599,7 @@ def sc_edr_aip(w: World, n: int) -> Scenario:
             b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host)
             b.edr(t + b.rng.randrange(-20, 20), "NetworkConnectIP4", ip, local, host,
                   remote=b.rng.choice(GOOGLE_API_IPS))
-        b.denied(t, user, f"EDR aip {ip} on {host}", ip, ua)
+        b.denied(t, user, f"EDR aip {ip} on {host}", ip, ua, host=host)
     return b.scenario
 
 
@@ -736,7 +739,7 @@ def sc_dhcp_reassigned(w: World, n: int) -> Scenario:
         else:
             b.dhcp(a_end + b.rng.randrange(30, 100), ip, host_b, mac_b, 8 * 3600)
             b.logon(t - b.rng.randrange(1800, 7200), bob, host_b)
-            b.denied(t, bob, f"lease of {ip} moved from {host_a} to {host_b} before t", egress, ua)
+            b.denied(t, bob, f"lease of {ip} moved from {host_a} to {host_b} before t", egress, ua, host=host_b)
     return b.scenario
 
 
@@ -799,7 +802,7 @@ def sc_shared_device(w: World, n: int) -> Scenario:
             ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
             b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
             b.denied(t, people[slot], f"{people[slot]} on shared {host} (logon {slot + 1} of 4)",
-                     egress, ua)
+                     egress, ua, host=host)
     return b.scenario
 
 
@@ -915,7 +918,8 @@ def sc_long_workday(w: World, n: int) -> Scenario:
             b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host, logon_type=7)
         ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
         b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
-        b.denied(t, user, f"{user} logged on to {host} at 08:xx, {(t - morning) / 3600:.1f} h before", egress, ua)
+        b.denied(t, user, f"{user} logged on to {host} at 08:xx, {(t - morning) / 3600:.1f} h before", egress, ua,
+                 host=host)
         for _ in range(2):
             other = w.user()
             oip, _h = _office_user(b, t, other, t - 3 * 3600, t - 2 * 3600)
@@ -1083,7 +1087,7 @@ def sc_noninteractive_logons(w: World, n: int) -> Scenario:
         b.logon(t - b.rng.randrange(90, 300), intruder, host, logon_type=2, action="failure")
         b.nat(t + b.rng.choice([-1, 0, 1]), ip, egress, b.rng.choice(GOOGLE_API_IPS))
         b.denied(t, user, f"{user} at the console of {host}; later logons are not interactive or failed",
-                 egress, w.gcloud_ua("gcloud.compute.instances.create")[0])
+                 egress, w.gcloud_ua("gcloud.compute.instances.create")[0], host=host)
     return b.scenario
 
 
