@@ -233,6 +233,8 @@ def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk
         got_host = _text(row.get("identified_host"))
         if truth.host and got_host and _host_key(got_host) != _host_key(truth.host):
             res.field_errors.append(f"{iid}: identified_host={got_host!r}, the device is {truth.host!r}")
+        if truth.host and not got_host and _text(row.get("match_status")) == "identified":
+            res.field_errors.append(f"{iid}: identified through {truth.host} but identified_host is empty")
         status = _text(row.get("match_status"))
         res.statuses[status] = res.statuses.get(status, 0) + 1
         if status not in STATUSES:
