@@ -1,10 +1,12 @@
 """Independent proof of correlatepolicydenied: the real command, over SCP v2, against ground truth.
 
 Every scenario runs newest first (as Splunk sends it) and oldest first, with several chunk sizes;
-the combined stream (all scenarios plus background noise) runs with more. The bar for each run:
-precision >= 0.99, coverage >= 0.95, no name where the truth is "cannot tell", every denied event
-out exactly once, every evidence row dropped. The per-scenario table goes to build/scenarios.md
-(and to the terminal with ``pytest -s``).
+the combined stream (all scenarios plus background noise) also runs locally jittered and fully
+shuffled. The bar for each run: precision >= 0.99, coverage >= 0.95, no name where the truth is
+"cannot tell", every denied event out exactly once, every evidence row dropped, input fields intact,
+normalised fields and verdict fields as the contract defines them, the right device where the chain
+went through one. The per-scenario table goes to build/scenarios.md (and to the terminal with
+``pytest -s``). The command runs under Splunk 9's Python 3.9 ($SCENARIO_PYTHON overrides).
 """
 
 from __future__ import annotations
