@@ -310,6 +310,17 @@ def app_searches(root: Path = ROOT) -> List[SearchString]:
     return out
 
 
+_TOKEN_FILTER = re.compile(r"\$([\w.:]+)((?:\|[a-z]+)+)\$")
+
+
+def resolve_token_filters(query: str) -> str:
+    """``$tok|s$`` becomes ``"$tok$"`` (the filter quotes it); other filters leave ``$tok$``.
+
+    Token filters use ``|``, which must not read as a pipe to the checker.
+    """
+    return _TOKEN_FILTER.sub(lambda m: f'"${m.group(1)}$"' if "|s" in m.group(2) else f"${m.group(1)}$", query)
+
+
 def dashboard_queries(view: Path) -> List[Tuple[str, str, bool]]:
     """(data source, query, is a base search) for every search in a Dashboard Studio view."""
     text = view.read_text(encoding="utf-8")
@@ -322,7 +333,7 @@ def dashboard_queries(view: Path) -> List[Tuple[str, str, bool]]:
         query = (source.get("options") or {}).get("query")
         if query is None:
             continue
-        out.append((name, query, source.get("type") == "ds.search"))
+        out.append((name, resolve_token_filters(query), source.get("type") == "ds.search"))
     return out
 
 

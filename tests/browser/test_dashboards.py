@@ -84,7 +84,7 @@ def test_every_query_passes_the_spl_checker(name: str, views: Dict[str, dc.View]
     for source, spec in views[name].definition.get("dataSources", {}).items():
         query = (spec.get("options") or {}).get("query")
         if query is not None:
-            found = splcheck.check_search(query, content)
+            found = splcheck.check_search(splcheck.resolve_token_filters(query), content)
             if found:
                 problems[source] = found
     assert problems == {}
@@ -135,8 +135,10 @@ def test_triage_decisions_are_written_to_the_kv_store_lookup(views: Dict[str, dc
                if "outputlookup" in (s.get("options") or {}).get("query", "")]
     assert len(writers) == 1
     assert re.search(r"outputlookup guardrail_triage_lookup append=true key_field=_key", writers[0])
-    for token in ("$triage_action$", "$triage_owner$", "$triage_note$"):
+    # Owner and note go in through the |s filter: quoted and escaped, so a note with quotes stays text.
+    for token in ("$triage_action$", "$triage_owner|s$", "$triage_note|s$"):
         assert token in writers[0]
+    assert '"$triage_note$"' not in writers[0]
 
 
 def test_investigation_rows_open_the_user_view(views: Dict[str, dc.View]) -> None:

@@ -112,3 +112,9 @@ def test_dashboard_base_searches_need_a_filter_macro(tmp_path: Path) -> None:
     problems = [str(p) for p in splcheck.check_app(tmp_path)[0]]
     assert any("dataSources.base" in p and "dashboard base search" in p for p in problems)
     assert not any("dataSources.chain" in p and "filter" in p for p in problems)
+
+
+def test_dashboard_token_filters_are_not_pipes(content: AppContent) -> None:
+    query = splcheck.resolve_token_filters('`x_filter` | eval owner=$owner|s$, k="$key|u$" | stats count')
+    assert query == '`x_filter` | eval owner="$owner$", k="$key$" | stats count'
+    assert check_search(query, content) == []
