@@ -9,17 +9,20 @@ the whole result set first.
 """
 
 import gc
+import os
 import sys
 
 import bootstrap  # noqa: F401  (puts bin/lib on sys.path before splunklib is imported)
 from guardrail.correlate import Correlator
 from guardrail.errors import OptionError
+from guardrail.lookupfile import lookup_path, read_rows
 from guardrail.options import Options, parse_options
 from guardrail.output import ChunkTable, to_record
 from scp_fastpath import FastChunkMixin
 from splunklib.searchcommands import Configuration, Option, StreamingCommand, dispatch
 
 _OPTIONS = tuple(Options.__dataclass_fields__)
+LOOKUPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lookups")
 
 
 @Configuration(distributed=False)
@@ -29,6 +32,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     correlatepolicydenied [window=<duration>] [skew=<duration>] [network_tolerance=<duration>]
     [lookback=<duration>] [selfjoin_window=<duration>] [agent_window=<duration>]
     [min_confidence=<0..1>] [margin=<0..1>] [keep_evidence=<bool>] [max_buffer=<int>]
+    [evidence=<lookup file>]
 
     **Description:**
     Correlates GCP Policy Denied audit events whose caller Google masked with endpoint evidence in
@@ -49,6 +53,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     margin = Option(doc="... and this far ahead of the runner-up (default 0.25).", require=False)
     keep_evidence = Option(doc="Pass evidence rows through (default false).", require=False)
     max_buffer = Option(doc="Most denied events held at once (default 50000).", require=False)
+    evidence = Option(doc="A CSV lookup file of this app with more evidence rows (optional).", require=False)
 
     def prepare(self):
         # Rows and evidence are acyclic and die by reference counting; the default gen-0 threshold
@@ -56,7 +61,10 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
         gc.set_threshold(50_000, 50, 1000)
         given = {name: str(getattr(self, name)) for name in _OPTIONS if getattr(self, name) is not None}
         try:
-            self._engine = Correlator(parse_options(given))
+            options = parse_options(given)
+            self._engine = Correlator(options)
+            if options.evidence:
+                self._engine.preload(read_rows(lookup_path(LOOKUPS, options.evidence)))
         except OptionError as error:
             self.write_error(str(error))
             sys.exit(1)

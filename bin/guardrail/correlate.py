@@ -294,6 +294,42 @@ class Correlator:
         out.extend(self._release())
         return out
 
+    def preload(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Index evidence from outside the stream (the ``evidence=`` lookup); returns rows used.
+
+        Evidence rows and GCP audit entries are indexed like streamed ones but do not move the
+        time frontier (they may lie anywhere in time); denied events in them are not output.
+        """
+        used = 0
+        for record in records:
+            raw = _text(record.get("_raw", ""))
+            try:
+                t = float(_text(record.get("_time", "")))
+            except ValueError:
+                t = float("nan")
+            try:
+                if record.get("event_simpleName"):
+                    recs = parse_fdr({k: _text(v) for k, v in record.items()}, t) if t == t else []
+                elif "protoPayload" in raw:
+                    entry_obj = load_entry(raw)
+                    if entry_obj is not None:
+                        self.store.add_audit(parse_entry(entry_obj, {}, t if t == t else None))
+                        used += 1
+                    continue
+                else:
+                    tags = record.get("tag", "")
+                    kind = cim_kind(parse_tags(tags if isinstance(tags, list) else _text(tags))) if tags else ""
+                    recs = parse_cim(kind, {k: _text(v) for k, v in record.items()}, t) if kind and t == t else []
+            except (RowError, *_DATA_ERRORS) as error:
+                self._bad("evidence lookup rows: " + (error.reason if isinstance(error, RowError)
+                                                      else type(error).__name__))
+                continue
+            for rec in recs:
+                self.store.add(rec)
+            used += bool(recs)
+        self.stats["evidence lookup rows"] += used
+        return used
+
     def feed_records(self, records: Iterable[Mapping[str, Any]]) -> List[Released]:
         """Mapping path: rows as dicts (multivalue fields as lists or newline-joined text)."""
         out: List[Released] = []

@@ -38,6 +38,8 @@ class Options:
     keep_evidence: bool = False
     #: Most denied events held at once (bounds memory for input that is not time-ordered).
     max_buffer: int = 50000
+    #: A CSV lookup file of this app with more evidence (same fields as the streamed evidence).
+    evidence: str = ""
 
     @property
     def point_back(self) -> float:
@@ -133,4 +135,5 @@ def parse_options(raw: Mapping[str, str]) -> Options:
         max_buffer=(
             _count("max_buffer", get("max_buffer"), 1, 10_000_000) if "max_buffer" in raw else defaults.max_buffer
         ),
+        evidence=get("evidence").strip() if "evidence" in raw else defaults.evidence,
     )

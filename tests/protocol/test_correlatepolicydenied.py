@@ -104,6 +104,7 @@ def test_held_events_wait_for_their_evidence_across_chunks(splunk_python: str) -
 @pytest.mark.parametrize("args,words", [
     (["window=soon"], "window='soon'"), (["min_confidence=2"], "between 0 and 1"),
     (["keep_evidence=maybe"], "true or false"), (["max_buffer=-1"], "max_buffer"), (["colour=red"], "colour"),
+    (["evidence=no_such_lookup"], "no lookup file no_such_lookup.csv"), (["evidence=../default/app.conf"], "evidence"),
 ])
 def test_option_errors_reach_the_inspector(splunk_python: str, args: List[str], words: str) -> None:
     with ScpSession(SCRIPT, splunk_python, args) as session:

@@ -1,0 +1,39 @@
+"""Evidence from a CSV lookup file (``evidence=<name>``): Splunk-style rows, ``__mv_`` columns folded."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from typing import Dict, Iterator, List, Union
+
+from .errors import OptionError
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def lookup_path(lookups_dir: str, name: str) -> str:
+    """The file of lookup ``name`` in ``lookups_dir`` (``.csv`` added when missing); never outside it."""
+    if not _NAME.match(name) or ".." in name:
+        raise OptionError("evidence", name, "expected a lookup file name such as identity_evidence.csv")
+    file_name = name if name.lower().endswith(".csv") else name + ".csv"
+    path = os.path.join(lookups_dir, file_name)
+    if not os.path.isfile(path):
+        raise OptionError("evidence", name, f"no lookup file {file_name} in this app's lookups folder")
+    return path
+
+
+def read_rows(path: str) -> Iterator[Dict[str, Union[str, List[str]]]]:
+    """Rows of a lookup CSV; a non-empty ``__mv_<field>`` column becomes that field's list of values."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        for row in csv.DictReader(handle):
+            out: Dict[str, Union[str, List[str]]] = {}
+            for key, value in row.items():
+                if key is None or key.startswith("__mv_"):
+                    continue
+                multi = row.get("__mv_" + key) or ""
+                if multi.startswith("$") and multi.endswith("$"):
+                    out[key] = [v.replace("$$", "$") for v in multi[1:-1].split("$;$")]
+                else:
+                    out[key] = value or ""
+            yield out
