@@ -132,9 +132,8 @@ def _looks_denied(raw: str) -> bool:
 class Correlator:
     """Correlates policy-denied GCP events with the evidence streaming past them.
 
-    >>> engine = Correlator(Options())
-    >>> out = engine.feed_records(records)    # or engine.feed_rows(header, rows)
-    >>> out += engine.finish()
+    Usage: ``out = engine.feed_rows(header, rows)`` (or ``feed_records(dicts)``) per chunk, then
+    ``out += engine.finish()``; ``to_record`` / ``ChunkTable`` in :mod:`guardrail.output` render it.
     """
 
     def __init__(self, options: Optional[Options] = None) -> None:
