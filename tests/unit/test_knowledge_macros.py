@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from knowledge_builders import large_request, reshape, with_request
 
 from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Fields, apply_props, run_pipeline, search_matches, with_eventtypes
@@ -54,6 +55,25 @@ def test_gcp_audit_selects_every_audit_entry_and_nothing_else() -> None:
 
 def test_gcp_policy_denied_follows_the_contract() -> None:
     assert selected("`gcp_policy_denied`") == DENIED
+
+
+def test_long_denied_entries_stay_policy_denied_in_both_shapes() -> None:
+    """An entry whose large protoPayload.request pushes serviceName, status and the rest past the
+    [spath] extraction_cutoff is still selected by the macro and the eventtype, in both shapes."""
+    long_events: Dict[str, Fields] = {}
+    for case in CASES:
+        for shape, raw in (("as_is", case["raw"]), ("reshaped", reshape(case["raw"]))):
+            if "protoPayload" in raw:
+                long_raw = with_request(raw, large_request(disks=100))
+                assert len(long_raw.encode("utf-8")) > 5000
+                long_events[f"{case['name']}/{shape}"] = event(dict(case, raw=long_raw))
+    assert selected("`gcp_policy_denied`", long_events) == {f"{n}/{s}" for n in DENIED for s in ("as_is", "reshaped")}
+    assert selected("`gcp_policy_denied_dry_run`", long_events) == {"vpcsc_dry_run_bare/as_is",
+                                                                     "vpcsc_dry_run_bare/reshaped"}
+    for name, fields in long_events.items():
+        short = EVENTS[name.split("/")[0]]
+        assert set(fields.get("eventtype") or []) == set(short.get("eventtype") or []), name
+        assert set(fields.get("tag") or []) == set(short.get("tag") or []), name
 
 
 def test_dry_run_is_separate() -> None:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from knowledge_builders import large_request, reshape, with_request
 
+from devtools import evalspl, gen_props
 from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import (
     FUNCTIONS,
@@ -52,14 +54,8 @@ def test_normalised_fields(case: Dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_same_fields_whatever_the_shape(case: Dict[str, Any]) -> None:
     """Re-shape each event (bare <-> Pub/Sub-wrapped): every normalised field stays the same."""
-    doc = json.loads(case["raw"])
-    if case["shape"] == "wrapped":
-        other = doc["data"]
-    else:
-        other = {"attributes": {"logging.googleapis.com/timestamp": doc["timestamp"]}, "data": doc,
-                 "publish_time": "1795780800.5"}
     one = apply_props(case["sourcetype"], case["raw"], now=NOW)
-    two = apply_props(case["sourcetype"], json.dumps(other), now=NOW)
+    two = apply_props(case["sourcetype"], reshape(case["raw"]), now=NOW)
     for name in NORMALISED + CIM_CHANGE:
         assert one.get(name) == two.get(name), f"{case['name']}: {name} differs between shapes"
 
@@ -83,19 +79,104 @@ def test_time_prefix_skips_nested_and_attribute_timestamps() -> None:
     assert extract_time(stanza, big) == pytest.approx(1795770843.25)
 
 
-def test_long_entries_lose_the_keys_after_a_large_request() -> None:
+DENIED_CASES = [c for c in CASES if c["name"] in {"vpcsc_enforced_masked_wrapped",
+                                                   "org_policy_restrict_service_usage_wrapped",
+                                                   "org_policy_external_ip_admin_activity_bare"}]
+KEY_FIELDS = ["gcp_service", "gcp_method", "gcp_resource", "caller_ip", "caller_user_agent", "status_code",
+              "gcp_violation_type", "org_constraint", "vpcsc_reason", "gcp_project"]
+
+
+def test_long_entries_recover_the_keys_after_a_large_request() -> None:
     """KV_MODE = json reads only [spath] extraction_cutoff bytes (docs/knowledge.md): Cloud Logging
     writes keys alphabetically, so a large protoPayload.request pushes serviceName and status out
-    of reach and the denial no longer looks like one. Admins raise the limit on the search heads."""
+    of the extracted fields. The EVALs read them back with spath() over the whole _raw."""
     case = next(c for c in CASES if c["name"] == "org_policy_external_ip_admin_activity_bare")
-    doc = json.loads(case["raw"])
-    assert apply_props(case["sourcetype"], case["raw"], now=NOW).get("gcp_service")
-    doc["protoPayload"]["request"] = {"disks": [{"initializeParams": {"sourceImage": "x" * 100}}] * 60}
-    raw = json.dumps(doc, sort_keys=True)
+    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    assert short.get("gcp_service")
+    raw = with_request(case["raw"], large_request())
     assert len(raw.encode("utf-8")) > 5000
+    extracted = flatten_json(raw)
+    assert "protoPayload.serviceName" not in extracted and "protoPayload.status.code" not in extracted
+    assert extracted["logName"]  # logName comes before protoPayload
     fields = apply_props(case["sourcetype"], raw, now=NOW)
-    assert fields.get("gcp_log_type") == "activity"  # logName comes before protoPayload
-    assert "gcp_service" not in fields and "status_code" not in fields
+    for name in NORMALISED + CIM_CHANGE:
+        assert fields.get(name) == short.get(name), name
+    assert fields["org_constraint"] == "compute.vmExternalIpAccess"
+
+
+@pytest.mark.parametrize("shape", ["as_is", "reshaped"])
+@pytest.mark.parametrize("case", DENIED_CASES, ids=[c["name"] for c in DENIED_CASES])
+def test_long_denied_entries_keep_every_field_in_both_shapes(case: Dict[str, Any], shape: str) -> None:
+    raw = case["raw"] if shape == "as_is" else reshape(case["raw"])
+    short = apply_props(case["sourcetype"], raw, now=NOW)
+    long_raw = with_request(raw, large_request(disks=200))
+    assert len(long_raw) > 30_000
+    extracted = {k.replace("data.", "", 1) for k in flatten_json(long_raw)}
+    assert not extracted & {"protoPayload.serviceName", "protoPayload.status.code",
+                            "protoPayload.requestMetadata.callerSuppliedUserAgent", "resource.labels.project_id"}
+    fields = apply_props(case["sourcetype"], long_raw, now=NOW)
+    # the short entry has every key field (one caller is "private"; a denial names a constraint or a
+    # VPC-SC reason), and the long one must have them as well
+    missing = {n for n in KEY_FIELDS if short.get(n) is None}
+    assert missing <= {"caller_ip", "org_constraint", "vpcsc_reason"}
+    assert not {"org_constraint", "vpcsc_reason"} <= missing
+    for name in NORMALISED + CIM_CHANGE + ["org_constraint_category", "caller_egress_kind"]:
+        assert fields.get(name) == short.get(name), f"{case['name']} ({shape}): {name}"
+    assert extract_time(props_stanza(case["sourcetype"]), long_raw) == pytest.approx(case["expected_time"])
+
+
+def test_entry_under_5000_characters_but_over_5000_bytes_is_recovered() -> None:
+    """len() counts characters and the cutoff bytes: non-ASCII text in the request can push an
+    entry past 5000 bytes in fewer than 5000 characters. The entry's own timestamp (its last key)
+    is then missing from the extracted fields, and that is enough to fall back to spath()."""
+    case = next(c for c in CASES if c["name"] == "org_policy_restrict_service_usage_wrapped")
+    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    raw = with_request(case["raw"], large_request(disks=10, text="\u691c\u8a3c" * 60))
+    assert len(raw) < 5000 < len(raw.encode("utf-8"))
+    assert "data.protoPayload.serviceName" not in flatten_json(raw)
+    assert "data.timestamp" not in flatten_json(raw)
+    fields = apply_props(case["sourcetype"], raw, now=NOW)
+    for name in NORMALISED + CIM_CHANGE:
+        assert fields.get(name) == short.get(name), name
+
+
+def test_long_non_audit_entry_gets_no_audit_fields() -> None:
+    case = next(c for c in CASES if c["name"] == "non_audit_message_wrapped")
+    doc = json.loads(case["raw"])
+    doc["data"]["jsonPayload"] = {"blob": "x" * 8000}
+    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    fields = apply_props(case["sourcetype"], json.dumps(doc, sort_keys=True), now=NOW)
+    assert "gcp_log_type" not in fields and "gcp_service" not in fields and "status" not in fields
+    for name in NORMALISED + CIM_CHANGE:
+        assert fields.get(name) == short.get(name), name
+
+
+def _count_spath(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    calls: List[str] = []
+    real = evalspl.FUNCTIONS["spath"]
+
+    def counting(ctx: Any, args: Any) -> Any:
+        calls.append(str(args[1]))
+        return real(ctx, args)
+
+    monkeypatch.setitem(evalspl.FUNCTIONS, "spath", counting)
+    return calls
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_short_entries_never_run_spath(case: Dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost model: an event automatic extraction read whole pays nothing for the fallback,
+    even for the paths it lacks (assumption, docs/knowledge.md: if() evaluates only the branch it
+    returns)."""
+    calls = _count_spath(monkeypatch)
+    before = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    assert calls == []
+    apply_props(case["sourcetype"], reshape(case["raw"]), now=NOW)
+    assert calls == []
+    long_raw = with_request(case["raw"], large_request()) if "protoPayload" in case["raw"] else None
+    if long_raw is not None:
+        assert apply_props(case["sourcetype"], long_raw, now=NOW).get("gcp_service") == before.get("gcp_service")
+        assert calls  # a long one does read the whole event
 
 
 def test_fixtures_cover_every_sourcetype_and_both_shapes() -> None:
@@ -124,11 +205,36 @@ def test_evals_are_self_contained_and_coalesce_both_shapes() -> None:
     for name, expression in expressions.items():
         referenced = set(fields_referenced(expression))
         assert not referenced & set(expressions), f"EVAL-{name} reads another EVAL's field"
-        json_paths = {f for f in referenced if f != "sourcetype"}
+        json_paths = referenced - {"sourcetype", "_raw"}
         assert json_paths, name
         for path in json_paths:
             twin = path[5:] if path.startswith("data.") else "data." + path
             assert twin in referenced, f"EVAL-{name} reads {path} but not {twin}"
+
+
+def test_every_extracted_path_falls_back_to_spath_in_both_shapes() -> None:
+    """Each JSON path an EVAL reads from the extracted fields is also read with spath(_raw, ...)
+    under the same name, and spath() reads nothing else; the gate's own timestamp is the exception."""
+    gate = {"data.timestamp", "timestamp"}
+    for name, expression in evals(SOURCETYPES[0]).items():
+        paths = set(fields_referenced(expression)) - {"sourcetype", "_raw"} - gate
+        spath_paths = set(re.findall(r'spath\(_raw, "([^"]+)"\)', expression))
+        assert paths and paths == spath_paths, f"EVAL-{name}"
+        assert "len(_raw) > 5000" in expression, f"EVAL-{name}"
+
+
+def test_props_block_is_generated() -> None:
+    """default/props.conf's gcp audit block is what devtools/gen_props.py writes."""
+    assert gen_props.main(["--check"]) == 0
+    current = (ROOT / "default" / "props.conf").read_text(encoding="utf-8")
+    assert gen_props.render(current) == current
+    # the generator leaves the rest of the file alone and replaces only its own block
+    other = "# --- other area ---\n[other:st]\nKV_MODE = none\n# --- end other area ---\n"
+    stale = other + "\n" + gen_props.BEGIN + "\n[old]\nKV_MODE = xml\n" + gen_props.END + "\n" + other
+    fresh = gen_props.render(stale)
+    assert fresh.startswith(other + "\n" + gen_props.block()) and fresh.endswith(gen_props.END + "\n" + other)
+    assert "[old]" not in fresh
+    assert gen_props.render(other) == other + "\n" + gen_props.block() + "\n"
 
 
 def test_evals_use_only_modelled_functions() -> None:
@@ -145,7 +251,7 @@ def test_json_paths_named_in_evals_exist_in_the_samples() -> None:
         seen |= set(flatten_json(case["raw"]))
     for name, expression in evals(SOURCETYPES[0]).items():
         for path in fields_referenced(expression):
-            if path == "sourcetype":
+            if path in {"sourcetype", "_raw"}:
                 continue
             bare = path[5:] if path.startswith("data.") else path
             assert bare in seen or "data." + bare in seen, f"EVAL-{name}: {path} in no sample"
