@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
+import shutil
 from functools import lru_cache
 from typing import Dict, List
 
@@ -205,3 +206,25 @@ def test_the_demo_sample_is_what_its_generator_writes(tmp_path) -> None:  # type
     assert (tmp_path / "events.csv").read_bytes() == (demo.SAMPLE / "events.csv").read_bytes(), (
         "samples/motivating_case is stale: run `python -m devtools.demo --regenerate`")
     assert [e["match_status"] for e in expected] == ["identified"] * 4 + ["ambiguous"]
+
+
+@needs_command
+def test_evidence_from_a_lookup_file_gives_the_same_verdicts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`gcp_policy_denied | correlatepolicydenied evidence=<lookup>`: the evidence comes from a CSV."""
+    app = tmp_path / "gcp_guardrail"
+    shutil.copytree(BIN, app / "bin", ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "lookups").mkdir()
+    sc = scenarios()[-1]
+    denied = [r for r in sc.newest_first() if evaluate.insert_id(r) in sc.truth]  # type: ignore[arg-type]
+    write_csv(app / "lookups" / "identity_evidence.csv",
+              [r for r in sc.rows if evaluate.insert_id(r) not in sc.truth])  # type: ignore[arg-type]
+    out = evaluate.run_command(app / "bin" / "correlatepolicydenied.py", evaluate.python(),
+                               ["evidence=identity_evidence"], denied)
+    assert out.returncode == 0, out.stderr
+    res = evaluate.score(sc, out.rows, "lookup", 50000)
+    mixed = results()["combined"][0]
+    assert not res.missing and not res.duplicated and res.extra_rows == 0
+    assert res.named_when_cannot_tell == 0, [m.line() for m in res.wrong]
+    assert res.precision >= PRECISION, [m.line() for m in res.wrong]
+    assert res.coverage is not None and res.coverage >= COVERAGE, [m.line() for m in res.missed]
+    assert res.statuses == mixed.statuses
