@@ -204,8 +204,10 @@ class World:
 
     def office_egress(self) -> str:
         self._office += 1
-        pool = ["203.0.113.%d", "198.51.100.%d", "192.0.2.%d"]  # documentation ranges: public per contract
-        return pool[self._office % 3] % (10 + self._office // 3)
+        if self._office < 3 * 240:
+            pool = ["203.0.113.%d", "198.51.100.%d", "192.0.2.%d"]  # documentation ranges: public per contract
+            return pool[self._office % 3] % (10 + self._office // 3)
+        return self.public_ip()  # large runs: the documentation ranges are used up
 
     def google_ip(self) -> str:
         while True:
@@ -902,7 +904,8 @@ def sc_long_workday(w: World, n: int) -> Scenario:
     b = Builder(w, "long_workday",
                 "NAT -> DHCP -> logon where the logon was in the morning (5-9 h before t), the lease renewed "
                 "at T1 as servers log it; half the people unlocked their screen later (logon type 7)")
-    for i, t in enumerate(_times(w, n, 13.0)):
+    # every call in an afternoon (13:00-18:00) of the same day, whatever n is
+    for i, t in enumerate(_times(w, n, 13.0, spacing=max(30, 5 * 3600 // max(n, 1)))):
         egress = w.office_egress()
         user = w.user()
         host, mac = w.device()
