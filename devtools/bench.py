@@ -40,7 +40,7 @@ from tests.scenarios.generator import DAY0, build_all, norm_user  # noqa: E402
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
 FLOOR = ROOT / "tests" / "bench" / "floor.py"
-STREAM_VERSION = "3"  # bump when the generator or the encoding changes
+STREAM_VERSION = "4"  # bump when the generator or the encoding changes
 BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
 
 
@@ -57,19 +57,21 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
     block = 0
     dense = spacing < 2 * 86400
     held: List[Dict[str, object]] = []
+    held_ids: Dict[str, Tuple[Optional[str], str]] = {}
     while made < rows:
         sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing)[-1]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1
+        ids = {insert_id(r) for r in part}  # type: ignore[arg-type]
         if dense:
             held.extend(part)
+            held_ids.update((k, (None, "dense stream: no truth")) for k in sc.truth if k in ids)
             continue
-        ids = {insert_id(r) for r in part}  # type: ignore[arg-type]
         yield part, {k: (v.user, f"{v.scenario}: {v.note}") for k, v in sc.truth.items() if k in ids}
     if dense:
         held.sort(key=lambda r: -float(str(r["_time"])))
-        yield held, {iid: (None, "dense stream: no truth") for iid in (insert_id(r) for r in held) if iid}
+        yield held, held_ids
 
 
 def build_stream(path: Path, rows: int, chunk: int, seed: int, spacing: int = BLOCK_SECONDS) -> Dict[str, object]:
