@@ -37,7 +37,9 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     **Description:**
     Correlates GCP Policy Denied audit events whose caller Google masked with endpoint evidence in
     the same stream (DHCP, VPN, proxy, NAT, authentication by CIM tag; CrowdStrike FDR) and with
-    other GCP audit entries, and adds match_status, identified_user, identified_host,
+    other GCP audit entries, and adds match_status, identified_user, identified_user_key (one
+    comparison key per person, whatever the spelling: lower case, no DOMAIN\\ prefix, no @domain
+    suffix; Google service accounts keep their full address), identified_host,
     match_confidence, candidate_users, match_evidence and the normalised caller_ip,
     caller_user_agent, gcp_project, gcp_service, gcp_method, gcp_resource, gcp_principal and
     gcp_violation. Evidence rows are dropped unless keep_evidence=true.

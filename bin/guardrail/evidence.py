@@ -88,6 +88,19 @@ def user_key(name: str) -> str:
     return key
 
 
+def principal_key(name: str) -> str:
+    """Comparison key of a named person or principal, as the output's ``identified_user_key``.
+
+    :func:`user_key`, except that a Google service account or service agent (an address ending in
+    ``.gserviceaccount.com``) keeps its full lower-cased address: its local part (``terraform-ci``,
+    ``service-123``) is unique only within its project.
+    """
+    text = name.strip().lower()
+    if text.endswith(".gserviceaccount.com"):
+        return text
+    return user_key(text)
+
+
 def is_person(name: str) -> bool:
     """False for empty, placeholder, built-in and machine (``HOST$``) accounts."""
     if not name:

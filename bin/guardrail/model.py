@@ -21,6 +21,7 @@ STATUS_NOT_MASKED = "not_masked"
 OUTPUT_FIELDS: Tuple[str, ...] = (
     "match_status",
     "identified_user",
+    "identified_user_key",
     "identified_host",
     "match_confidence",
     "candidate_users",

@@ -4,6 +4,11 @@ splunklib takes a chunk's columns from its first record, so every row written he
 every output field, and the writer computes one header for the whole chunk (rows held from
 earlier chunks may have had other columns). Multivalue output fields travel as Splunk expects:
 newline-joined text in the field, ``$a$;$b$`` in its ``__mv_`` column.
+
+``identified_user`` is spelled as the best evidence spelled it (``CORP\\avery.lin`` on one row,
+``avery.lin@example-corp.com`` on the next); ``identified_user_key`` is the same person as one
+comparison key (:func:`guardrail.evidence.principal_key`), for searches that group or throttle by
+person.
 """
 
 from __future__ import annotations
@@ -11,10 +16,20 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .correlate import Released
-from .model import MULTIVALUE_OUTPUT_FIELDS, OUTPUT_FIELDS, AuditEntry, Verdict
+from .evidence import principal_key
+from .model import (
+    MULTIVALUE_OUTPUT_FIELDS,
+    OUTPUT_FIELDS,
+    STATUS_IDENTIFIED,
+    STATUS_NOT_MASKED,
+    AuditEntry,
+    Verdict,
+)
 
 FieldValue = Union[str, List[str]]
 _OUTPUT_SET = frozenset(OUTPUT_FIELDS) | frozenset("__mv_" + f for f in OUTPUT_FIELDS)
+# Statuses whose identified_user names someone (the others leave it and its key empty).
+_NAMED = frozenset({STATUS_IDENTIFIED, STATUS_NOT_MASKED})
 
 
 def output_fields(entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> Dict[str, FieldValue]:
@@ -25,6 +40,7 @@ def output_fields(entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> Di
     return {
         "match_status": verdict.status,
         "identified_user": verdict.user,
+        "identified_user_key": principal_key(verdict.user) if verdict.status in _NAMED else "",
         "identified_host": verdict.host,
         "match_confidence": f"{verdict.confidence:.3f}",
         "candidate_users": list(verdict.candidates),

@@ -18,9 +18,9 @@ from tests.unit.correlate_builders import T0, dhcp, gcloud_agent, gcp_row, logon
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 FIXTURE = ROOT / "tests" / "fixtures" / "correlate_shared_egress"
 RECORDING = ROOT / "tests" / "fixtures" / "splunkd_countmatches" / "countmatches.input.gz"
-OUTPUT_FIELDS = ("match_status", "identified_user", "identified_host", "match_confidence", "candidate_users",
-                 "match_evidence", "caller_ip", "caller_user_agent", "gcp_project", "gcp_service", "gcp_method",
-                 "gcp_resource", "gcp_principal", "gcp_violation")
+OUTPUT_FIELDS = ("match_status", "identified_user", "identified_user_key", "identified_host", "match_confidence",
+                 "candidate_users", "match_evidence", "caller_ip", "caller_user_agent", "gcp_project", "gcp_service",
+                 "gcp_method", "gcp_resource", "gcp_principal", "gcp_violation")
 EGRESS = "203.0.113.10"
 
 
@@ -69,6 +69,10 @@ def test_fixture_verdicts_through_the_protocol(splunk_python: str, chunk: int, o
     assert isinstance(first["match_evidence"], list) and any("DHCP" in e for e in first["match_evidence"])
     [same] = [row for row in run.rows if insert_id(row) == "same-second"]
     assert sorted(same["candidate_users"]) == ["CORP\\avery.lin", "CORP\\jordan.reyes"]
+    # one person, two spellings (CORP\\avery.lin, avery.lin@example-corp.com): one key to group by
+    keys = {insert_id(row): row["identified_user_key"] for row in run.rows}
+    assert keys == {"attempt-1": "avery.lin", "attempt-2": "avery.lin", "same-second": "", "unknown-ip": "",
+                    "visible": "morgan.silva", "agent": "jordan.reyes", "(unreadable)": ""}
     messages = [m for m in run.messages if m[0] in ("WARN", "INFO")]
     assert any("1 truncated or malformed _raw read in part" in m[1] for m in messages)
 
@@ -96,8 +100,8 @@ def test_held_events_wait_for_their_evidence_across_chunks(splunk_python: str) -
         second = session.execute(rows[4:])
         assert second.rows == []
         last = session.execute([], finished=True)  # an empty last chunk, as splunkd may send
-        assert [(r["match_status"], r["identified_user"], r["identified_host"]) for r in last.rows] == [
-            ("identified", "a.b", "LAPTOP-A")]
+        assert [(r["match_status"], r["identified_user"], r["identified_user_key"], r["identified_host"])
+                for r in last.rows] == [("identified", "a.b", "a.b", "LAPTOP-A")]
         assert session.close() == 0
 
 

@@ -13,6 +13,7 @@ from guardrail.evidence import (
     parse_cim,
     parse_fdr,
     parse_tags,
+    principal_key,
     user_key,
 )
 from guardrail.model import Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
@@ -25,6 +26,33 @@ def cim(row: dict) -> list:
 @pytest.mark.parametrize("name", ["CORP\\avery.lin", "avery.lin@example-corp.com", "Avery.Lin", " avery.lin "])
 def test_user_key(name: str) -> None:
     assert user_key(name) == "avery.lin"
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("CORP\\avery.lin", "avery.lin"),
+        ("Avery.Lin@Example-Corp.com", "avery.lin"),
+        ("avery.lin", "avery.lin"),
+        # service accounts and service agents: the local part is unique only within a project
+        ("Terraform-CI@platform-shared-ops.iam.gserviceaccount.com",
+         "terraform-ci@platform-shared-ops.iam.gserviceaccount.com"),
+        ("service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com",
+         "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"),
+        ("602214076417@cloudservices.gserviceaccount.com", "602214076417@cloudservices.gserviceaccount.com"),
+        # a look-alike domain is not a Google service account
+        ("deploy@gserviceaccount.com.evil.example", "deploy"),
+        ("", ""),
+    ],
+)
+def test_principal_key(name: str, key: str) -> None:
+    assert principal_key(name) == key
+
+
+def test_principal_key_keeps_service_accounts_of_different_projects_apart() -> None:
+    a, b = "deploy@proj-a.iam.gserviceaccount.com", "deploy@proj-b.iam.gserviceaccount.com"
+    assert principal_key(a) != principal_key(b)
+    assert user_key(a) == user_key(b)  # what the plain user-name key would have merged
 
 
 @pytest.mark.parametrize("name", ["", "-", "SYSTEM", "LAPTOP-7$", "NT AUTHORITY\\SYSTEM", "unknown"])
