@@ -328,3 +328,86 @@ def test_monthly_cost_report_is_never_skipped() -> None:
     s = stanza("aws_config_cost_monthly")
     assert s.get("enableSched") == "1" and s.get("realtime_schedule") == "0"
     assert int(s.get("schedule_window") or "0") < 28 * 1440
+
+
+# Alerts whose group is a person, and the field that holds the person's group: each must come
+# from correlatepolicydenied's identified_user_key (one key per person), never from identified_user
+# (spelled as the evidence spelled it: CORP\avery.lin on one denial, avery.lin@example-corp.com on
+# the next, which would split one person into several groups and throttles).
+PERSON_GROUPS = {
+    "guardrail_repeated_denials": "caller_key",
+    "guardrail_service_agent_org_policy": "identified_user_key",
+    "guardrail_denials_across_projects": "identified_user_key",
+    "guardrail_sensitive_method_denied": "actor",
+}
+SPELLED = re.compile(r"\bidentified_user\b(?!_)")
+
+
+def stats_stage(search: str) -> str:
+    return next(p for p in stages(search) if p.startswith("stats "))
+
+
+def by_fields(search: str) -> List[str]:
+    return stats_stage(search).split(" by ", 1)[1].split()
+
+
+def assignment(search: str, field: str) -> str:
+    """The expression of the last eval before the stats that assigns ``field`` ('' if none)."""
+    from devtools.splcheck import split_top_level
+
+    parts = stages(search)
+    found = ""
+    for part in parts[: parts.index(stats_stage(search))]:
+        if part.startswith("eval "):
+            for item in split_top_level(part[5:], ","):
+                name, _, expression = item.partition("=")
+                if name.strip() == field:
+                    found = expression.strip()
+    return found
+
+
+@pytest.mark.parametrize("name", ALERTS)
+def test_spelled_user_is_for_display_only(name: str) -> None:
+    s = stanza(name)
+    search = s.get("search") or ""
+    assert "identified_user" not in by_fields(search)
+    suppress = [f.strip() for f in (s.get("alert.suppress.fields") or "").split(",")]
+    assert "identified_user" not in suppress
+    for part in stages(search):
+        if part.startswith("eval triage_key="):
+            assert not SPELLED.search(part), f"triage key on the spelled name: {part}"
+    for field in by_fields(search):
+        assert not SPELLED.search(assignment(search, field)), f"{field} derived from the spelled name"
+
+
+@pytest.mark.parametrize(("name", "group"), sorted(PERSON_GROUPS.items()))
+def test_person_alerts_group_throttle_and_key_triage_on_the_person_key(name: str, group: str) -> None:
+    s = stanza(name)
+    search = s.get("search") or ""
+    assert group in by_fields(search)
+    if group != "identified_user_key":
+        expression = assignment(search, group)
+        assert "identified_user_key" in expression and not SPELLED.search(expression), expression
+    suppress = [f.strip() for f in (s.get("alert.suppress.fields") or "").split(",")]
+    assert group in suppress
+    [triage] = [p for p in stages(search) if p.startswith("eval triage_key=")]
+    assert re.search(rf"\b{group}\b", triage), triage
+    # the names as spelled stay in the results for the analyst
+    assert "values(identified_user) AS identified_user" in stats_stage(search)
+    assert "identified_user" in output_fields(search)
+
+
+def test_reconnaissance_alert_groups_by_the_person_key() -> None:
+    s = stanza("guardrail_denials_across_projects")
+    search = s.get("search") or ""
+    # a person's projects split across spellings (CORP\avery.lin, avery.lin@...) add up to one count
+    assert by_fields(search) == ["identified_user_key"]
+    stats = stats_stage(search)
+    assert "dc(gcp_project) AS project_count" in stats and "values(identified_user) AS identified_user" in stats
+    parts = stages(search)
+    [named] = [p for p in parts[: parts.index(stats)] if p.startswith("where ") and "match_status" in p]
+    assert "isnotnull(identified_user_key)" in named and 'identified_user_key!=""' in named
+    assert s.get("alert.suppress.fields") == "identified_user_key"
+    assert 'eval triage_key="user=" . identified_user_key' in parts
+    assert output_fields(search)[:6] == ["first_seen", "last_seen", "severity", "finding", "identified_user_key",
+                                         "identified_user"]
