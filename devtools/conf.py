@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = ROOT.parent / "shared" / "splunk-spec" / "9.2"
+SPEC_DIR = Path(__file__).resolve().parent / "splunk-spec" / "9.2"
 
 
 @dataclass
