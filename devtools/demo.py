@@ -152,8 +152,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"Motivating case: {len(rows)} rows (newest first) through bin/correlatepolicydenied.py "
           f"over SCP v2 (python {version})")
     print(f"{len(run.rows)} rows out (evidence rows are dropped)\n")
-    header = ("time (UTC)", "method", "caller_ip", "status", "identified_user", "host", "conf", "ok")
-    widths = (19, 44, 13, 12, 28, 12, 5, 3)
+    header = ("time (UTC)", "method", "caller_ip", "status", "identified_user", "user_key", "host", "conf", "ok")
+    widths = (19, 44, 13, 12, 28, 12, 12, 5, 3)
     print("  ".join(h.ljust(wd) for h, wd in zip(header, widths)))
     print("  ".join("-" * wd for wd in widths))
     failures = 0
@@ -162,13 +162,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         exp = expected.get(iid or "")
         status = _first(row.get("match_status"))
         user = _first(row.get("identified_user"))
+        key = _first(row.get("identified_user_key"))  # one key per person, however the evidence spelled it
         host = _first(row.get("identified_host"))
         ok = bool(exp) and status == exp["match_status"] and norm_user(user) == norm_user(exp["identified_user"]) \
+            and key == norm_user(exp["identified_user"]) \
             and (not exp["identified_host"] or host.lower() == exp["identified_host"].lower())
         failures += not ok
         when = datetime.fromtimestamp(float(_first(row.get("_time"))), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         method = _first(row.get("gcp_method"))[-44:]
-        cells = (when, method, _first(row.get("caller_ip")), status, user or "-", host or "-",
+        cells = (when, method, _first(row.get("caller_ip")), status, user or "-", key or "-", host or "-",
                  _first(row.get("match_confidence"))[:5], "yes" if ok else "NO")
         print("  ".join(str(c).ljust(wd) for c, wd in zip(cells, widths)))
         cands = row.get("candidate_users")

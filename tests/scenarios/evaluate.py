@@ -157,7 +157,7 @@ def _check_extracted(source: Row, out: Dict[str, object]) -> List[str]:
 
 
 def check_verdict(out: Dict[str, object]) -> List[str]:
-    """The verdict fields themselves: confidence in [0, 1], names among the candidates, evidence lines."""
+    """The verdict fields themselves: confidence in [0, 1], names among the candidates, evidence lines, user key."""
     problems: List[str] = []
     status = _text(out.get("match_status"))
     try:
@@ -178,6 +178,15 @@ def check_verdict(out: Dict[str, object]) -> List[str]:
         problems.append("identified without match_evidence")
     if status == "ambiguous" and len(candidates) < 2:
         problems.append(f"ambiguous with {len(candidates)} candidate(s)")
+    # one key per person whatever the spelling; a Google service account keeps its whole address
+    if status not in NAMED:
+        want = ""
+    elif user.strip().lower().endswith(".gserviceaccount.com"):
+        want = user.strip().lower()
+    else:
+        want = norm_user(user)
+    if _text(out.get("identified_user_key")) != want:
+        problems.append(f"identified_user_key={_text(out.get('identified_user_key'))!r}, expected {want!r}")
     return problems
 
 
