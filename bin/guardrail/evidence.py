@@ -9,6 +9,7 @@ records (:mod:`guardrail.model`) keyed by normalised addresses, device and user 
 from __future__ import annotations
 
 import re
+from sys import intern
 from typing import Dict, FrozenSet, List, Mapping, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -181,15 +182,21 @@ def _ip(rec: Mapping[str, str], *names: str) -> str:
 
 
 def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
-    """Evidence records of one CIM row of the given kind (see :func:`cim_kind`)."""
-    source = rec.get("sourcetype", "") or kind
+    """Evidence records of one CIM row of the given kind (see :func:`cim_kind`).
+
+    Names that recur across rows (source types, devices, people, MAC addresses) are interned:
+    leases, sessions and logons wait for the lookback, and one copy of ``LAPTOP-0042`` serves
+    them all.
+    """
+    source = intern(rec.get("sourcetype", "") or kind)
     get = rec.get
     if kind == KIND_DHCP:
         ip = _ip(rec, "dest_ip")
         host = get("dest_nt_host", "") or get("dest_host", "")
         if not ip or not host:
             raise RowError("DHCP lease without dest_ip or dest_nt_host", source, "dest_ip")
-        return [Lease(time, time + _duration(rec, "lease_duration"), ip, host, get("dest_mac", ""), source)]
+        return [Lease(time, time + _duration(rec, "lease_duration"), ip, intern(host), intern(get("dest_mac", "")),
+                      source)]
     if kind == KIND_VPN:
         public = _ip(rec, "src_ip")
         user = get("user", "")
@@ -197,7 +204,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
             raise RowError("VPN session without src_ip or user", source, "src_ip")
         assigned = _ip(rec, "dest_ip")
         host = get("dest_nt_host", "")
-        return [Session(time, time + _duration(rec, "duration"), public, assigned, user, host, source)]
+        return [Session(time, time + _duration(rec, "duration"), public, assigned, intern(user), intern(host), source)]
     if kind == KIND_PROXY:
         url = get("url", "")
         host = api_service(api_host(get("dest", "") or url))
@@ -212,7 +219,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
         if not public or not internal:
             return []  # a connection without translation says nothing about a public caller
         user = get("user", "")
-        return [Nat(time, public, internal, user if is_person(user) else "", source)]
+        return [Nat(time, public, internal, intern(user) if is_person(user) else "", source)]
     if kind == KIND_AUTH:
         action = get("action", "").lower()
         user = get("user", "")
@@ -225,7 +232,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
         dest = get("dest", "")
         logon_type = (get("logon_type", "") or get("Logon_Type", "")).strip().lower()
         if dest and logon_type not in _NON_INTERACTIVE_LOGON and not (src and not is_internal(src)):
-            out.append(Logon(time, user, dest, source))
+            out.append(Logon(time, intern(user), intern(dest), source))
         return out
     return []
 
@@ -234,10 +241,10 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     """Evidence records of one CrowdStrike FDR row (recognised by ``event_simpleName``)."""
     get = rec.get
     kind = get("event_simpleName", "")
-    source = get("sourcetype", "") or "crowdstrike:fdr"
-    host = get("ComputerName", "") or get("aid_computer_name", "")
+    source = intern(get("sourcetype", "") or "crowdstrike:fdr")
+    host = intern(get("ComputerName", "") or get("aid_computer_name", ""))
     user = get("UserName", "")
-    user = user if is_person(user) else ""
+    user = intern(user) if is_person(user) else ""
     if not host and not user:
         raise RowError("FDR event without ComputerName or UserName", source, "ComputerName")
     aip = _ip(rec, "aip")
@@ -245,7 +252,7 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     domain = api_service(api_host(get("DomainName", "")))
     if not domain.endswith(".googleapis.com"):
         domain = ""  # only look-ups of Google API hosts can fingerprint a GCP call
-    out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, kind, source)]
+    out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source)]
     if user and host and kind.lower() == "userlogon":
         out.append(Logon(time, user, host, source))
     return out
