@@ -502,7 +502,7 @@ class Correlator:
                 item.verdict = _UNREADABLE
 
     def _release(self, final: bool = False) -> List[Released]:
-        out: List[Released] = []
+        done: List[_Held] = []
         o = self.options
         ungathered = self._ungathered
         while ungathered and (final or ungathered[0].verdict is not None or ungathered[0].pending is not None
@@ -528,7 +528,7 @@ class Correlator:
                         self._bad(f"denied events that could not be correlated ({type(error).__name__})")
                         head.verdict = _UNREADABLE
             held.popleft()
-            out.append(head.released())
+            done.append(head)
         if flush_all:
             ungathered.clear()
             if not final:
@@ -539,7 +539,9 @@ class Correlator:
             self.store.clear()
         else:
             self._prune()
-        return out
+        # Rows are rebuilt only now, once the evidence no held event needs any more is gone (at
+        # the end of the stream: all of it), so the two are not in memory together.
+        return [item.released() for item in done]
 
     def _prune(self) -> None:
         # Pruning walks every key, so it runs only once the store has doubled since the last
