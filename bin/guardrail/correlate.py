@@ -51,6 +51,9 @@ _INF = float("inf")
 _NAN = float("nan")
 # Errors odd data can raise deep in parsing or scoring; they cost a row or a verdict, never the search.
 _DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError)
+#: Denied events held as they came; beyond this many, further ones are held compressed. Packing
+#: costs ~40 us an event: paid only where the window holds many (a dense stream), not per event.
+PACK_AFTER = 2000
 _UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
 
 
@@ -67,9 +70,9 @@ class Released(NamedTuple):
 class _Held:
     """A denied event waiting for its evidence.
 
-    A row from :meth:`Correlator.feed_rows` waits as one zlib-compressed ``marshal`` blob of its
-    values (``_raw`` dominates: several KiB of JSON, where a list of separate strings costs more
-    than the text), rebuilt only when the event is released.
+    Once many are held (:data:`PACK_AFTER`), a row from :meth:`Correlator.feed_rows` waits as
+    one zlib-compressed ``marshal`` blob of its values (``_raw`` dominates: several KiB of JSON,
+    and a list of separate strings costs more than the text), rebuilt when the event is released.
     """
 
     __slots__ = ("entry", "header", "packed", "pending", "record", "time", "values", "verdict")
@@ -77,17 +80,19 @@ class _Held:
     def __init__(self, header: Tuple[str, ...], values: Sequence[Any], record: Optional[Mapping[str, Any]],
                  entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> None:
         self.header = header
-        if type(values) is list:
-            self.packed: Optional[bytes] = zlib.compress(marshal.dumps(values), 1)
-            self.values: Sequence[Any] = ()
-        else:
-            self.packed = None
-            self.values = values
+        self.values = values
+        self.packed: Optional[bytes] = None
         self.record = record
         self.entry = entry
         self.pending: Optional[Pending] = None
         self.verdict = verdict
         self.time = entry.time if entry is not None else 0.0
+
+    def pack(self) -> None:
+        """Hold the row's values compressed (value lists of the fast path only)."""
+        if self.packed is None and type(self.values) is list:
+            self.packed = zlib.compress(marshal.dumps(self.values), 1)
+            self.values = ()
 
     def released(self) -> Released:
         if self.packed is None:
@@ -444,6 +449,8 @@ class Correlator:
 
     def _hold(self, item: _Held) -> None:
         self._held.append(item)
+        if len(self._held) > PACK_AFTER:
+            item.pack()
         if item.verdict is None:
             self._ungathered.append(item)
         if len(self._held) > self.options.max_buffer:
