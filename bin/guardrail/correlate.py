@@ -229,7 +229,6 @@ class Correlator:
         tag_kinds = self._tag_kinds
         store_add = self.store.add
         bad = self._bad
-        slack = self.options.slack
         n_rows = n_evidence = n_other = 0
         for values in rows:
             n_rows += 1
@@ -256,20 +255,7 @@ class Correlator:
             except ValueError:
                 t = _NAN
             if t == t:
-                # the time frontier, inlined from _advance: this runs for every row
-                if t < self._lo:
-                    self._lo = t
-                    if self.mode == UNKNOWN and self._hi - t > slack:
-                        self.mode = DESCENDING
-                elif t > self._hi:
-                    self._hi = t
-                    if self.mode == UNKNOWN and t - self._lo > slack:
-                        self.mode = ASCENDING
-                if self.mode == DESCENDING:
-                    if t > self._lo + slack:
-                        self._disorder(t)
-                elif self.mode == ASCENDING and t < self._hi - slack:
-                    self._disorder(t)
+                self._advance(t)
             if esn:
                 if t != t:
                     bad("evidence rows without _time")
