@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from devtools.conf import ROOT, parse_conf
 
@@ -89,43 +89,13 @@ def split_macro_stanza(name: str) -> Tuple[str, int]:
     return (match.group(1), int(match.group(2))) if match else (name.strip(), 0)
 
 
-def split_top_level(text: str, sep: str) -> List[str]:
-    """Split on ``sep`` outside double quotes, brackets, parentheses and backticks."""
-    parts, depth, quote, tick, buf, i = [], 0, False, False, [], 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\" and i + 1 < len(text):
-                buf.append(text[i:i + 2])
-                i += 2
-                continue
-            if ch == '"':
-                quote = False
-        elif ch == '"':
-            quote = True
-        elif ch == "`":
-            tick = not tick
-        elif not tick and ch in "([":
-            depth += 1
-        elif not tick and ch in ")]":
-            depth -= 1
-        elif ch == sep and depth == 0 and not tick:
-            parts.append("".join(buf))
-            buf = []
-            i += 1
-            continue
-        buf.append(ch)
-        i += 1
-    parts.append("".join(buf))
-    return parts
+def outside_quotes(text: str) -> Iterator[Tuple[int, str]]:
+    """Offsets and characters of ``text`` that lie outside double-quoted strings.
 
-
-def balance_problems(text: str) -> List[str]:
-    problems: List[str] = []
-    stack: List[str] = []
+    Inside quotes a backslash escapes the next character (``"a \\" b"`` is one string);
+    :func:`quote_open` tells whether a quoted string was left open.
+    """
     quote = False
-    ticks = 0
-    pairs = {")": "(", "]": "["}
     i = 0
     while i < len(text):
         ch = text[i]
@@ -137,17 +107,50 @@ def balance_problems(text: str) -> List[str]:
                 quote = False
         elif ch == '"':
             quote = True
-        elif ch == "`":
+        else:
+            yield i, ch
+        i += 1
+
+
+def quote_open(text: str) -> bool:
+    """True when a double-quoted string is never closed."""
+    return '"' in _QUOTED.sub("", text)
+
+
+def split_top_level(text: str, sep: str) -> List[str]:
+    """Split on ``sep`` outside double quotes, brackets, parentheses and backticks."""
+    cuts = [-1]
+    depth, tick = 0, False
+    for i, ch in outside_quotes(text):
+        if ch == "`":
+            tick = not tick
+        elif tick:
+            continue
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            cuts.append(i)
+    cuts.append(len(text))
+    return [text[a + 1:b] for a, b in zip(cuts, cuts[1:])]
+
+
+def balance_problems(text: str) -> List[str]:
+    problems: List[str] = []
+    stack: List[str] = []
+    ticks = 0
+    pairs = {")": "(", "]": "["}
+    for i, ch in outside_quotes(text):
+        if ch == "`":
             ticks += 1
         elif ch in "([":
             stack.append(ch)
         elif ch in ")]":
             if not stack or stack[-1] != pairs[ch]:
-                problems.append(f"unbalanced '{ch}' at offset {i}")
-                return problems
+                return [f"unbalanced '{ch}' at offset {i}"]
             stack.pop()
-        i += 1
-    if quote:
+    if quote_open(text):
         problems.append("unbalanced double quote")
     if ticks % 2:
         problems.append("unbalanced backtick")
@@ -215,27 +218,17 @@ def check_pipeline(text: str, content: AppContent, problems: List[str], subsearc
 
 
 def subsearches(stage: str) -> Iterable[str]:
-    depth, quote, start, i = 0, False, -1, 0
-    while i < len(stage):
-        ch = stage[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            quote = ch != '"'
-        elif ch == '"':
-            quote = True
-        elif ch == "[":
+    """Bracketed pipelines of a stage (brackets inside quotes, as in rex classes, do not count)."""
+    depth, start = 0, -1
+    for i, ch in outside_quotes(stage):
+        if ch == "[":
             if depth == 0:
                 start = i + 1
             depth += 1
         elif ch == "]":
             depth -= 1
             if depth == 0 and start >= 0:
-                inner = stage[start:i]
-                # Only bracketed pipelines are subsearches; rex/regex classes sit inside quotes.
-                yield inner
-        i += 1
+                yield stage[start:i]
 
 
 def check_lookup(command: str, stage: str, content: AppContent, problems: List[str]) -> None:
@@ -265,8 +258,11 @@ def check_search(text: str, content: AppContent, *, allow_index: bool = False) -
     return problems
 
 
+_QUOTED = re.compile(r'"(?:\\.|[^"\\])*"')
+
+
 def strip_quoted(text: str) -> str:
-    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    return _QUOTED.sub('""', text)
 
 
 def last_stage_macro(text: str) -> Optional[str]:

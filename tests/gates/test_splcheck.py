@@ -118,3 +118,8 @@ def test_dashboard_token_filters_are_not_pipes(content: AppContent) -> None:
     query = splcheck.resolve_token_filters('`x_filter` | eval owner=$owner|s$, k="$key|u$" | stats count')
     assert query == '`x_filter` | eval owner="$owner$", k="$key$" | stats count'
     assert check_search(query, content) == []
+
+
+def test_escaped_quotes_stay_inside_their_string(content: AppContent) -> None:
+    assert check_search('`gcp_audit` | eval x="a \\" | b" | stats count', content) == []
+    assert "unbalanced double quote" in check_search('`gcp_audit` | eval x="a \\"', content)
