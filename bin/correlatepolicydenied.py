@@ -13,26 +13,24 @@ import os
 import sys
 
 import bootstrap  # noqa: F401  (puts bin/lib on sys.path before splunklib is imported)
-from guardrail.correlate import Correlator
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.lookupfile import lookup_path, read_rows
+from guardrail.correlate.options import OPTION_TABLE, parse_options
+from guardrail.correlate.render import ChunkTable, to_record
 from guardrail.errors import OptionError
-from guardrail.lookupfile import lookup_path, read_rows
-from guardrail.options import Options, parse_options
-from guardrail.output import ChunkTable, to_record
 from scp_fastpath import FastChunkMixin
 from splunklib.searchcommands import Configuration, Option, StreamingCommand, dispatch
 
-_OPTIONS = tuple(Options.__dataclass_fields__)
 LOOKUPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lookups")
 
 
-@Configuration(distributed=False)
 class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     """
     **Syntax:**
     correlatepolicydenied [window=<duration>] [skew=<duration>] [network_tolerance=<duration>]
     [lookback=<duration>] [selfjoin_window=<duration>] [agent_window=<duration>]
-    [min_confidence=<0..1>] [margin=<0..1>] [keep_evidence=<bool>] [max_buffer=<int>]
-    [evidence=<lookup file>]
+    [min_confidence=<num>] [margin=<num>] [keep_evidence=<bool>] [max_buffer=<int>]
+    [evidence=<string>]
 
     **Description:**
     Correlates GCP Policy Denied audit events whose caller Google masked with endpoint evidence in
@@ -45,30 +43,19 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     gcp_violation. Evidence rows are dropped unless keep_evidence=true.
     """
 
-    window = Option(doc="IdP sign-ins count this long before the call (default 5m).", require=False)
-    skew = Option(doc="Endpoint clock tolerance (default 60s).", require=False)
-    network_tolerance = Option(doc="Network and proxy clock tolerance (default 2s).", require=False)
-    lookback = Option(doc="How far back leases, VPN sessions and logons may start (default 12h).", require=False)
-    selfjoin_window = Option(doc="Same caller IP + agent in GCP within this (default 2m).", require=False)
-    agent_window = Option(doc="A service agent's originating call this much earlier (default 60s).", require=False)
-    min_confidence = Option(doc="Name a person only at this confidence or above (default 0.6).", require=False)
-    margin = Option(doc="... and this far ahead of the runner-up (default 0.25).", require=False)
-    keep_evidence = Option(doc="Pass evidence rows through (default false).", require=False)
-    max_buffer = Option(doc="Most denied events held at once (default 50000).", require=False)
-    evidence = Option(doc="A CSV lookup file of this app with more evidence rows (optional).", require=False)
-
     def prepare(self):
         # Rows and evidence are acyclic and die by reference counting; the default gen-0 threshold
         # (700) would rescan the held window hundreds of times per chunk.
         gc.set_threshold(50_000, 50, 1000)
-        given = {name: str(getattr(self, name)) for name in _OPTIONS if getattr(self, name) is not None}
+        given = {spec.name: str(getattr(self, spec.name)) for spec in OPTION_TABLE
+                 if getattr(self, spec.name) is not None}
         try:
             options = parse_options(given)
             self._engine = Correlator(options)
             if options.evidence:
                 self._engine.preload(read_rows(lookup_path(LOOKUPS, options.evidence)))
         except OptionError as error:
-            self.write_error(str(error))
+            self.write_error("{}", error)  # the text may hold braces: never a format string
             sys.exit(1)
 
     def fast_chunk(self, header, rows, finished):
@@ -92,10 +79,17 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
 
     def _report(self, finished):
         for text in self._engine.take_warnings():
-            self.write_warning(text)
+            self.write_warning("{}", text)
         if finished:
             skipped = any(key.startswith(("bad:", "fixed:")) for key in self._engine.stats)
-            (self.write_warning if skipped else self.write_info)(self._engine.summary())
+            (self.write_warning if skipped else self.write_info)("{}", self._engine.summary())
 
+
+# The options come from the engine's one option table; splunklib reads them off the class when
+# Configuration decorates it.
+for _spec in OPTION_TABLE:
+    setattr(CorrelatePolicyDeniedCommand, _spec.name,
+            Option(doc=f"{_spec.help} (default {_spec.default_text}).", require=False))
+CorrelatePolicyDeniedCommand = Configuration(distributed=False)(CorrelatePolicyDeniedCommand)
 
 dispatch(CorrelatePolicyDeniedCommand, sys.argv, sys.stdin, sys.stdout, __name__, allow_empty_input=True)

@@ -11,8 +11,8 @@ import sys
 
 import bootstrap  # noqa: F401  (puts bin/lib on sys.path before requests is imported)
 import requests
-from guardrail.notify import run
-from guardrail.notify_http import HttpResponse, TransportError
+from guardrail.notify.action import run
+from guardrail.notify.transport import HttpResponse, TransportError
 
 MAX_BODY = 1024 * 1024
 

@@ -1,4 +1,21 @@
-"""Exceptions that say where: which option, which row, which field."""
+"""Exceptions that say where: which option, which row, which field, which parameter.
+
+Every error the engine raises derives from :class:`GuardrailError`; each product keeps its own
+errors beside its code and derives them from this root (a test holds this tree to the code)::
+
+    GuardrailError
+    ├── OptionError           a search command option the command cannot use (also a ValueError)
+    ├── RowError              a row the correlation could not read: counted, never fatal
+    ├── NotifyError           notify.config: the alert action's errors, each with its exit code
+    │   ├── ConfigError       notify.config: a bad or missing action parameter or payload key
+    │   ├── DestinationError  notify.config: a webhook URL that breaks the destination rules
+    │   ├── SecretError       notify.secret: the webhook secret could not be read
+    │   └── DeliveryError     notify.send: the webhook did not take the message
+    ├── TransportError        notify.transport: a request that produced no HTTP response
+    └── ConfigCostError       configcost.model: a row the cost estimator cannot use
+        ├── BadChange         configcost.model: a CloudTrail change row lacking what it needs
+        └── BadPrice          configcost.model: an unreadable pricing lookup row
+"""
 
 from __future__ import annotations
 

@@ -116,3 +116,62 @@ def test_runtime_dependencies_are_pinned() -> None:
             line = line.split("#")[0].strip()
             assert not line or re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.]+", line), f"{name}: {line}"
     assert "splunk-sdk==2.1.1" in (ROOT / "requirements.txt").read_text()
+
+
+PRODUCTS = ("correlate", "notify", "configcost")
+
+
+def test_one_package_per_product() -> None:
+    engine = ROOT / "bin" / "guardrail"
+    assert sorted(p.name for p in engine.glob("*.py")) == ["__init__.py", "errors.py"]
+    packages = sorted(p.name for p in engine.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert packages == sorted(PRODUCTS)
+    for name in PRODUCTS:
+        assert (engine / name / "__init__.py").is_file(), name
+
+
+def _imported_modules(path: Path, package: str) -> list[str]:
+    """Absolute names of the modules ``path`` (in package ``guardrail.<package>``) imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ["guardrail", package][: max(0, 3 - node.level)]
+                found.append(".".join(base + ([node.module] if node.module else [])))
+            elif node.module:
+                found.append(node.module)
+    return found
+
+
+def test_no_product_imports_another() -> None:
+    offenders = []
+    for name in PRODUCTS:
+        for path in (ROOT / "bin" / "guardrail" / name).rglob("*.py"):
+            for module in _imported_modules(path, name):
+                parts = module.split(".")
+                if parts[0] == "guardrail" and len(parts) > 1 and parts[1] in PRODUCTS and parts[1] != name:
+                    offenders.append(f"{name}/{path.name} imports {module}")
+    assert offenders == []
+
+
+def test_every_error_derives_from_the_root_and_is_drawn_in_the_tree() -> None:
+    import importlib
+    import inspect
+
+    from guardrail import errors
+
+    classes = {}
+    for module in ("guardrail.errors", "guardrail.correlate.options", "guardrail.notify.config",
+                   "guardrail.notify.transport", "guardrail.notify.secret", "guardrail.notify.send",
+                   "guardrail.configcost.model"):
+        for _, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass):
+            if issubclass(cls, Exception) and cls.__module__.startswith("guardrail."):
+                classes[cls.__name__] = cls
+    tree = errors.__doc__ or ""
+    for name, cls in classes.items():
+        assert issubclass(cls, errors.GuardrailError), name
+        assert re.search(rf"[─ ]{name}\b", tree), f"{name} is missing from the tree in errors.py"
+    drawn = set(re.findall(r"[├└]── (\w+)", tree))
+    assert drawn == set(classes) - {"GuardrailError"}

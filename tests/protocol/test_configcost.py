@@ -16,9 +16,9 @@ from typing import Dict, Tuple
 
 from guardrail.configcost import OUTPUT_FIELDS
 
+from devtools.scp import ScpSession, run_command
 from tests.fixtures.aws_config.generate import DAY, DAYS, FARGATE, START, TOWER, records
 from tests.fixtures.aws_config.pipeline import change_rows, lookup_rows
-from tests.protocol.scp import ScpSession, run_command
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bin" / "configcost.py"
 ENI = "AWS::EC2::NetworkInterface"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Dict, List, Optional, Tuple, Union
 
-from guardrail.notify_http import HttpResponse, TransportError
+from guardrail.notify.transport import HttpResponse, TransportError
 
 Step = Union[HttpResponse, TransportError]
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import pytest
-from correlate_builders import (
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.options import Options
+from guardrail.correlate.render import to_record
+
+from tests.unit.correlate_builders import (
     T0,
     Row,
     as_table,
@@ -20,9 +24,6 @@ from correlate_builders import (
     signin,
     vpn,
 )
-from guardrail.correlate import Correlator
-from guardrail.options import Options
-from guardrail.output import to_record
 
 EGRESS = "203.0.113.10"
 INV = "0f4b2c3d-1111-4222-8333-944455556666"

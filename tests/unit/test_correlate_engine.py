@@ -8,11 +8,12 @@ import random
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, signin, vpn
-from guardrail.correlate import ASCENDING, DESCENDING, UNORDERED, Correlator, Released
-from guardrail.model import OUTPUT_FIELDS
-from guardrail.options import Options
-from guardrail.output import to_record
+from guardrail.correlate.engine import ASCENDING, DESCENDING, UNORDERED, Correlator
+from guardrail.correlate.model import OUTPUT_FIELDS, Released
+from guardrail.correlate.options import Options
+from guardrail.correlate.render import to_record
+
+from tests.unit.correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, signin, vpn
 
 EGRESS = "203.0.113.10"
 
@@ -196,7 +197,7 @@ def test_vpn_and_lease_older_than_lookback_are_not_used() -> None:
 
 
 def test_an_error_deep_in_parsing_or_scoring_costs_a_row_not_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    import guardrail.correlate as engine_module
+    import guardrail.correlate.engine as engine_module
 
     def broken(*args: Any) -> Any:
         raise TypeError("unexpected shape")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from correlate_builders import T0, dhcp, fdr, logon, nat, proxy, signin, vpn
-from guardrail.errors import RowError
-from guardrail.evidence import (
+from guardrail.correlate.evidence import (
     api_host,
     cim_kind,
     host_key,
@@ -16,7 +14,10 @@ from guardrail.evidence import (
     principal_key,
     user_key,
 )
-from guardrail.model import Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
+from guardrail.correlate.model import Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
+from guardrail.errors import RowError
+
+from tests.unit.correlate_builders import T0, dhcp, fdr, logon, nat, proxy, signin, vpn
 
 
 def cim(row: dict) -> list:

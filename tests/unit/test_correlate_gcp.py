@@ -6,9 +6,7 @@ import json
 from typing import Any, Dict
 
 import pytest
-from correlate_builders import T0, gcloud_agent, log_entry
-from guardrail.errors import RowError
-from guardrail.gcp import (
+from guardrail.correlate.gcp import (
     gcloud_invocation,
     is_masked_principal,
     is_service_agent,
@@ -18,6 +16,9 @@ from guardrail.gcp import (
     parse_rfc3339,
     salvage,
 )
+from guardrail.errors import RowError
+
+from tests.unit.correlate_builders import T0, gcloud_agent, log_entry
 
 
 def parse(entry: Dict[str, Any], extracted: Dict[str, str] | None = None, t: float | None = T0) -> Any:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from correlate_builders import T0, as_table, gcp_row, newest_first, vpn
-from guardrail.correlate import Correlator
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.lookupfile import lookup_path, read_rows
+from guardrail.correlate.render import to_record
 from guardrail.errors import OptionError
-from guardrail.lookupfile import lookup_path, read_rows
-from guardrail.output import to_record
+
+from tests.unit.correlate_builders import T0, as_table, gcp_row, newest_first, vpn
 
 
 def write_lookup(path: Path, rows: list) -> None:

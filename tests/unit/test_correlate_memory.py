@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import List, Tuple
 
 import pytest
-from correlate_builders import T0, as_table, dhcp, gcp_row, logon, nat, newest_first
-from guardrail import correlate
-from guardrail.correlate import Correlator, Released
-from guardrail.options import Options
+from guardrail.correlate import engine as correlate
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.model import Released
+from guardrail.correlate.options import Options
+
+from tests.unit.correlate_builders import T0, as_table, dhcp, gcp_row, logon, nat, newest_first
 
 EGRESS = "203.0.113.10"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from guardrail.netaddr import is_internal, is_public, normalize_ip
+from guardrail.correlate.netaddr import is_internal, is_public, normalize_ip
 
 
 @pytest.mark.parametrize("text", [

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from correlate_builders import T0, as_table, gcp_row, nat, signin
-from guardrail.correlate import Correlator, Released
-from guardrail.model import OUTPUT_FIELDS, Verdict
-from guardrail.options import Options
-from guardrail.output import ChunkTable, encode_mv, output_fields, to_record
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.model import OUTPUT_FIELDS, Released, Verdict
+from guardrail.correlate.options import Options
+from guardrail.correlate.render import ChunkTable, encode_mv, output_fields, to_record
+
+from tests.unit.correlate_builders import T0, as_table, gcp_row, nat, signin
 
 
 def test_encode_mv_like_splunk() -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from knowledge_builders import large_request, reshape, with_request
 
 from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Fields, apply_props, run_pipeline, search_matches, with_eventtypes
 from devtools.splcheck import AppContent, expand
+from tests.unit.knowledge_builders import large_request, reshape, with_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))

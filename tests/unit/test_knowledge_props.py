@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from knowledge_builders import large_request, reshape, with_request
 
 from devtools import evalspl, gen_props
 from devtools.conf import ROOT, parse_conf
@@ -26,6 +25,7 @@ from devtools.evalspl import (
     functions_used,
     props_stanza,
 )
+from tests.unit.knowledge_builders import large_request, reshape, with_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))

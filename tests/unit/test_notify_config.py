@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from guardrail.notify_config import (
+from guardrail.notify.config import (
     ConfigError,
     DestinationError,
     check_destination,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from guardrail.notify_config import ConfigError
-from guardrail.notify_message import build_message, clip, read_results, summarise
+from guardrail.notify.config import ConfigError
+from guardrail.notify.message import build_message, clip, read_results, summarise
 
 LINK = "https://splunk.example-corp.com:8000/app/gcp_guardrail/@go?sid=abc"
 ROWS: List[Dict[str, str]] = [

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from guardrail.notify import redact, run
-from guardrail.notify_http import HttpResponse, TransportError
-from guardrail.notify_secret import SecretError, WebhookSecret, parse_secret, password_url
+from guardrail.notify.action import redact, run
+from guardrail.notify.secret import SecretError, WebhookSecret, parse_secret, password_url
+from guardrail.notify.transport import HttpResponse, TransportError
 
 from tests.unit.notify_fakes import FakeClient
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import List
 
 import pytest
-from guardrail.notify_config import DestinationError, RetryPolicy
-from guardrail.notify_http import HttpResponse, TransportError
-from guardrail.notify_send import DeliveryError, backoff_delay, deliver, retry_after_seconds
+from guardrail.notify.config import DestinationError, RetryPolicy
+from guardrail.notify.send import DeliveryError, backoff_delay, deliver, retry_after_seconds
+from guardrail.notify.transport import HttpResponse, TransportError
 
 from tests.unit.notify_fakes import FakeClient
 

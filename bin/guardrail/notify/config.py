@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ..errors import GuardrailError
+
 FORMATS = ("slack", "teams", "json")
 SEVERITY_LABELS = {1: "debug", 2: "info", 3: "low", 4: "medium", 5: "high", 6: "critical"}
 SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -27,7 +29,7 @@ MAX_TIMEOUT_CEILING = 60.0
 MAX_ROWS_CEILING = 20
 
 
-class NotifyError(Exception):
+class NotifyError(GuardrailError):
     """Base of the action's errors; ``where`` names the parameter, payload key or stage."""
 
     exit_code = 1

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .errors import RowError
+from ..errors import RowError
 from .model import AuditEntry
 from .netaddr import NO_ADDRESS_WORDS, normalize_ip
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from guardrail.notify_config import ConfigError
+from .config import ConfigError
 
 MAX_VALUE = 160
 MAX_RESULTS_BYTES = 64 * 1024 * 1024

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
-from guardrail.notify_config import DestinationError, NotifyError, RetryPolicy, check_destination
-from guardrail.notify_http import RETRYABLE_KINDS, HttpClient, HttpResponse, TransportError
+from .config import DestinationError, NotifyError, RetryPolicy, check_destination
+from .transport import RETRYABLE_KINDS, HttpClient, HttpResponse, TransportError
 
 MAX_REDIRECTS = 3
 FOLLOWED_REDIRECTS = (307, 308)

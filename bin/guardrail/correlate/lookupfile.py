@@ -7,14 +7,16 @@ import os
 import re
 from typing import Dict, Iterator, List, Union
 
-from .errors import OptionError
+from ..errors import OptionError
+from .splunkcsv import MV_PREFIX, decode_mv
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+#: A lookup file name: no path separators, no "..", ASCII only.
+LOOKUP_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9_][A-Za-z0-9_.-]*$", re.ASCII)
 
 
 def lookup_path(lookups_dir: str, name: str) -> str:
     """The file of lookup ``name`` in ``lookups_dir`` (``.csv`` added when missing); never outside it."""
-    if not _NAME.match(name) or ".." in name:
+    if not LOOKUP_NAME.match(name):
         raise OptionError("evidence", name, "expected a lookup file name such as identity_evidence.csv")
     file_name = name if name.lower().endswith(".csv") else name + ".csv"
     path = os.path.join(lookups_dir, file_name)
@@ -29,11 +31,8 @@ def read_rows(path: str) -> Iterator[Dict[str, Union[str, List[str]]]]:
         for row in csv.DictReader(handle):
             out: Dict[str, Union[str, List[str]]] = {}
             for key, value in row.items():
-                if key is None or key.startswith("__mv_"):
+                if key is None or key.startswith(MV_PREFIX):
                     continue
-                multi = row.get("__mv_" + key) or ""
-                if multi.startswith("$") and multi.endswith("$"):
-                    out[key] = [v.replace("$$", "$") for v in multi[1:-1].split("$;$")]
-                else:
-                    out[key] = value or ""
+                values = decode_mv(row.get(MV_PREFIX + key) or "")
+                out[key] = values if values is not None else value or ""
             yield out

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Protocol, Union
 
+from ..errors import GuardrailError
+
 # Transport failure kinds. "timeout" and "connection" are worth a retry; "tls" is not (a certificate
 # that fails verification will fail again).
 RETRYABLE_KINDS = ("timeout", "connection")
 
 
-class TransportError(Exception):
+class TransportError(GuardrailError):
     """The request did not produce an HTTP response."""
 
     def __init__(self, kind: str) -> None:

@@ -3,7 +3,7 @@
 CIM field names such as ``src`` and ``dest`` mean different things in different data models;
 the ``tag`` multivalue field says which model a row belongs to. FDR rows are recognised by
 ``event_simpleName`` and read in their own names. Each row becomes zero or more typed evidence
-records (:mod:`guardrail.model`) keyed by normalised addresses, device and user names.
+records (:mod:`guardrail.correlate.model`) keyed by normalised addresses, device and user names.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sys import intern
 from typing import Dict, FrozenSet, List, Mapping, Tuple, Union
 from urllib.parse import urlsplit
 
-from .errors import RowError
+from ..errors import RowError
 from .model import Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
 from .netaddr import is_internal, normalize_ip
 
@@ -25,28 +25,6 @@ KIND_PROXY = "proxy"
 KIND_NAT = "nat"
 KIND_AUTH = "authentication"
 
-#: Fields an evidence row may use (the fast row path copies only these out of a row).
-CIM_FIELDS: Tuple[str, ...] = (
-    "tag",
-    "sourcetype",
-    "src",
-    "src_ip",
-    "src_translated_ip",
-    "dest",
-    "dest_ip",
-    "dest_nt_host",
-    "dest_host",
-    "dest_mac",
-    "lease_duration",
-    "duration",
-    "user",
-    "url",
-    "http_user_agent",
-    "app",
-    "action",
-    "logon_type",
-    "Logon_Type",
-)
 #: The fields each CIM kind reads (the fast row path copies only these out of a row).
 FIELDS_BY_KIND: Dict[str, Tuple[str, ...]] = {
     KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration"),

@@ -12,11 +12,11 @@ import json
 import time
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from guardrail.notify_config import NotifyError, parse_config
-from guardrail.notify_http import HttpClient
-from guardrail.notify_message import build_message, read_results, summarise
-from guardrail.notify_secret import fetch_secret
-from guardrail.notify_send import DeliveryError, deliver
+from .config import NotifyError, parse_config
+from .message import build_message, read_results, summarise
+from .secret import fetch_secret
+from .send import DeliveryError, deliver
+from .transport import HttpClient
 
 ACTION = "guardrail_notify"
 INTERNAL_ERROR = 4

@@ -10,7 +10,7 @@ linear time. Queries are a bisect on the key's time list.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Any, Dict, Generic, Iterator, List, Set, Tuple, TypeVar
+from typing import Any, Dict, Generic, List, Set, Tuple, TypeVar
 
 from .evidence import Evidence, host_key
 from .model import AuditEntry, Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
@@ -61,9 +61,6 @@ class TimeIndex(Generic[R]):
             return []
         times, recs = self._sorted(key)
         return recs[bisect_left(times, lo) : bisect_right(times, hi)]
-
-    def keys(self) -> Iterator[str]:
-        return iter(self._times)
 
     def prune(self, lo: float, hi: float) -> int:
         """Drop records outside ``[lo, hi]``; return how many were dropped."""

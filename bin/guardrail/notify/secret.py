@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import quote
 
-from guardrail.notify_config import NotifyError, is_loopback
-from guardrail.notify_http import HttpClient, TransportError
+from .config import NotifyError, is_loopback
+from .transport import HttpClient, TransportError
 
 # The REST namespace the secret is stored in (docs/alerts.md shows the matching POST).
 APP_NAMESPACE = "gcp_guardrail"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 STATUS_IDENTIFIED = "identified"
 STATUS_AMBIGUOUS = "ambiguous"
@@ -180,3 +180,13 @@ class Verdict:
     confidence: float
     candidates: Tuple[str, ...]
     evidence: Tuple[str, ...]
+
+
+class Released(NamedTuple):
+    """A row leaving the command: the input row as it came, plus the verdict for denied events."""
+
+    header: Tuple[str, ...]  # column names of ``values`` (empty for mapping input)
+    values: Sequence[Any]  # the row's values, or () for mapping input
+    record: Optional[Mapping[str, Any]]  # the input mapping (mapping input only)
+    entry: Optional[AuditEntry]  # the normalised denied event (None for evidence / unreadable rows)
+    verdict: Optional[Verdict]  # None for evidence rows passed through with keep_evidence=true

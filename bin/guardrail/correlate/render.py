@@ -7,7 +7,7 @@ newline-joined text in the field, ``$a$;$b$`` in its ``__mv_`` column.
 
 ``identified_user`` is spelled as the best evidence spelled it (``CORP\\avery.lin`` on one row,
 ``avery.lin@example-corp.com`` on the next); ``identified_user_key`` is the same person as one
-comparison key (:func:`guardrail.evidence.principal_key`), for searches that group or throttle by
+comparison key (:func:`guardrail.correlate.evidence.principal_key`), for searches that group or throttle by
 person.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from .correlate import Released
 from .evidence import principal_key
 from .model import (
     MULTIVALUE_OUTPUT_FIELDS,
@@ -23,11 +22,13 @@ from .model import (
     STATUS_IDENTIFIED,
     STATUS_NOT_MASKED,
     AuditEntry,
+    Released,
     Verdict,
 )
+from .splunkcsv import MV_PREFIX, encode_mv
 
 FieldValue = Union[str, List[str]]
-_OUTPUT_SET = frozenset(OUTPUT_FIELDS) | frozenset("__mv_" + f for f in OUTPUT_FIELDS)
+_OUTPUT_SET = frozenset(OUTPUT_FIELDS) | frozenset(MV_PREFIX + f for f in OUTPUT_FIELDS)
 # Statuses whose identified_user names someone (the others leave it and its key empty).
 _NAMED = frozenset({STATUS_IDENTIFIED, STATUS_NOT_MASKED})
 
@@ -66,15 +67,6 @@ def to_record(released: Released) -> Dict[str, Any]:
     return record
 
 
-def encode_mv(values: Sequence[str]) -> Tuple[str, str]:
-    """(field text, ``__mv_`` text) of a multivalue field as Splunk's CSV carries it."""
-    if not values:
-        return "", ""
-    if len(values) == 1:
-        return values[0], ""
-    return "\n".join(values), "$" + "$;$".join(v.replace("$", "$$") for v in values) + "$"
-
-
 class ChunkTable:
     """Builds the CSV table (header + rows) of one output chunk from released rows."""
 
@@ -93,7 +85,7 @@ class ChunkTable:
                     columns.append(name)
         for name in OUTPUT_FIELDS:
             columns.append(name)
-            columns.append("__mv_" + name)
+            columns.append(MV_PREFIX + name)
         self.header = columns
         self._released = released
         self._index = {name: i for i, name in enumerate(columns)}
@@ -119,7 +111,7 @@ class ChunkTable:
             if item.verdict is not None:
                 for name, value in output_fields(item.entry, item.verdict).items():
                     if isinstance(value, list):
-                        row[index[name]], row[index["__mv_" + name]] = encode_mv(value)
+                        row[index[name]], row[index[MV_PREFIX + name]] = encode_mv(value)
                     else:
                         row[index[name]] = value
             out.append(row)

@@ -7,7 +7,7 @@ event is held until the evidence around it has streamed past, then resolved and 
   entries) for a call at ``t`` is complete once the stream is older than
   ``t - point_back``; interval evidence (leases, VPN sessions, logons that may have begun hours
   earlier) once it is older than ``t - lookback``. Point evidence is read at the first moment
-  (:func:`guardrail.scoring.gather`) so only the smaller interval evidence is kept for the
+  (:func:`guardrail.correlate.rules.gather`) so only the smaller interval evidence is kept for the
   lookback;
 * ascending: both are complete once the stream is newer than ``t + forward``;
 * not time-ordered (detected when a row lands more than ``slack`` on the wrong side of the
@@ -27,9 +27,10 @@ from __future__ import annotations
 import marshal
 import zlib
 from collections import Counter, deque
-from typing import Any, Deque, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .errors import RowError
+from ..errors import RowError
+from .decide import not_masked, resolve
 from .evidence import FDR_FIELDS, FIELDS_BY_KIND, KIND_PROXY, cim_kind, parse_cim, parse_fdr, parse_tags
 from .gcp import (
     DENIED_CODES,
@@ -42,9 +43,9 @@ from .gcp import (
     salvage,
 )
 from .index import EvidenceStore
-from .model import AuditEntry, Verdict
+from .model import AuditEntry, Released, Verdict
 from .options import Options
-from .scoring import Pending, gather, not_masked, resolve
+from .rules import Pending, gather
 
 UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
 _INF = float("inf")
@@ -57,14 +58,6 @@ PACK_AFTER = 2000
 _UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
 
 
-class Released(NamedTuple):
-    """A row leaving the command: the input row as it came, plus the verdict for denied events."""
-
-    header: Tuple[str, ...]  # column names of ``values`` (empty for mapping input)
-    values: Sequence[Any]  # the row's values, or () for mapping input
-    record: Optional[Mapping[str, Any]]  # the input mapping (mapping input only)
-    entry: Optional[AuditEntry]  # the normalised denied event (None for evidence / unreadable rows)
-    verdict: Optional[Verdict]  # None for evidence rows passed through with keep_evidence=true
 
 
 class _Held:
@@ -154,7 +147,7 @@ class Correlator:
     """Correlates policy-denied GCP events with the evidence streaming past them.
 
     Usage: ``out = engine.feed_rows(header, rows)`` (or ``feed_records(dicts)``) per chunk, then
-    ``out += engine.finish()``; ``to_record`` / ``ChunkTable`` in :mod:`guardrail.output` render it.
+    ``out += engine.finish()``; ``to_record`` / ``ChunkTable`` in :mod:`guardrail.correlate.render` render it.
     """
 
     def __init__(self, options: Optional[Options] = None) -> None:
