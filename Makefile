@@ -19,13 +19,20 @@ help:
 	@echo "make test     every test ring (unit, protocol, gates, browser)"
 	@echo "make package  build $(PACKAGE)"
 	@echo "make inspect  splunk-appinspect (Splunk Cloud vetting) on the package"
-	@echo "make lint     ruff, mypy --strict on the engine, .conf spec and SPL checks"
+	@echo "make lint     ruff, mypy --strict on the engine and dev tools, .conf spec and SPL checks"
 	@echo "make bench    the correlation command against a splunklib floor"
 
-venv: $(VENV)/.stamp
+venv: $(VENV)/.stamp $(VENV)/.paths
 $(VENV)/.stamp: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The venv finds the engine (bin/) and the dev tools (the repository root) on its own, so
+# `python -m devtools.<tool>` runs from anywhere in the clone.
+$(VENV)/.paths: $(VENV)/.stamp
+	$(PY) -c "import pathlib, sysconfig; root = pathlib.Path.cwd(); \
+	pathlib.Path(sysconfig.get_paths()['purelib'], 'gcp_guardrail_dev.pth').write_text(f'{root}\\n{root / \"bin\"}\\n')"
 	touch $@
 
 vendor: bin/lib/.stamp
@@ -45,7 +52,7 @@ inspect: package sysdeps
 
 lint: vendor
 	$(VENV)/bin/ruff check bin devtools tests --exclude bin/lib
-	$(VENV)/bin/mypy --strict bin/guardrail
+	$(VENV)/bin/mypy --strict bin/guardrail devtools
 	$(PY) -m devtools.confcheck
 	$(PY) -m devtools.splcheck
 

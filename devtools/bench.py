@@ -34,12 +34,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtoo
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.protocol.scp import ScpSession, encode_mv, runtime  # noqa: E402
-from tests.scenarios.evaluate import insert_id  # noqa: E402
-from tests.scenarios.generator import DAY0, build_all, norm_user  # noqa: E402
+from devtools.scenarios import DAY0, Row, build_all, norm_user  # noqa: E402
+from devtools.scenarios.evaluate import insert_id  # noqa: E402
+from devtools.scp import ScpSession, encode_mv, runtime  # noqa: E402
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
-FLOOR = ROOT / "tests" / "bench" / "floor.py"
+FLOOR = ROOT / "devtools" / "floor.py"
 STREAM_VERSION = "4"  # bump when the generator or the encoding changes
 BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
 
@@ -56,14 +56,14 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
     made = 0
     block = 0
     dense = spacing < 2 * 86400
-    held: List[Dict[str, object]] = []
+    held: List[Row] = []
     held_ids: Dict[str, Tuple[Optional[str], str]] = {}
     while made < rows:
         sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing)[-1]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1
-        ids = {insert_id(r) for r in part}  # type: ignore[arg-type]
+        ids = {insert_id(r) for r in part}
         if dense:
             held.extend(part)
             held_ids.update((k, (None, "dense stream: no truth")) for k in sc.truth if k in ids)
@@ -77,7 +77,7 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
 def build_stream(path: Path, rows: int, chunk: int, seed: int, spacing: int = BLOCK_SECONDS) -> Dict[str, object]:
     """Write the chunk bodies to ``path`` and an index beside it; reuse them when already there."""
     index_path = path.with_suffix(".json")
-    generator = (ROOT / "tests" / "scenarios" / "generator.py").read_bytes()
+    generator = b"".join(p.read_bytes() for p in sorted((ROOT / "devtools" / "scenarios").glob("*.py")))
     key = hashlib.sha256(f"{STREAM_VERSION}|{rows}|{chunk}|{seed}|{spacing}|".encode() + generator).hexdigest()[:16]
     if index_path.exists() and path.exists():
         index = json.loads(index_path.read_text())
@@ -109,7 +109,7 @@ def build_stream(path: Path, rows: int, chunk: int, seed: int, spacing: int = BL
             w.writerow(header + ["__mv_" + k for k in header])
             for r in buf:
                 vals = [r.get(k, "") for k in header]
-                w.writerow([v if isinstance(v, str) else "\n".join(v) for v in vals]  # type: ignore[union-attr]
+                w.writerow([v if isinstance(v, str) else "\n".join(v) for v in vals]  # type: ignore[arg-type]
                            + [encode_mv(v) if isinstance(v, list) else "" for v in vals])
             data = text.getvalue().encode("utf-8")
             chunks.append((out.tell(), len(data), len(buf)))
@@ -190,7 +190,7 @@ def run(script: Path, python: str, stream: Path, chunks: List[List[int]], rows: 
                     raise RuntimeError(f"execute failed: {reply.metadata}")
                 out_rows += len(reply.rows)
                 for row in reply.rows:
-                    iid = insert_id(row)  # type: ignore[arg-type]
+                    iid = insert_id(row)
                     if iid:
                         verdicts[iid] = (str(row.get("match_status", "")), str(row.get("identified_user", "")))
         elapsed = time.perf_counter() - started

@@ -29,8 +29,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtoo
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.protocol.scp import run_command, runtime  # noqa: E402
-from tests.scenarios.generator import (  # noqa: E402
+from devtools.scenarios import (  # noqa: E402
     DAY0,
     Builder,
     Row,
@@ -39,6 +38,7 @@ from tests.scenarios.generator import (  # noqa: E402
     read_csv,
     write_csv,
 )
+from devtools.scp import run_command, runtime  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "motivating_case"
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
@@ -122,8 +122,8 @@ def regenerate() -> None:
 
 
 def _first(value: object) -> str:
-    if isinstance(value, list):
-        return value[0] if value else ""
+    if isinstance(value, (list, tuple)):
+        return str(value[0]) if value else ""
     return str(value or "")
 
 
@@ -138,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not SCRIPT.exists():
         print(f"demo: {SCRIPT.relative_to(ROOT)} does not exist yet")
         return 1
-    from tests.scenarios.evaluate import insert_id
+    from devtools.scenarios.evaluate import insert_id
 
     rows = read_csv(SAMPLE / "events.csv")
     with (SAMPLE / "expected.csv").open(newline="", encoding="utf-8") as fh:
@@ -160,11 +160,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     for row in sorted(run.rows, key=lambda r: float(_first(r.get("_time")))):
         iid = insert_id(row)
         exp = expected.get(iid or "")
+        if exp is None:
+            failures += 1
+            continue
         status = _first(row.get("match_status"))
         user = _first(row.get("identified_user"))
         key = _first(row.get("identified_user_key"))  # one key per person, however the evidence spelled it
         host = _first(row.get("identified_host"))
-        ok = bool(exp) and status == exp["match_status"] and norm_user(user) == norm_user(exp["identified_user"]) \
+        ok = status == exp["match_status"] and norm_user(user) == norm_user(exp["identified_user"]) \
             and key == norm_user(exp["identified_user"]) \
             and (not exp["identified_host"] or host.lower() == exp["identified_host"].lower())
         failures += not ok
@@ -175,9 +178,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("  ".join(str(c).ljust(wd) for c, wd in zip(cells, widths)))
         cands = row.get("candidate_users")
         if status == "ambiguous" and cands:
-            print("      candidates: {}".format(", ".join(cands if isinstance(cands, list) else [cands])))
+            print("      candidates: {}".format(", ".join(cands if isinstance(cands, list) else [str(cands)])))
         evidence = row.get("match_evidence") or []
-        for line in (evidence if isinstance(evidence, list) else [evidence])[:4]:
+        for line in (evidence if isinstance(evidence, list) else [str(evidence)])[:4]:
             print(textwrap.indent(textwrap.shorten(line, 150), "      evidence: "))
         print("      violation: {}".format(_first(row.get("gcp_violation"))))
     missing = set(expected) - {insert_id(r) for r in run.rows}

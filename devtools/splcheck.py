@@ -355,13 +355,13 @@ def check_app(root: Path = ROOT) -> Tuple[List[Problem], int]:
             elif item.scheduled:
                 filters[macro] = item.where
     # Every macro must also expand cleanly where it is used on its own.
-    for (name, count), macro in content.macros.items():
+    for (name, count), defined in content.macros.items():
         sub: List[str] = []
-        expand(macro.definition, content, sub)
+        expand(defined.definition, content, sub)
         problems += [Problem(f"macros.conf [{name}{f'({count})' if count else ''}]", p) for p in sub]
-        if len(macro.args) != count:
+        if len(defined.args) != count:
             problems.append(Problem(f"macros.conf [{name}({count})]",
-                                    f"args lists {len(macro.args)} names for {count} arguments"))
+                                    f"args lists {len(defined.args)} names for {count} arguments"))
     return problems, len(searches)
 
 

@@ -3,7 +3,7 @@
 # Python, then the dense one (the generated days overlap, so the lookback holds far more evidence)
 # under Splunk 9's Python. Numbers only; build/bench.json and build/bench-dense.json.
 BENCH_ROWS ?= 1000000
-BENCH_DENSE_PYTHON ?= $(shell $(PYTHON) -c "import sys; sys.path.insert(0, '.'); from tests.protocol.scp import runtime; print(runtime('3.9') or sys.executable)")
+BENCH_DENSE_PYTHON ?= $(shell $(PY) -c "import sys; from devtools.scp import runtime; print(runtime('3.9') or sys.executable)")
 .PHONY: bench bench-dense
 bench: vendor
 	$(PY) -m devtools.bench --rows $(BENCH_ROWS) --json build/bench.json

@@ -64,7 +64,7 @@ def sample_events() -> List[Row]:
     """The motivating case as splunkd would hand it to the command (newest first)."""
     if not SAMPLE.is_file():
         raise FixtureUnavailable(f"missing {SAMPLE.relative_to(ROOT)}")
-    from tests.scenarios.generator import read_csv
+    from devtools.scenarios import read_csv
 
     return list(read_csv(SAMPLE))
 
@@ -73,7 +73,7 @@ def correlate(rows: List[Row], python: Optional[str] = None) -> List[Row]:
     """Run the real command over the events the way splunkd does; returns its output rows."""
     if not COMMAND.is_file():
         raise FixtureUnavailable(f"missing {COMMAND.relative_to(ROOT)}")
-    from tests.protocol.scp import run_command, runtime
+    from devtools.scp import run_command, runtime
 
     run = run_command(COMMAND, python or runtime("3.9") or sys.executable, [], rows, chunk_size=50000)
     if run.returncode != 0 or not run.rows:

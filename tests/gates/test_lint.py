@@ -1,4 +1,4 @@
-"""Lint and types are gates too: ruff over all Python, ``mypy --strict`` over the engine."""
+"""Lint and types are gates too: ruff over all Python, ``mypy --strict`` over the engine and dev tools."""
 
 from __future__ import annotations
 
@@ -19,6 +19,6 @@ def test_ruff_is_clean() -> None:
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
-def test_engine_is_strictly_typed() -> None:
-    proc = run(str(TOOLS / "mypy"), "--strict", "bin/guardrail")
+def test_engine_and_dev_tools_are_strictly_typed() -> None:
+    proc = run(str(TOOLS / "mypy"), "--strict", "bin/guardrail", "devtools")
     assert proc.returncode == 0, proc.stdout[-4000:]

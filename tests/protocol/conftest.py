@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.protocol.scp import RUNTIMES, runtime
+from devtools.scp import RUNTIMES, runtime
 
 
 @pytest.fixture(params=sorted(RUNTIMES), ids=lambda v: f"py{v}")

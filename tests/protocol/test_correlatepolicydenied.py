@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from tests.protocol.scp import ROOT, ScpSession, decode_rows, frame, run_command
+from devtools.scp import ROOT, ScpSession, decode_rows, frame, run_command
 from tests.unit.correlate_builders import T0, dhcp, gcloud_agent, gcp_row, logon, nat, newest_first, proxy
 
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.protocol.scp import decode_mv, decode_rows, encode_mv, encode_rows, run_command
+from devtools.scp import decode_mv, decode_rows, encode_mv, encode_rows, run_command
 
 PASSTHROUGH = Path(__file__).parent / "commands" / "passthrough.py"
 

@@ -20,9 +20,8 @@ from typing import Dict, List
 
 import pytest
 
-from tests.protocol.scp import BIN
-from tests.scenarios import evaluate
-from tests.scenarios.generator import SCENARIOS, Scenario, build_all, ipv6_forms, read_csv, write_csv
+from devtools.scenarios import SCENARIOS, Scenario, build_all, evaluate, ipv6_forms, read_csv, write_csv
+from devtools.scp import BIN
 
 PER_SCENARIO = 20
 PRECISION = 0.99

@@ -4,7 +4,7 @@ Precision = right names / names given; coverage = right names / attributable eve
 person). A "name" is an ``identified_user`` on a row whose ``match_status`` is ``identified`` or
 ``not_masked``. Events whose truth is "cannot tell" must get no name at all.
 
-``python -m tests.scenarios.evaluate`` prints the per-scenario table and writes
+``python -m devtools.scenarios.evaluate`` prints the per-scenario table and writes
 ``build/scenarios.md`` and ``build/scenarios.json``.
 """
 
@@ -20,10 +20,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from tests.protocol.scp import ROOT, run_command, runtime
-from tests.scenarios.generator import Row, Scenario, build_all, norm_user
+from devtools.scenarios import Row, Scenario, build_all, norm_user
+from devtools.scp import ROOT, run_command, runtime
 
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 NAMED = ("identified", "not_masked")
@@ -44,7 +44,7 @@ def python() -> str:
     return os.environ.get("SCENARIO_PYTHON") or runtime("3.9") or sys.executable
 
 
-def insert_id(row: Dict[str, object]) -> Optional[str]:
+def insert_id(row: Mapping[str, object]) -> Optional[str]:
     """The LogEntry insertId of a row: from _raw, else (a truncated _raw) from an extracted field."""
     for key in ("data.insertId", "insertId"):
         if isinstance(row.get(key), str) and row[key]:
@@ -143,7 +143,7 @@ def _same_address(a: str, b: str) -> bool:
         return a.strip() == b.strip()
 
 
-def _check_extracted(source: Row, out: Dict[str, object]) -> List[str]:
+def _check_extracted(source: Row, out: Mapping[str, object]) -> List[str]:
     """For a truncated _raw: the normalised fields must come from the extracted fields."""
     prefix = "data." if "data.protoPayload.serviceName" in source else ""
     pairs = {"gcp_project": "resource.labels.project_id", "gcp_service": "protoPayload.serviceName",
@@ -156,7 +156,7 @@ def _check_extracted(source: Row, out: Dict[str, object]) -> List[str]:
     return problems
 
 
-def check_verdict(out: Dict[str, object]) -> List[str]:
+def check_verdict(out: Mapping[str, object]) -> List[str]:
     """The verdict fields themselves: confidence in [0, 1], names among the candidates, evidence lines, user key."""
     problems: List[str] = []
     status = _text(out.get("match_status"))
@@ -190,7 +190,7 @@ def check_verdict(out: Dict[str, object]) -> List[str]:
     return problems
 
 
-def check_fields(source: Row, out: Dict[str, object]) -> List[str]:
+def check_fields(source: Row, out: Mapping[str, object]) -> List[str]:
     """Where an output row differs from its input row or from the contract's normalised fields."""
     problems = [f"input field {k} changed" for k, v in source.items()
                 if (out.get(k) if not isinstance(v, list) else _list(out.get(k))) != v]
@@ -224,10 +224,10 @@ def check_fields(source: Row, out: Dict[str, object]) -> List[str]:
     return problems
 
 
-def score(sc: Scenario, out_rows: Sequence[Dict[str, object]], order: str, chunk: int) -> Result:
+def score(sc: Scenario, out_rows: Sequence[Mapping[str, object]], order: str, chunk: int) -> Result:
     res = Result(sc.name, order, chunk, denied=sc.denied_count,
                  attributable=sum(1 for t in sc.truth.values() if t.user))
-    inputs = {insert_id(r): r for r in sc.rows if r.get("_raw")}  # type: ignore[arg-type]
+    inputs = {insert_id(r): r for r in sc.rows if r.get("_raw")}
     seen: Dict[str, int] = {}
     for row in out_rows:
         iid = insert_id(row)

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-ROOT = Path(__file__).resolve().parents[2]
+from guardrail.correlate.splunkcsv import decode_mv as engine_decode_mv
+from guardrail.correlate.splunkcsv import encode_mv_column
+
+ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
 
 Value = Union[str, Sequence[str]]
@@ -50,29 +53,14 @@ def runtime(version: str) -> Optional[str]:
 
 
 def encode_mv(values: Sequence[str]) -> str:
-    return ";".join("$" + v.replace("$", "$$") + "$" for v in values)
+    """The ``__mv_`` text of a list, as splunkd writes it (a one-value list too)."""
+    return encode_mv_column(values)
 
 
 def decode_mv(text: str) -> List[str]:
-    out: List[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] != "$":
-            raise ValueError(f"bad multivalue encoding: {text!r}")
-        j = i + 1
-        buf = []
-        while True:
-            if text[j] == "$":
-                if j + 1 < len(text) and text[j + 1] == "$":
-                    buf.append("$")
-                    j += 2
-                    continue
-                break
-            buf.append(text[j])
-            j += 1
-        out.append("".join(buf))
-        i = j + 2  # skip the closing $ and the ;
-    return out
+    """The values of an ``__mv_`` column (the text itself when it is not in that encoding)."""
+    values = engine_decode_mv(text)
+    return values if values is not None else [text]
 
 
 def encode_rows(rows: Iterable[Row]) -> str:

@@ -1,0 +1,436 @@
+"""Evaluation of ``eval`` expressions: only the functions in ``FUNCTIONS`` exist."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional
+
+from .kvjson import spath_json
+from .parser import Node, Parser
+from .values import EvalError, Fields, Value
+
+# Evaluation
+
+
+def _number(value: Value) -> Optional[float]:
+    if isinstance(value, bool) or value is None or isinstance(value, list):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def _scalar(value: Value, where: str) -> Value:
+    if isinstance(value, list):
+        # Splunk's scalar functions on a multivalue field are not something the app relies on.
+        raise EvalError(f"{where}: multivalue argument (use mvindex/mvfind)")
+    return value
+
+
+def _text(value: Value, where: str) -> Optional[str]:
+    value = _scalar(value, where)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise EvalError(f"{where}: boolean used as text")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def multivalue(value: Value) -> List[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    text = _text(value, "multivalue")
+    return [text] if text is not None else []
+
+
+def _truth(value: Value) -> bool:
+    return value is True
+
+
+def _regex(pattern: Value, where: str) -> re.Pattern[str]:
+    text = _text(pattern, where)
+    if text is None:
+        raise EvalError(f"{where}: null regex")
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise EvalError(f"{where}: regex {text!r} does not compile: {exc}") from exc
+
+
+def _compare(op: str, left: Value, right: Value) -> Optional[bool]:
+    if left is None or right is None:
+        return None
+    if isinstance(left, list) or isinstance(right, list):
+        raise EvalError("comparison with a multivalue field")
+    ln, rn = _number(left), _number(right)
+    a: Any
+    b: Any
+    if ln is not None and rn is not None:
+        a, b = ln, rn
+    else:
+        a, b = _text(left, "compare"), _text(right, "compare")
+    results: Dict[str, bool] = {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}
+    return results[op]
+
+
+def _arith(op: str, left: Value, right: Value) -> Value:
+    if left is None or right is None:
+        return None
+    if op == ".":
+        return (_text(left, ".") or "") + (_text(right, ".") or "")
+    ln, rn = _number(left), _number(right)
+    if op == "+" and (ln is None or rn is None):
+        return (_text(left, "+") or "") + (_text(right, "+") or "")
+    if ln is None or rn is None:
+        return None
+    if op == "+":
+        return ln + rn
+    if op == "-":
+        return ln - rn
+    if op == "*":
+        return ln * rn
+    if rn == 0:
+        return None
+    if op == "/":
+        return ln / rn
+    return math.fmod(ln, rn)
+
+
+def cidrmatch(cidr: Value, ip: Value) -> bool:
+    net_text, ip_text = _text(cidr, "cidrmatch"), _text(ip, "cidrmatch")
+    if net_text is None or ip_text is None:
+        return False
+    try:
+        network = ipaddress.ip_network(net_text, strict=False)
+        address = ipaddress.ip_address(ip_text.strip())
+    except ValueError:
+        return False
+    return address.version == network.version and address in network
+
+
+_STRPTIME = {"%Y": "%Y", "%m": "%m", "%d": "%d", "%H": "%H", "%M": "%M", "%S": "%S", "%z": "%z"}
+
+
+def _strptime(value: Value, fmt: Value) -> Optional[float]:
+    text, pattern = _text(value, "strptime"), _text(fmt, "strptime")
+    if text is None or pattern is None:
+        return None
+    for code in re.findall(r"%.", pattern):
+        if code not in _STRPTIME:
+            raise EvalError(f"strptime: format {code} not modelled")
+    try:
+        parsed = datetime.strptime(text, pattern)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        # Splunk would use the searching user's time zone; the app always passes %z.
+        raise EvalError("strptime without %z depends on the user's time zone")
+    return parsed.timestamp()
+
+
+Evaluator = Callable[["Context", List[Node]], Value]
+
+
+@dataclass
+class Context:
+    fields: Fields
+    now: float
+
+
+def _ev(ctx: Context, node: Node) -> Value:
+    kind = node[0]
+    if kind == "num":
+        return node[1]  # type: ignore[no-any-return]
+    if kind == "str":
+        return node[1]  # type: ignore[no-any-return]
+    if kind == "field":
+        return ctx.fields.get(node[1])
+    if kind == "or":
+        left, right = _ev(ctx, node[1]), _ev(ctx, node[2])
+        return _truth(left) or _truth(right)
+    if kind == "and":
+        return _truth(_ev(ctx, node[1])) and _truth(_ev(ctx, node[2]))
+    if kind == "not":
+        inner = _ev(ctx, node[1])
+        return None if inner is None else not _truth(inner)
+    if kind == "cmp":
+        return _compare(node[1], _ev(ctx, node[2]), _ev(ctx, node[3]))
+    if kind == "arith":
+        return _arith(node[1], _ev(ctx, node[2]), _ev(ctx, node[3]))
+    if kind == "call":
+        name, args = node[1], node[2]
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise EvalError(f"eval function {name}() is not modelled; add it to devtools/evalspl.py")
+        return function(ctx, args)
+    raise EvalError(f"unknown node {kind}")
+
+
+def _arity(args: List[Node], low: int, high: Optional[int], name: str) -> None:
+    if len(args) < low or (high is not None and len(args) > high):
+        raise EvalError(f"{name}() takes {low}..{high} arguments, got {len(args)}")
+
+
+def _f_coalesce(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, None, "coalesce")
+    for arg in args:
+        value = _ev(ctx, arg)
+        if value is not None and value != []:
+            return value
+    return None
+
+
+def _f_if(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 3, 3, "if")
+    return _ev(ctx, args[1]) if _truth(_ev(ctx, args[0])) else _ev(ctx, args[2])
+
+
+def _f_case(ctx: Context, args: List[Node]) -> Value:
+    if len(args) % 2:
+        raise EvalError("case() takes condition/value pairs")
+    for i in range(0, len(args), 2):
+        if _truth(_ev(ctx, args[i])):
+            return _ev(ctx, args[i + 1])
+    return None
+
+
+def _f_match(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "match")
+    text = _text(_ev(ctx, args[0]), "match")
+    if text is None:
+        return None
+    return _regex(_ev(ctx, args[1]), "match").search(text) is not None
+
+
+def _f_replace(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 3, 3, "replace")
+    text = _text(_ev(ctx, args[0]), "replace")
+    if text is None:
+        return None
+    replacement = _text(_ev(ctx, args[2]), "replace") or ""
+    return _regex(_ev(ctx, args[1]), "replace").sub(replacement, text)
+
+
+def _f_lower(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "lower")
+    text = _text(_ev(ctx, args[0]), "lower")
+    return None if text is None else text.lower()
+
+
+def _f_len(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "len")
+    text = _text(_ev(ctx, args[0]), "len")
+    return None if text is None else len(text)
+
+
+def _f_isnull(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "isnull")
+    return _ev(ctx, args[0]) in (None, [])
+
+
+def _f_isnotnull(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "isnotnull")
+    return _ev(ctx, args[0]) not in (None, [])
+
+
+def _f_null(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "null")
+    return None
+
+
+def _f_true(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "true")
+    return True
+
+
+def _f_cidrmatch(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "cidrmatch")
+    return cidrmatch(_ev(ctx, args[0]), _ev(ctx, args[1]))
+
+
+def _f_mvindex(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "mvindex")
+    values = multivalue(_ev(ctx, args[0]))
+    index = _number(_ev(ctx, args[1]))
+    if index is None or not values:
+        return None
+    i = int(index)
+    if i < -len(values) or i >= len(values):
+        return None
+    return values[i]
+
+
+def _f_mvfind(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "mvfind")
+    pattern = _regex(_ev(ctx, args[1]), "mvfind")
+    for i, value in enumerate(multivalue(_ev(ctx, args[0]))):
+        if pattern.search(value):
+            return i
+    return None
+
+
+def _f_mvcount(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "mvcount")
+    values = multivalue(_ev(ctx, args[0]))
+    return len(values) if values else None
+
+
+def _f_mvzip(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 3, "mvzip")
+    left, right = multivalue(_ev(ctx, args[0])), multivalue(_ev(ctx, args[1]))
+    delim = _text(_ev(ctx, args[2]), "mvzip") if len(args) == 3 else ","
+    pairs = [f"{a}{delim}{b}" for a, b in zip(left, right)]
+    return None if not pairs else pairs[0] if len(pairs) == 1 else pairs
+
+
+def _f_mvmap(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "mvmap")
+    if args[0][0] != "field":
+        raise EvalError("mvmap() iterates over a field")
+    name = args[0][1]
+    results: List[str] = []
+    for value in multivalue(ctx.fields.get(name)):
+        # assumption: the expression sees the current value under the field's name and every
+        # other field of the event.
+        inner = Context({**ctx.fields, name: value}, ctx.now)
+        result = _ev(inner, args[1])
+        if result is not None:
+            results.extend(multivalue(result) if isinstance(result, list) else [_text(result, "mvmap") or ""])
+    return None if not results else results[0] if len(results) == 1 else results
+
+
+def _f_split(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "split")
+    text, delim = _text(_ev(ctx, args[0]), "split"), _text(_ev(ctx, args[1]), "split")
+    if text is None or not delim:
+        return None
+    parts = text.split(delim)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _f_substr(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 3, "substr")
+    text = _text(_ev(ctx, args[0]), "substr")
+    start = _number(_ev(ctx, args[1]))
+    if text is None or start is None:
+        return None
+    begin = int(start) - 1 if start > 0 else len(text) + int(start)
+    if len(args) == 3:
+        length = _number(_ev(ctx, args[2]))
+        if length is None:
+            return None
+        return text[begin:begin + int(length)]
+    return text[begin:]
+
+
+def _f_tonumber(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "tonumber")
+    return _number(_scalar(_ev(ctx, args[0]), "tonumber"))
+
+
+def _f_floor(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "floor")
+    number = _number(_scalar(_ev(ctx, args[0]), "floor"))
+    return None if number is None else math.floor(number)
+
+
+def _f_abs(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "abs")
+    number = _number(_scalar(_ev(ctx, args[0]), "abs"))
+    return None if number is None else abs(number)
+
+
+def _f_strptime(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "strptime")
+    return _strptime(_ev(ctx, args[0]), _ev(ctx, args[1]))
+
+
+def _f_now(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "now")
+    return ctx.now
+
+
+def _f_spath(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "spath")
+    text, path = _text(_ev(ctx, args[0]), "spath"), _text(_ev(ctx, args[1]), "spath")
+    if text is None or path is None:
+        return None
+    return spath_json(text, path)
+
+
+FUNCTIONS: Dict[str, Evaluator] = {
+    "coalesce": _f_coalesce, "if": _f_if, "case": _f_case, "match": _f_match,
+    "replace": _f_replace, "lower": _f_lower, "len": _f_len, "isnull": _f_isnull,
+    "isnotnull": _f_isnotnull, "null": _f_null, "true": _f_true, "cidrmatch": _f_cidrmatch,
+    "mvindex": _f_mvindex, "mvfind": _f_mvfind, "mvcount": _f_mvcount, "mvzip": _f_mvzip,
+    "mvmap": _f_mvmap, "split": _f_split, "substr": _f_substr, "tonumber": _f_tonumber,
+    "floor": _f_floor, "abs": _f_abs, "strptime": _f_strptime, "now": _f_now, "spath": _f_spath,
+}
+
+
+def functions_used(expression: str) -> List[str]:
+    """Every function name an expression calls (for the 'subset stays honest' test)."""
+    names: List[str] = []
+
+    def walk(node: Node) -> None:
+        if node[0] == "call":
+            names.append(node[1])
+            for arg in node[2]:
+                walk(arg)
+        else:
+            for part in node[1:]:
+                if isinstance(part, tuple):
+                    walk(part)
+
+    walk(Parser(expression).parse())
+    return names
+
+
+def fields_referenced(expression: str) -> List[str]:
+    """Every field an expression reads."""
+    names: List[str] = []
+
+    def walk(node: Node) -> None:
+        if node[0] == "field":
+            names.append(node[1])
+            return
+        for part in node[1:]:
+            if isinstance(part, tuple):
+                walk(part)
+            elif isinstance(part, list):
+                for item in part:
+                    walk(item)
+
+    walk(Parser(expression).parse())
+    return names
+
+
+def evaluate(expression: str, fields: Fields, now: Optional[float] = None) -> Value:
+    """Evaluate one eval expression over an event's fields; booleans are returned as-is."""
+    value = _ev(Context(fields, time.time() if now is None else now), Parser(expression).parse())
+    if isinstance(value, list) and len(value) == 1:
+        return value[0]
+    return value
+
+
+def as_field(value: Value) -> Value:
+    """What a field assigned from ``value`` holds: booleans cannot be field values in Splunk."""
+    if isinstance(value, bool):
+        raise EvalError("an eval assigned a boolean to a field")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
