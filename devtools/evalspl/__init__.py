@@ -12,9 +12,12 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
   (an explicit path is not bounded by ``extraction_cutoff``).
 * ``apply_props``: one sourcetype stanza: every ``EVAL-*`` evaluated in parallel against the
   extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``.
-* ``run_pipeline``: the ``eval | lookup | where | fields`` pipelines of the pipeline macros.
-* ``Lookup``: a CSV lookup with the ``match_type`` (CIDR / WILDCARD / EXACT), ``max_matches`` and
-  ``case_sensitive_match`` of its ``transforms.conf`` stanza.
+* ``run_pipeline``: the pipelines of the macros and saved searches (``eval``, ``lookup``, ``where``,
+  ``stats``, ``sort``, ``inputlookup``/``outputlookup`` ...: the list is in ``pipeline.py``); any
+  other command or option raises.
+* ``Lookup``: a CSV or KV store lookup with the ``match_type`` (CIDR / WILDCARD / EXACT),
+  ``max_matches`` and ``case_sensitive_match`` of its ``transforms.conf`` stanza.
+* ``KVStore``: the app's KV store collections (site data and triage state live there).
 * ``extract_time``: ``TIME_PREFIX`` + ``MAX_TIMESTAMP_LOOKAHEAD`` + ``TIME_FORMAT`` on ``_raw``.
 
 Values are ``None`` (null), ``str``, ``float`` / ``int``, ``bool`` or a ``list`` of strings
@@ -23,24 +26,28 @@ Values are ``None`` (null), ``str``, ``float`` / ``int``, ``bool`` or a ``list``
 """
 
 from .evaluate import FUNCTIONS, Context, Evaluator, as_field, evaluate, fields_referenced, functions_used
-from .kvjson import EXTRACTION_CUTOFF, flatten_json, spath_json
-from .lookups import Lookup, apply_lookup
+from .kvjson import EXTRACTION_CUTOFF, flatten_json, json_extract_object, spath_json
+from .kvstore import KVStore
+from .lookups import Lookup, apply_lookup, kvstore_lookups, load_examples
 from .parser import Node, Parser, Token, tokenize
-from .pipeline import run_pipeline
+from .pipeline import COMMANDS, SearchContext, run_pipeline
 from .props import apply_props, extract_time, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
 from .values import EvalError, Fields, Value
 
 __all__ = [
+    "COMMANDS",
     "EXTRACTION_CUTOFF",
     "FUNCTIONS",
     "Context",
     "EvalError",
     "Evaluator",
     "Fields",
+    "KVStore",
     "Lookup",
     "Node",
     "Parser",
+    "SearchContext",
     "SearchParser",
     "Token",
     "Value",
@@ -52,6 +59,9 @@ __all__ = [
     "fields_referenced",
     "flatten_json",
     "functions_used",
+    "json_extract_object",
+    "kvstore_lookups",
+    "load_examples",
     "props_stanza",
     "run_pipeline",
     "search_matches",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import math
 import re
 import time
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional
 
-from .kvjson import spath_json
+from .kvjson import json_extract_object, spath_json
 from .parser import Node, Parser
 from .values import EvalError, Fields, Value
 
@@ -255,6 +257,11 @@ def _f_true(ctx: Context, args: List[Node]) -> Value:
     return True
 
 
+def _f_false(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "false")
+    return False
+
+
 def _f_cidrmatch(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 2, 2, "cidrmatch")
     return cidrmatch(_ev(ctx, args[0]), _ev(ctx, args[1]))
@@ -370,13 +377,144 @@ def _f_spath(ctx: Context, args: List[Node]) -> Value:
     return spath_json(text, path)
 
 
+def _f_upper(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "upper")
+    text = _text(_ev(ctx, args[0]), "upper")
+    return None if text is None else text.upper()
+
+
+def _f_trim(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 2, "trim")
+    text = _text(_ev(ctx, args[0]), "trim")
+    chars = _text(_ev(ctx, args[1]), "trim") if len(args) == 2 else " \t"
+    # Splunk trims spaces and tabs by default (eval function reference), not every whitespace.
+    return None if text is None else text.strip(chars)
+
+
+def _f_md5(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "md5")
+    text = _text(_ev(ctx, args[0]), "md5")
+    return None if text is None else hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 (a key, not a secret)
+
+
+def _f_in(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, None, "in")
+    value = _ev(ctx, args[0])
+    if value is None:
+        return False
+    text = _text(value, "in")
+    return any(text == _text(_ev(ctx, arg), "in") for arg in args[1:])
+
+
+def _f_nullif(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "nullif")
+    left, right = _ev(ctx, args[0]), _ev(ctx, args[1])
+    return None if _compare("==", left, right) else left
+
+
+def _f_like(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "like")
+    text, pattern = _text(_ev(ctx, args[0]), "like"), _text(_ev(ctx, args[1]), "like")
+    if text is None or pattern is None:
+        return None
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, text, re.S) is not None
+
+
+def _mv_result(values: List[str]) -> Value:
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _f_mvappend(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, None, "mvappend")
+    values: List[str] = []
+    for arg in args:
+        values.extend(multivalue(_ev(ctx, arg)))
+    return _mv_result(values)
+
+
+def _f_mvjoin(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "mvjoin")
+    values = multivalue(_ev(ctx, args[0]))
+    delim = _text(_ev(ctx, args[1]), "mvjoin") or ""
+    return delim.join(values) if values else None
+
+
+def _f_mvdedup(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "mvdedup")
+    return _mv_result(list(dict.fromkeys(multivalue(_ev(ctx, args[0])))))
+
+
+def _f_mvsort(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "mvsort")
+    # lexicographic, by code point (uppercase before lowercase), as the eval reference says
+    return _mv_result(sorted(multivalue(_ev(ctx, args[0]))))
+
+
+def _extreme(ctx: Context, args: List[Node], name: str, pick: Callable[..., Any]) -> Value:
+    _arity(args, 1, None, name)
+    values = [v for v in (_scalar(_ev(ctx, arg), name) for arg in args) if v is not None]
+    if not values:
+        return None
+    numbers = [_number(v) for v in values]
+    if all(n is not None for n in numbers):
+        return pick(numbers)  # type: ignore[no-any-return]
+    if any(n is not None for n in numbers):
+        raise EvalError(f"{name}() over numbers and strings together is not modelled")
+    return pick(_text(v, name) for v in values)  # type: ignore[no-any-return]
+
+
+def _f_max(ctx: Context, args: List[Node]) -> Value:
+    return _extreme(ctx, args, "max", max)
+
+
+def _f_min(ctx: Context, args: List[Node]) -> Value:
+    return _extreme(ctx, args, "min", min)
+
+
+def _f_round(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 2, "round")
+    number = _number(_scalar(_ev(ctx, args[0]), "round"))
+    digits = _number(_ev(ctx, args[1])) if len(args) == 2 else 0.0
+    if number is None or digits is None:
+        return None
+    # Splunk rounds half away from zero; Python's round() rounds half to even.
+    scale = 10 ** int(digits)
+    rounded = math.floor(abs(number) * scale + 0.5) / scale
+    return math.copysign(rounded, number) if rounded else 0.0
+
+
+def _f_json_valid(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "json_valid")
+    text = _text(_ev(ctx, args[0]), "json_valid")
+    if text is None:
+        return None
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _f_json_extract(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "json_extract")
+    text, path = _text(_ev(ctx, args[0]), "json_extract"), _text(_ev(ctx, args[1]), "json_extract")
+    if text is None or path is None:
+        return None
+    return json_extract_object(text, path)
+
+
 FUNCTIONS: Dict[str, Evaluator] = {
     "coalesce": _f_coalesce, "if": _f_if, "case": _f_case, "match": _f_match,
     "replace": _f_replace, "lower": _f_lower, "len": _f_len, "isnull": _f_isnull,
-    "isnotnull": _f_isnotnull, "null": _f_null, "true": _f_true, "cidrmatch": _f_cidrmatch,
+    "isnotnull": _f_isnotnull, "null": _f_null, "true": _f_true, "false": _f_false, "cidrmatch": _f_cidrmatch,
     "mvindex": _f_mvindex, "mvfind": _f_mvfind, "mvcount": _f_mvcount, "mvzip": _f_mvzip,
     "mvmap": _f_mvmap, "split": _f_split, "substr": _f_substr, "tonumber": _f_tonumber,
     "floor": _f_floor, "abs": _f_abs, "strptime": _f_strptime, "now": _f_now, "spath": _f_spath,
+    "upper": _f_upper, "trim": _f_trim, "md5": _f_md5, "in": _f_in, "nullif": _f_nullif, "like": _f_like,
+    "mvappend": _f_mvappend, "mvjoin": _f_mvjoin, "mvdedup": _f_mvdedup, "mvsort": _f_mvsort,
+    "max": _f_max, "min": _f_min, "round": _f_round, "json_valid": _f_json_valid,
+    "json_extract": _f_json_extract,
 }
 
 

@@ -128,3 +128,51 @@ def spath_json(text: str, path: str) -> Value:
             continue
         values.append("true" if node is True else "false" if node is False else str(node))
     return None if not values else values[0] if len(values) == 1 else values
+
+
+class _RawNumber(str):
+    """A JSON number kept as it was spelled, so re-serialising does not change it."""
+
+
+_EXTRACT_STEP = re.compile(r"([^{}.]*)((?:\{\d+\})*)")
+
+
+def _dump(node: Any) -> str:
+    if isinstance(node, _RawNumber):
+        return str(node)
+    if isinstance(node, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + _dump(v) for k, v in node.items()) + "}"
+    if isinstance(node, list):
+        return "[" + ",".join(_dump(v) for v in node) + "]"
+    return json.dumps(node)
+
+
+def json_extract_object(text: str, path: str) -> Value:
+    """``json_extract(X, "<path>")`` where the path ends on an object or an array: its JSON text.
+
+    Steps are separated by dots; ``name{n}`` (or a bare ``{n}``) takes element ``n`` of an array.
+    The result is written compactly with keys in document order and numbers as spelled
+    (assumption: Splunk's own spacing may differ; the app only reads the result with ``spath``).
+    A missing path gives null; a path that ends on a string, number, boolean or null, ``{}``
+    (every element) and several paths are not modelled and raise.
+    """
+    try:
+        node: Any = json.loads(text, parse_int=_RawNumber, parse_float=_RawNumber)
+    except ValueError:
+        return None  # json_extract of something that is not JSON returns nothing
+    for step in path.split("."):
+        match = _EXTRACT_STEP.fullmatch(step)
+        if not match or "{}" in step:
+            raise EvalError(f"json_extract() path step {step!r} is not modelled (only name and name{{n}})")
+        name, indexes = match.group(1), [int(i) for i in re.findall(r"\{(\d+)\}", match.group(2))]
+        if name:
+            if not isinstance(node, dict) or name not in node:
+                return None
+            node = node[name]
+        for index in indexes:
+            if not isinstance(node, list) or index >= len(node):
+                return None
+            node = node[index]
+    if not isinstance(node, (dict, list)):
+        raise EvalError(f"json_extract() path {path!r} ends on a scalar: not modelled")
+    return _dump(node)

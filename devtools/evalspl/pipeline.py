@@ -1,18 +1,62 @@
-"""The ``eval | lookup | where | fields`` pipelines of the pipeline macros."""
+"""Search pipelines: the commands the app's macros and saved searches chain, run over result rows.
+
+``run_pipeline`` runs a pipeline stage by stage. Only the commands in ``COMMANDS`` exist, and each
+only with the options it names; anything else raises ``EvalError``, so a test fails the day a macro
+uses a command or option this module does not model.
+
+Modelled (Splunk 9.x Search Reference), with the choices where the reference is silent marked
+"assumption":
+
+* ``eval``: assignments left to right, each seeing the ones before it.
+* ``where <expr>``, ``search <clause>``: keep rows where the expression is true / the clause matches.
+* ``lookup``: CSV or KV store lookups (``devtools.evalspl.lookups``).
+* ``fields - <patterns>``, ``fields <patterns>`` (keeps ``_``-prefixed fields too, as Splunk keeps
+  internal fields), ``table <patterns>`` (only those, in that order), ``rename <a> AS <b>, ...``.
+* ``stats <fn>(<field>) [AS <name>] ... [by <fields>]`` with ``count``, ``dc``, ``sum``, ``min``,
+  ``max``, ``values`` (distinct, sorted by code point), ``list``, ``first``, ``last`` (first/last
+  non-null value in row order). Rows lacking a by-field are dropped; groups come out sorted by their
+  by-values. Without ``by``, empty input still gives one row (``count`` = 0).
+* ``sort [<limit>] [-|+]<field> ...``: numbers compare as numbers, strings by code point; a row
+  without a sort field, or a field holding numbers and strings, raises (not modelled).
+* ``dedup <fields>``: the first row of each value combination; a row lacking one of the fields
+  raises (Splunk drops it unless ``keepempty=true``: not modelled).
+* ``inputlookup [append=true] <lookup>``, ``outputlookup [append=true] [key_field=<f>] <lookup>``:
+  CSV files are read from and written to the app's ``lookups/``; KV store collections live in the
+  ``KVStore`` given (only the lookup's ``fields_list`` is written and read back).
+* ``appendpipe [<pipeline>]``: the rows, then the pipeline's output over them.
+* ``addinfo``: ``info_min_time``, ``info_max_time``, ``info_search_time``, ``info_sid`` of the search.
+* ``mvexpand <field>``, ``head <n>``, ``makeresults [count=<n>]``.
+"""
 
 from __future__ import annotations
 
+import csv
 import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from devtools.conf import ROOT
 
-from .evaluate import as_field, evaluate
-from .lookups import apply_lookup
-from .values import EvalError, Fields
+from .evaluate import as_field, evaluate, multivalue
+from .kvstore import KVStore
+from .lookups import Lookup, apply_lookup, lookup_stanza
+from .search import search_matches
+from .values import EvalError, Fields, Value
 
-# Pipeline macros
+
+@dataclass
+class SearchContext:
+    """What a running search knows besides its rows: the app, the clock, the KV store, its job."""
+
+    root: Path = ROOT
+    now: float = field(default_factory=time.time)
+    kvstore: KVStore = field(default_factory=KVStore)
+    info: Dict[str, str] = field(default_factory=dict)
+
+
+Command = Callable[[SearchContext, str, List[Fields]], List[Fields]]
 
 
 def _split_assignments(text: str) -> List[Tuple[str, str]]:
@@ -27,35 +71,363 @@ def _split_assignments(text: str) -> List[Tuple[str, str]]:
     return out
 
 
-def run_pipeline(pipeline: str, events: List[Fields], root: Path = ROOT,
-                 now: Optional[float] = None) -> List[Fields]:
-    """Run an ``eval | lookup | where | fields -`` pipeline (a pipeline macro's expansion)."""
+def _patterns(text: str) -> List[re.Pattern[str]]:
+    names = [n for n in re.split(r"[\s,]+", text.strip()) if n]
+    return [re.compile(re.escape(p).replace(r"\*", ".*") + "$") for p in names]
+
+
+def _cmd_eval(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    assignments = _split_assignments(rest)
+    for row in rows:
+        for name, expression in assignments:
+            value = as_field(evaluate(expression, row, ctx.now))
+            if value is None:
+                row.pop(name, None)
+            else:
+                row[name] = value
+    return rows
+
+
+def _cmd_where(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    return [row for row in rows if evaluate(rest, row, ctx.now) is True]
+
+
+def _cmd_search(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    return [row for row in rows if search_matches(rest, row)]
+
+
+def _cmd_lookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    name = rest.split()[0]
+    loaded = Lookup.load(name, ctx.root, ctx.kvstore)
+    return [apply_lookup(rest, row, ctx.root, ctx.kvstore, loaded) for row in rows]
+
+
+def _cmd_fields(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    rest = rest.strip()
+    if rest.startswith("- "):
+        patterns = _patterns(rest[2:])
+        return [{k: v for k, v in row.items() if not any(p.match(k) for p in patterns)} for row in rows]
+    if rest.startswith("+ "):
+        rest = rest[2:]
+    patterns = _patterns(rest)
+    return [{k: v for k, v in row.items() if k.startswith("_") or any(p.match(k) for p in patterns)}
+            for row in rows]
+
+
+def _cmd_table(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    patterns = _patterns(rest)
+    out: List[Fields] = []
+    for row in rows:
+        kept: Fields = {}
+        for pattern in patterns:
+            for key, value in row.items():
+                if pattern.match(key) and key not in kept:
+                    kept[key] = value
+        out.append(kept)
+    return out
+
+
+def _cmd_rename(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    pairs = re.findall(r"(\S+?)\s+AS\s+(\S+?)(?:\s*,\s*|\s+|$)", rest.strip() + " ", re.I)
+    if not pairs or any("*" in a or "*" in b for a, b in pairs):
+        raise EvalError(f"rename {rest!r}: only plain 'a AS b' pairs are modelled")
+    for row in rows:
+        for old, new in pairs:
+            if old in row:
+                row[new] = row.pop(old)
+            else:
+                row.pop(new, None)
+    return rows
+
+
+def _number(value: Value) -> Optional[float]:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _sort_value(value: Value, name: str) -> Tuple[int, Any]:
+    if value is None:
+        raise EvalError(f"sort/stats on {name}: a row without it is not modelled")
+    if isinstance(value, list):
+        raise EvalError(f"sort/stats on {name}: a multivalue value is not modelled")
+    number = _number(value)
+    return (0, number) if number is not None else (1, str(value))
+
+
+def _check_mixed(keys: List[Tuple[int, Any]], name: str) -> None:
+    if len({k[0] for k in keys}) > 1:
+        raise EvalError(f"sort on {name}: numbers and strings together are not modelled")
+
+
+_AGG = re.compile(r"\s*(\w+)(?:\(([^()]*)\))?(?:\s+(?:AS|as)\s+([\w.:-]+))?\s*,?")
+
+
+def _aggregate(fn: str, name: str, values: List[Value], rows: List[Fields]) -> Value:
+    present = [v for v in values if v is not None and v != []]
+    if fn == "count":
+        return str(len(rows) if not name else len(present))
+    if fn == "dc":
+        return str(len({x for v in present for x in multivalue(v)}))
+    if fn in {"values", "list"}:
+        flat = [x for v in present for x in multivalue(v)]
+        out = sorted(set(flat)) if fn == "values" else flat
+        return None if not out else out[0] if len(out) == 1 else out
+    if fn in {"first", "last"}:
+        if any(isinstance(v, list) for v in present):
+            raise EvalError(f"{fn}({name}) over a multivalue field is not modelled")
+        return None if not present else present[0] if fn == "first" else present[-1]
+    if fn in {"min", "max", "sum"}:
+        if any(isinstance(v, list) for v in present):
+            raise EvalError(f"{fn}({name}) over a multivalue field is not modelled")
+        if not present:
+            return None
+        numbers = [_number(v) for v in present]
+        if fn == "sum":
+            if any(n is None for n in numbers):
+                raise EvalError(f"sum({name}) over text is not modelled")
+            return as_field(sum(n for n in numbers if n is not None))
+        if all(n is not None for n in numbers):
+            picked = (max if fn == "max" else min)(n for n in numbers if n is not None)
+            return as_field(picked)
+        if any(n is not None for n in numbers):
+            raise EvalError(f"{fn}({name}) over numbers and text together is not modelled")
+        return (max if fn == "max" else min)(str(v) for v in present)
+    raise EvalError(f"stats function {fn}() is not modelled")
+
+
+def _cmd_stats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    split = re.split(r"\s+by\s+", rest, maxsplit=1, flags=re.I)
+    spec, by = split[0], (re.split(r"[\s,]+", split[1].strip()) if len(split) > 1 else [])
+    aggregations: List[Tuple[str, str, str]] = []
+    pos = 0
+    while pos < len(spec.strip()):
+        match = _AGG.match(spec, pos)
+        if not match or match.end() == pos:
+            raise EvalError(f"stats: cannot read {spec[pos:pos + 30]!r}")
+        fn, arg, alias = match.group(1), (match.group(2) or "").strip(), match.group(3)
+        if fn.lower() != fn or (not arg and fn != "count") or "eval(" in spec:
+            raise EvalError(f"stats {fn}({arg}) is not modelled")
+        aggregations.append((fn, arg, alias or (f"{fn}({arg})" if arg else fn)))
+        pos = match.end()
+    groups: Dict[Tuple[str, ...], List[Fields]] = {}
+    for row in rows:
+        parts: List[str] = []
+        for name in by:
+            value = row.get(name)
+            if value is None or value == []:
+                break
+            if isinstance(value, list):
+                raise EvalError(f"stats by a multivalue field ({name}) is not modelled")
+            parts.append(str(value))
+        else:
+            groups.setdefault(tuple(parts), []).append(row)
+    if not by and not groups:
+        groups[()] = []
+    out: List[Fields] = []
+    ordered = sorted(groups.items(), key=lambda item: [_sort_value(v, "by") for v in item[0]])
+    for key, members in ordered:
+        result: Fields = dict(zip(by, key))
+        for fn, arg, alias in aggregations:
+            value = _aggregate(fn, arg, [m.get(arg) for m in members] if arg else [], members)
+            if value is not None:
+                result[alias] = value
+        out.append(result)
+    return out
+
+
+def _cmd_sort(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    tokens = rest.replace(",", " ").split()
+    limit = 10000
+    if tokens and tokens[0].isdigit():
+        limit = int(tokens.pop(0)) or len(rows)
+    keys: List[Tuple[str, bool]] = []
+    descending = False
+    for token in tokens:
+        if token in {"-", "+"}:
+            descending = token == "-"  # noqa: S105 (a sort direction, not a secret)
+            continue
+        if "(" in token or token.lower() in {"d", "desc"}:
+            raise EvalError(f"sort {token}: only plain fields with -/+ are modelled")
+        if token[0] in "-+":
+            descending, token = token[0] == "-", token[1:]
+        keys.append((token, descending))
+        descending = False
+    result = list(rows)
+    for name, desc in reversed(keys):  # stable sorts, least significant key first
+        values = [_sort_value(row.get(name), name) for row in result]
+        _check_mixed(values, name)
+        order = sorted(range(len(result)), key=lambda i: values[i], reverse=desc)
+        result = [result[i] for i in order]
+    return result[:limit]
+
+
+def _cmd_dedup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    names = rest.replace(",", " ").split()
+    if not names or any("=" in n for n in names):
+        raise EvalError(f"dedup {rest!r}: only a list of fields is modelled")
+    seen = set()
+    out: List[Fields] = []
+    for row in rows:
+        key = tuple(_sort_value(row.get(n), n) for n in names)
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out
+
+
+def _options(rest: str, allowed: Tuple[str, ...]) -> Tuple[Dict[str, str], List[str]]:
+    options: Dict[str, str] = {}
+    words: List[str] = []
+    for token in rest.split():
+        name, eq, value = token.partition("=")
+        if eq:
+            if name not in allowed:
+                raise EvalError(f"option {name} is not modelled")
+            options[name] = value
+        else:
+            words.append(token)
+    return options, words
+
+
+def _true(value: Optional[str]) -> bool:
+    return (value or "").lower() in {"1", "t", "true"}
+
+
+def _read_lookup(ctx: SearchContext, name: str) -> List[Fields]:
+    lookup = Lookup.load(name, ctx.root, ctx.kvstore)
+    return [dict(row) for row in lookup.rows]
+
+
+def _cmd_inputlookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    options, words = _options(rest, ("append",))
+    if len(words) != 1:
+        raise EvalError(f"inputlookup {rest!r}: one lookup name, no where clause, is modelled")
+    read = _read_lookup(ctx, words[0])
+    return rows + read if _true(options.get("append")) else read
+
+
+def _cmd_outputlookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    options, words = _options(rest, ("append", "key_field"))
+    if len(words) != 1:
+        raise EvalError(f"outputlookup {rest!r}: one lookup name is modelled")
+    lookup = Lookup.load(words[0], ctx.root, ctx.kvstore)
+    append = _true(options.get("append"))
+    if lookup.collection is not None:
+        key_field = options.get("key_field", "_key")
+        records: List[Fields] = []
+        for row in rows:
+            record: Fields = {k: v for k, v in row.items() if k in lookup.fields_list}
+            if row.get(key_field) is not None:
+                record["_key"] = row[key_field]
+            records.append(record)
+        (ctx.kvstore.upsert if append else ctx.kvstore.replace)(lookup.collection, records)
+        return rows
+    if "key_field" in options:
+        raise EvalError("outputlookup key_field on a CSV lookup is not modelled")
+    path = lookup.path
+    if path is None:
+        raise EvalError(f"outputlookup {words[0]}: no file")
+    written: List[Fields] = (lookup.rows if append else []) + rows
+    columns: List[str] = []
+    for row in written:
+        columns += [k for k in row if not k.startswith("_") and k not in columns]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in written:
+            if any(isinstance(v, list) for v in row.values()):
+                raise EvalError("outputlookup of a multivalue field to CSV is not modelled")
+            writer.writerow({k: row.get(k) or "" for k in columns})
+    return rows
+
+
+def _bracketed(rest: str) -> str:
+    start, end = rest.find("["), rest.rfind("]")
+    if start < 0 or end < start or rest[:start].strip() or rest[end + 1:].strip():
+        raise EvalError(f"expected one [subsearch], got {rest[:40]!r}")
+    return rest[start + 1:end]
+
+
+def _cmd_appendpipe(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    return rows + _run(ctx, _bracketed(rest), [dict(r) for r in rows])
+
+
+def _cmd_addinfo(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    if rest.strip():
+        raise EvalError("addinfo options are not modelled")
+    info = {"info_min_time": "0.000", "info_max_time": "+Infinity", "info_search_time": str(ctx.now),
+            "info_sid": "scheduler__test"}
+    info.update(ctx.info)
+    return [{**row, **info} for row in rows]
+
+
+def _cmd_mvexpand(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    name = rest.strip()
+    if not re.fullmatch(r"[\w.:]+", name):
+        raise EvalError(f"mvexpand {rest!r}: one field, no limit, is modelled")
+    out: List[Fields] = []
+    for row in rows:
+        values = multivalue(row.get(name))
+        if not values:
+            out.append(row)  # assumption: a row without the field passes unchanged
+        for value in values:
+            out.append({**row, name: value})
+    return out
+
+
+def _cmd_head(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    if not rest.strip().isdigit():
+        raise EvalError(f"head {rest!r}: only a count is modelled")
+    return rows[: int(rest)]
+
+
+def _cmd_makeresults(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    options, words = _options(rest, ("count",))
+    if words:
+        raise EvalError(f"makeresults {rest!r} is not modelled")
+    return [{"_time": str(int(ctx.now))} for _ in range(int(options.get("count", "1")))]
+
+
+COMMANDS: Dict[str, Command] = {
+    "eval": _cmd_eval, "where": _cmd_where, "search": _cmd_search, "lookup": _cmd_lookup,
+    "fields": _cmd_fields, "table": _cmd_table, "rename": _cmd_rename, "stats": _cmd_stats,
+    "sort": _cmd_sort, "dedup": _cmd_dedup, "inputlookup": _cmd_inputlookup,
+    "outputlookup": _cmd_outputlookup, "appendpipe": _cmd_appendpipe, "addinfo": _cmd_addinfo,
+    "mvexpand": _cmd_mvexpand, "head": _cmd_head, "makeresults": _cmd_makeresults,
+}
+
+
+def _run(ctx: SearchContext, pipeline: str, rows: List[Fields]) -> List[Fields]:
     from devtools.splcheck import split_top_level
 
-    rows = [dict(e) for e in events]
     for stage in (s.strip() for s in split_top_level(pipeline, "|")):
         if not stage:
             continue
         command, _, rest = stage.partition(" ")
-        if command == "eval":
-            for row in rows:
-                for name, expression in _split_assignments(rest):
-                    value = as_field(evaluate(expression, row, now))
-                    if value is None:
-                        row.pop(name, None)
-                    else:
-                        row[name] = value
-        elif command == "lookup":
-            rows = [apply_lookup(rest, row, root) for row in rows]
-        elif command == "where":
-            rows = [row for row in rows if evaluate(rest, row, now) is True]
-        elif command == "fields":
-            if not rest.startswith("- "):
-                raise EvalError("only 'fields - <patterns>' is modelled")
-            patterns = [re.compile(re.escape(p).replace(r"\*", ".*") + "$") for p in rest[2:].split()]
-            rows = [{k: v for k, v in row.items() if not any(p.match(k) for p in patterns)}
-                    for row in rows]
-        else:
+        handler = COMMANDS.get(command)
+        if handler is None:
             raise EvalError(f"command {command!r} is not modelled")
+        rows = handler(ctx, rest, rows)
         rows = [{k: v for k, v in row.items() if v is not None} for row in rows]
     return rows
+
+
+def run_pipeline(pipeline: str, events: List[Fields], root: Path = ROOT, now: Optional[float] = None,
+                 kvstore: Optional[KVStore] = None, info: Optional[Dict[str, str]] = None) -> List[Fields]:
+    """Run a pipeline (a pipeline macro's expansion, or a search starting with ``|``) over rows.
+
+    ``kvstore`` is the store KV store lookups read and write (an empty one, as on a fresh
+    install, when none is given); ``info`` overrides what ``addinfo`` reports.
+    """
+    ctx = SearchContext(root, time.time() if now is None else now, kvstore if kvstore is not None else KVStore(),
+                        dict(info or {}))
+    return _run(ctx, pipeline, [dict(e) for e in events])
+
+
+__all__ = ["COMMANDS", "SearchContext", "lookup_stanza", "run_pipeline"]

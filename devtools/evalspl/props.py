@@ -11,6 +11,7 @@ from devtools.conf import ROOT, Stanza
 
 from .evaluate import as_field, evaluate
 from .kvjson import flatten_json
+from .kvstore import KVStore
 from .lookups import apply_lookup, conf_stanza
 from .values import EvalError, Fields
 
@@ -21,8 +22,10 @@ def props_stanza(sourcetype: str, root: Path = ROOT) -> Stanza:
     return conf_stanza(root / "default" / "props.conf", sourcetype)
 
 
-def apply_props(sourcetype: str, raw: str, root: Path = ROOT, now: Optional[float] = None) -> Fields:
-    """Search-time fields of one event: KV_MODE=json, then every EVAL-* in parallel, then LOOKUP-*."""
+def apply_props(sourcetype: str, raw: str, root: Path = ROOT, now: Optional[float] = None,
+                kvstore: Optional[KVStore] = None) -> Fields:
+    """Search-time fields of one event: KV_MODE=json, then every EVAL-* in parallel, then LOOKUP-*
+    (KV store lookups read ``kvstore``; an empty store, as on a fresh install, when none is given)."""
     stanza = props_stanza(sourcetype, root)
     if (stanza.get("KV_MODE") or "").strip() != "json":
         raise EvalError(f"[{sourcetype}] is not KV_MODE = json")
@@ -38,7 +41,7 @@ def apply_props(sourcetype: str, raw: str, root: Path = ROOT, now: Optional[floa
                 result[name] = value
     for setting in stanza.settings:
         if setting.key.startswith("LOOKUP-"):
-            result = apply_lookup(setting.value, result, root)
+            result = apply_lookup(setting.value, result, root, kvstore)
     return {k: v for k, v in result.items() if v is not None}
 
 

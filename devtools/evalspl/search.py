@@ -41,7 +41,8 @@ class SearchParser:
     """``search`` command clauses: implicit AND, OR (binds tighter than AND, as in Splunk), NOT,
     parentheses, ``field=value`` / ``field!=value`` with ``*`` wildcards (values case-insensitive,
     any value of a multivalue field), and bare terms (modelled as case-insensitive substrings of
-    ``_raw``; Splunk matches indexed segments, which agrees for the terms the app uses)."""
+    ``_raw``, ``*`` in a term as any text and ``*`` alone as every event; Splunk matches indexed
+    segments, which agrees for the terms the app uses)."""
 
     def __init__(self, text: str) -> None:
         self.tokens = _search_tokens(text)
@@ -108,7 +109,13 @@ def _search_eval(node: Node, fields: Fields) -> bool:
     if kind == "true":
         return True
     if kind == "term":
-        return str(node[1]).lower() in str(fields.get("_raw", "")).lower()
+        term = str(node[1])
+        if term == "*":
+            return True  # `search *` keeps every event
+        if "*" in term:
+            regex = ".*".join(re.escape(part) for part in term.split("*"))
+            return re.search(regex, str(fields.get("_raw", "")), re.I | re.S) is not None
+        return term.lower() in str(fields.get("_raw", "")).lower()
     _, name, op, pattern = node
     values = multivalue(fields.get(name))
     hit = any(_wild(pattern, v) for v in values)

@@ -5,6 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
+from devtools import evalspl
+
+
+def site_kvstore() -> evalspl.KVStore:
+    """A KV store holding the shipped example site data (lookups/<name>.example.csv loaded into each
+    site-data collection), as an admin who starts from the examples has it."""
+    store = evalspl.KVStore()
+    evalspl.load_examples(store)
+    return store
+
 
 def reshape(raw: str) -> str:
     """The same LogEntry in the other shape: bare <-> wrapped by the Pub/Sub input."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Dict, List
 
@@ -18,6 +17,7 @@ import pytest
 
 from devtools import evalspl
 from devtools.splcheck import AppContent, expand
+from tests.unit.knowledge_builders import site_kvstore
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = AppContent.load(ROOT)
@@ -102,27 +102,27 @@ def test_service_agent_condition_on_a_real_event() -> None:
 
 def test_ingress_keeps_only_callers_outside_the_egress_networks() -> None:
     rows = [{"caller_ip": "203.0.113.5"}, {"caller_ip": "198.51.100.77"}, {"caller_ip": "192.0.2.20"}]
-    kept = evalspl.run_pipeline(macro("egress_network(caller_ip)") + " | where isnull(caller_ip_egress_kind)", rows)
-    # 203.0.113.0/28 is the Lisbon office NAT and 192.0.2.16/28 the VPN concentrators in the shipped lookup.
+    kept = evalspl.run_pipeline(macro("egress_network(caller_ip)") + " | where isnull(caller_ip_egress_kind)", rows,
+                                kvstore=site_kvstore())
+    # 203.0.113.0/28 is the Lisbon office NAT and 192.0.2.16/28 the VPN concentrators in the example site data.
     assert [r["caller_ip"] for r in kept] == ["198.51.100.77"]
 
 
 NOW = calendar.timegm((2026, 11, 28, 12, 0, 0))
-ALLOWLIST = """rule_id,principal,caller_cidr,project,service,method,window_start,window_end,expires,reason,owner
-T-ACTIVE,deploy@ops.iam.gserviceaccount.com,0.0.0.0/0,*,*,*,00:00,00:00,2027-06-30,pipeline,sec@example
-T-EXPIRED,*,0.0.0.0/0,ml-sandbox-4821,notebooks.googleapis.com,*,00:00,00:00,2026-10-31,pilot,dana@example
-T-NIGHT,*@example-corp.com,203.0.113.0/28,data-prod,compute.googleapis.com,v1.compute.instances.*,22:00,04:00,2027-01-31,maintenance,mei@example
-"""
+ALLOWLIST_COLUMNS = ("rule_id,kind,source,principal,caller_cidr,project,service,method,account,rule,resource,days,"
+                     "window_start,window_end,expires,ticket,owner,reason").split(",")
+ALLOWLIST = [
+    "T-ACTIVE,business_operation,gcp_guardrail,deploy@ops.iam.gserviceaccount.com,0.0.0.0/0,*,*,*,*,*,*,*,00:00,00:00,2027-06-30,CHG-1,sec@example,pipeline",
+    "T-EXPIRED,business_operation,*,*,0.0.0.0/0,ml-sandbox-4821,notebooks.googleapis.com,*,*,*,*,*,00:00,00:00,2026-10-31,CHG-2,dana@example,pilot",
+    "T-NIGHT,business_operation,gcp_guardrail,*@example-corp.com,203.0.113.0/28,data-prod,compute.googleapis.com,v1.compute.instances.*,*,*,*,*,22:00,04:00,2027-01-31,CHG-3,mei@example,maintenance",
+]
 
 
 @pytest.fixture(scope="module")
-def allowlist_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("app")
-    (root / "default").mkdir()
-    (root / "lookups").mkdir()
-    shutil.copy(ROOT / "default" / "transforms.conf", root / "default" / "transforms.conf")
-    (root / "lookups" / "guardrail_allowlist.csv").write_text(ALLOWLIST)
-    return root
+def allowlist_store() -> evalspl.KVStore:
+    store = evalspl.KVStore()
+    store.upsert("guardrail_allowlist", [dict(zip(ALLOWLIST_COLUMNS, row.split(","))) for row in ALLOWLIST])
+    return store
 
 
 def denial(hour: int, **fields: str) -> evalspl.Fields:
@@ -131,7 +131,7 @@ def denial(hour: int, **fields: str) -> evalspl.Fields:
     return row
 
 
-def test_alerts_drop_active_allowlist_rows_but_not_expired_ones(allowlist_root: Path) -> None:
+def test_alerts_drop_active_allowlist_rows_but_not_expired_ones(allowlist_store: evalspl.KVStore) -> None:
     rows = [
         denial(9, gcp_principal="deploy@ops.iam.gserviceaccount.com", caller_ip="34.1.2.3",
                gcp_project="p1", gcp_service="iam.googleapis.com", gcp_method="SetIamPolicy"),
@@ -142,7 +142,7 @@ def test_alerts_drop_active_allowlist_rows_but_not_expired_ones(allowlist_root: 
         denial(11, gcp_principal="mei@example-corp.com", caller_ip="203.0.113.4", gcp_project="data-prod",
                gcp_service="compute.googleapis.com", gcp_method="v1.compute.instances.insert"),
     ]
-    kept = evalspl.run_pipeline(macro("guardrail_not_allowlisted"), rows, root=allowlist_root, now=NOW)
+    kept = evalspl.run_pipeline(macro("guardrail_not_allowlisted"), rows, kvstore=allowlist_store, now=NOW)
     # active rule: dropped; expired rule: alerts again; maintenance window: dropped at 23:30, kept at 11:30
     assert [(r["gcp_project"], r["_time"]) for r in kept] == [
         ("ml-sandbox-4821", rows[1]["_time"]), ("data-prod", rows[3]["_time"])]

@@ -179,16 +179,25 @@ def test_exact_match_is_case_sensitive_by_default_and_max_matches(tmp_path: Path
 
 def test_shipped_lookups_have_the_documented_columns() -> None:
     docs = (ROOT / "docs" / "lookups.md").read_text(encoding="utf-8")
-    expected = {
-        "gcp_org_policy_constraints": ["constraint", "constraint_type", "category", "severity", "description"],
+    reference = {"gcp_org_policy_constraints": ["constraint", "constraint_type", "category", "severity", "description"]}
+    site_data = {
         "gcp_project_services": ["project", "service", "approved_by", "ticket", "expires"],
-        "guardrail_allowlist": ["rule_id", "principal", "caller_cidr", "project", "service", "method",
-                                "window_start", "window_end", "expires", "reason", "owner"],
+        "guardrail_allowlist": ["rule_id", "kind", "source", "principal", "caller_cidr", "project", "service", "method",
+                                "account", "rule", "resource", "days", "window_start", "window_end", "expires",
+                                "ticket", "owner", "reason"],
         "egress_networks": ["cidr", "kind", "site", "description"],
+        "cloud_accounts": ["account", "provider", "name", "environment", "owner", "criticality", "notes"],
     }
-    for name, columns in expected.items():
+    for name, columns in reference.items():
         lookup = Lookup.load(name)
-        assert lookup.rows and list(lookup.rows[0]) == columns, name
+        assert not lookup.is_kvstore and lookup.rows and list(lookup.rows[0]) == columns, name
         assert f"`lookups/{name}.csv`" in docs, name
+    for name, columns in site_data.items():
+        lookup = Lookup.load(name)
+        assert lookup.is_kvstore and lookup.fields_list == ["_key", *columns], name
+        with open(ROOT / "lookups" / f"{name}.example.csv", newline="", encoding="utf-8") as handle:
+            assert next(csv.reader(handle)) == columns, name
+        assert f"`lookups/{name}.example.csv`" in docs, name
+    for name, columns in {**reference, **site_data}.items():
         for column in columns:
             assert f"`{column}`" in docs, (name, column)

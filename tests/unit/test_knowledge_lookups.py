@@ -1,4 +1,5 @@
-"""Content rules of the four gcp audit lookups (what the macros and docs/lookups.md rely on)."""
+"""Content rules of the gcp audit lookups (what the macros and docs/lookups.md rely on): the shipped
+reference lookup, and the example site data (lookups/<name>.example.csv) an admin starts from."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import re
 from datetime import date
 
 from devtools.evalspl import Lookup
+from tests.unit.knowledge_builders import site_kvstore
+
+SITE = site_kvstore()
 
 CATEGORIES = {"data_residency", "service_usage", "encryption", "network", "compute", "identity", "storage",
               "database", "serverless", "ai_ml", "logging", "visibility", "custom"}
@@ -35,7 +39,8 @@ def test_constraints_are_real_names_with_meaning() -> None:
 
 
 def test_project_services_rows_are_complete_and_tell_the_motivating_case() -> None:
-    rows = Lookup.load("gcp_project_services").rows
+    rows = Lookup.load("gcp_project_services", kvstore=SITE).rows
+    assert rows
     for row in rows:
         assert all(row.values()), row
         date.fromisoformat(row["expires"])
@@ -46,24 +51,35 @@ def test_project_services_rows_are_complete_and_tell_the_motivating_case() -> No
 
 
 def test_allowlist_rows_are_complete_and_well_formed() -> None:
-    lookup = Lookup.load("guardrail_allowlist")
-    assert lookup.match_types == {"caller_cidr": "CIDR", "principal": "WILDCARD", "project": "WILDCARD",
-                                  "service": "WILDCARD", "method": "WILDCARD"}
+    lookup = Lookup.load("guardrail_allowlist", kvstore=SITE)
+    assert lookup.match_types == {"caller_cidr": "CIDR", "source": "WILDCARD", "principal": "WILDCARD",
+                                  "project": "WILDCARD", "service": "WILDCARD", "method": "WILDCARD",
+                                  "account": "WILDCARD", "rule": "WILDCARD", "resource": "WILDCARD"}
     ids = [r["rule_id"] for r in lookup.rows]
     assert len(ids) == len(set(ids))
     for row in lookup.rows:
         assert all(row.values()), row  # the macro pairs output columns row by row
         ipaddress.ip_network(row["caller_cidr"], strict=True)
         for key in ("window_start", "window_end"):
-            hours, minutes = row[key].split(":")
-            assert 0 <= int(hours) <= 24 and 0 <= int(minutes) < 60 and len(row[key]) == 5
-        date.fromisoformat(row["expires"])
-    # the sample keeps one expired row, so the "expired rows never match" rule is exercised
-    assert any(date.fromisoformat(r["expires"]) < date(2026, 11, 27) for r in lookup.rows)
+            assert re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", str(row[key])), row[key]
+        assert row["days"] == "*" or re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun)(,(mon|tue|wed|thu|fri|sat|sun))*",
+                                                  str(row["days"])), row["days"]
+        assert row["kind"] in {"business_operation", "false_positive"}
+        assert row["source"] in {"*", "gcp_guardrail", "securityhub", "guardduty", "sysdig", "defender"}
+        date.fromisoformat(str(row["expires"]))
+        # a KV store lookup compares case-insensitively only when the stored patterns are lower case
+        for key in ("source", "principal", "project", "service", "method", "account", "rule", "resource", "days"):
+            assert row[key] == str(row[key]).lower(), (row["rule_id"], key)
+    # the examples keep one expired row, so the "expired rows never match" rule is exercised
+    assert any(date.fromisoformat(str(r["expires"])) < date(2026, 11, 27) for r in lookup.rows)
+    # and both kinds, for the Google Cloud alerts and for cloud findings
+    assert {r["kind"] for r in lookup.rows} == {"business_operation", "false_positive"}
+    assert {"gcp_guardrail", "guardduty", "sysdig", "defender"} <= {str(r["source"]) for r in lookup.rows}
 
 
 def test_egress_networks_are_cidrs_of_known_kinds() -> None:
-    lookup = Lookup.load("egress_networks")
+    lookup = Lookup.load("egress_networks", kvstore=SITE)
+    assert lookup.rows
     assert lookup.match_types == {"cidr": "CIDR"}
     networks = []
     for row in lookup.rows:
@@ -72,5 +88,6 @@ def test_egress_networks_are_cidrs_of_known_kinds() -> None:
         assert row["site"]
     for i, earlier in enumerate(networks):
         for later in networks[i + 1:]:
-            if earlier.version == later.version and earlier != later:
-                assert not earlier.supernet_of(later), "narrower ranges must come first"  # type: ignore[arg-type]
+            if earlier.version == later.version:
+                # a KV store returns rows in insertion order: max_matches = 1 needs ranges that do not overlap
+                assert not earlier.overlaps(later), (earlier, later)  # type: ignore[arg-type]

@@ -17,12 +17,13 @@ import pytest
 from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Fields, apply_props, run_pipeline, search_matches, with_eventtypes
 from devtools.splcheck import AppContent, expand
-from tests.unit.knowledge_builders import large_request, reshape, with_request
+from tests.unit.knowledge_builders import large_request, reshape, site_kvstore, with_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))
 NOW = float(calendar.timegm((2026, 11, 27, 12, 0, 0, 0, 0, 0)))
 CONTENT = AppContent.load()
+SITE = site_kvstore()  # the example site data, loaded into the KV store as an admin would
 
 
 def expanded(call: str) -> str:
@@ -33,7 +34,7 @@ def expanded(call: str) -> str:
 
 
 def event(case: Dict[str, Any], index: str = "gcp") -> Fields:
-    fields = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    fields = apply_props(case["sourcetype"], case["raw"], now=NOW, kvstore=SITE)
     fields["index"] = index
     fields["_time"] = case["expected_time"]
     return with_eventtypes(fields)
@@ -152,7 +153,7 @@ def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> float:
 def allow(now: float = NOW, **fields: Any) -> Dict[str, Any]:
     base: Dict[str, Any] = {"_time": NOW}
     base.update(fields)
-    rows = run_pipeline(expanded("`guardrail_allowlist_match`"), [base], now=now)
+    rows = run_pipeline(expanded("`guardrail_allowlist_match`"), [base], now=now, kvstore=SITE)
     assert not [k for k in rows[0] if k.startswith("_gr_")], "temporary fields must be removed"
     return rows[0]
 
@@ -212,9 +213,9 @@ def test_allowlisted_and_not_allowlisted_split_events() -> None:
                    caller_ip="34.90.11.20", gcp_project="a", gcp_service="b", gcp_method="c"),
               dict(_time=NOW, gcp_principal="avery.lin@example-corp.com", caller_ip="198.51.100.77",
                    gcp_project="ml-sandbox-4821", gcp_service="notebooks.googleapis.com", gcp_method="m")]
-    kept = run_pipeline(expanded("`guardrail_not_allowlisted`"), events, now=NOW)
+    kept = run_pipeline(expanded("`guardrail_not_allowlisted`"), events, now=NOW, kvstore=SITE)
     assert [r["gcp_principal"] for r in kept] == ["avery.lin@example-corp.com"]
-    kept = run_pipeline(expanded("`guardrail_allowlisted`"), events, now=NOW)
+    kept = run_pipeline(expanded("`guardrail_allowlisted`"), events, now=NOW, kvstore=SITE)
     assert [r["gcp_principal"] for r in kept] == ["terraform-ci@platform-shared-ops.iam.gserviceaccount.com"]
 
 
@@ -222,7 +223,7 @@ def test_allowlisted_and_not_allowlisted_split_events() -> None:
 
 def declared(project: str, service: str, when: float = NOW) -> Dict[str, Any]:
     rows = run_pipeline(expanded("`gcp_project_service_declared`"),
-                        [{"_time": when, "gcp_project": project, "gcp_service": service}], now=NOW)
+                        [{"_time": when, "gcp_project": project, "gcp_service": service}], now=NOW, kvstore=SITE)
     assert not [k for k in rows[0] if k.startswith("_ps_")]
     return rows[0]
 
@@ -250,7 +251,8 @@ def test_constraint_info_and_egress_network_steps() -> None:
     assert row["org_constraint_category"] == "ai_ml" and row["org_constraint_severity"] == "high"
     row = run_pipeline(expanded("`gcp_constraint_info`"), [{"org_constraint": "ainotebooks.someFutureConstraint"}])[0]
     assert "Vertex AI Workbench" in row["org_constraint_description"]  # family row, after the specific ones
-    row = run_pipeline(expanded("`egress_network(src_translated_ip)`"), [{"src_translated_ip": "192.0.2.20"}])[0]
+    row = run_pipeline(expanded("`egress_network(src_translated_ip)`"), [{"src_translated_ip": "192.0.2.20"}],
+                       kvstore=SITE)[0]
     assert row["src_translated_ip_egress_kind"] == "vpn_concentrator"
     assert row["src_translated_ip_egress_site"] == "datacenter-1"
 

@@ -25,7 +25,7 @@ from devtools.evalspl import (
     functions_used,
     props_stanza,
 )
-from tests.unit.knowledge_builders import large_request, reshape, with_request
+from tests.unit.knowledge_builders import large_request, reshape, site_kvstore, with_request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "knowledge"
 CASES: List[Dict[str, Any]] = json.loads((FIXTURES / "events.json").read_text(encoding="utf-8"))
@@ -37,6 +37,7 @@ NORMALISED = ["gcp_log_type", "gcp_project", "gcp_service", "gcp_method", "gcp_r
               "gcloud_invocation_id", "status_code", "status_message", "gcp_violation_type", "vpcsc_reason",
               "vpcsc_perimeter", "vpcsc_unique_id", "vpcsc_dry_run", "org_constraint"]
 CIM_CHANGE = ["user", "src", "action", "object", "status", "vendor_account", "command"]
+SITE = site_kvstore()  # the automatic egress_networks lookup reads the KV store
 NOW = 1795780800.0  # 2026-11-27T12:00:00Z, fixed so expiry checks do not depend on the clock
 
 
@@ -46,7 +47,7 @@ def evals(sourcetype: str) -> Dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_normalised_fields(case: Dict[str, Any]) -> None:
-    fields = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    fields = apply_props(case["sourcetype"], case["raw"], now=NOW, kvstore=SITE)
     for name, expected in case["expected"].items():
         assert fields.get(name) == expected, f"{case['name']}: {name}"
 

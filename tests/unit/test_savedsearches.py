@@ -147,9 +147,11 @@ def test_allowlist_applied_before_aggregation(name: str) -> None:
 
 
 def test_allowlist_macro_honours_expiry() -> None:
-    """Expired rows must alert again: the macro compares each row's expiry with the event and now."""
+    """Expired rows must alert again: the rule engine compares each row's expiry with the event and now."""
     match = MACROS["guardrail_allowlist_match"].get("definition") or ""
-    assert "expires" in match and "now()" in match and "_time" in match
+    assert "_gr_time=_time" in match and match.endswith("`guardrail_allowlist_rules`")
+    rules = MACROS["guardrail_allowlist_rules"].get("definition") or ""
+    assert "expires" in rules and "now()" in rules and "_gr_time" in rules
     assert "guardrail_allowlisted=\"false\"" in (MACROS["guardrail_not_allowlisted"].get("definition") or "")
 
 
@@ -233,7 +235,7 @@ def test_triage_macro_never_overwrites_a_decision() -> None:
 
 def test_allowlist_proposal_maps_to_allowlist_columns() -> None:
     search = stanza("guardrail_allowlist_proposal").get("search") or ""
-    header = (ROOT / "lookups" / "guardrail_allowlist.csv").read_text().splitlines()[0].split(",")
+    header = (ROOT / "lookups" / "guardrail_allowlist.example.csv").read_text().splitlines()[0].split(",")
     table = [p for p in stages(search) if p.startswith("table ")][-1].split()[1:]
     assert table[: len(header)] == header
     assert stanza("guardrail_allowlist_proposal").get("enableSched") == "0"
