@@ -369,6 +369,24 @@ def _f_now(ctx: Context, args: List[Node]) -> Value:
     return ctx.now
 
 
+# strftime codes modelled: the same in Splunk's and the C library's strftime.
+_STRFTIME = {"%Y", "%m", "%d", "%H", "%M", "%S", "%F", "%T", "%a", "%b", "%Z", "%z", "%%"}
+
+
+def _f_strftime(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "strftime")
+    number = _number(_scalar(_ev(ctx, args[0]), "strftime"))
+    fmt = _text(_ev(ctx, args[1]), "strftime")
+    if number is None or fmt is None:
+        return None
+    for code in re.findall(r"%.", fmt):
+        if code not in _STRFTIME:
+            raise EvalError(f"strftime: format {code} not modelled")
+    # Splunk formats in the time zone of the user the search runs as; the model is a user in UTC
+    # (assumption: the tests and fixtures state their times in UTC).
+    return time.strftime(fmt.replace("%Z", "UTC").replace("%z", "+0000"), time.gmtime(number))
+
+
 def _f_spath(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 2, 2, "spath")
     text, path = _text(_ev(ctx, args[0]), "spath"), _text(_ev(ctx, args[1]), "spath")
@@ -514,7 +532,7 @@ FUNCTIONS: Dict[str, Evaluator] = {
     "upper": _f_upper, "trim": _f_trim, "md5": _f_md5, "in": _f_in, "nullif": _f_nullif, "like": _f_like,
     "mvappend": _f_mvappend, "mvjoin": _f_mvjoin, "mvdedup": _f_mvdedup, "mvsort": _f_mvsort,
     "max": _f_max, "min": _f_min, "round": _f_round, "json_valid": _f_json_valid,
-    "json_extract": _f_json_extract,
+    "json_extract": _f_json_extract, "strftime": _f_strftime,
 }
 
 

@@ -18,9 +18,9 @@ import tarfile
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import guardrail
 import pytest
 
-import guardrail
 from devtools import evalspl
 from devtools import package as packager
 from devtools.conf import parse_conf
