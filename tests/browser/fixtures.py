@@ -6,6 +6,10 @@ Two sources:
   verdicts) feeds the correlation panels and the investigation's denied-call panels, shaped by the same
   steps as each panel's SPL (eval, where, stats, lookups against the app's own lookups/*.csv); the user
   view's evidence panels come from the scenario's endpoint events. Nothing in those panels is typed by hand;
+- the morning triage view (``morning_triage``): its own searches run through ``devtools/evalspl`` over
+  the triage queue that the app's intake builds from ``tests/fixtures/triage`` in a night of scheduled
+  runs (plus a Google Cloud alert entry and an analyst's decision); only the raw-event and source
+  health searches get stand-ins (fixture events holding the finding id; ``tstats`` counts);
 - ``tests/browser/fixtures/<view>.json``: hand-made results for the other panels
   (``{"dataSourceId": {"fields": [...], "rows": [[...], ...]}}``), consistent with the sample scenario.
 
@@ -191,8 +195,9 @@ def constraint_text(reason: str) -> str:
 
 
 def service_declared(project: str, service: str, at: float) -> bool:
-    """`` `gcp_project_service_declared` ``: a row for the project and service, not expired at event time."""
-    for entry in read_lookup("gcp_project_services.csv"):
+    """`` `gcp_project_service_declared` ``: a row for the project and service, not expired at event time
+    (the site data of the fixtures: the shipped examples, as a site that loaded them has it)."""
+    for entry in read_lookup("gcp_project_services.example.csv"):
         if entry["project"].lower() == project.lower() and fnmatch.fnmatchcase(service.lower(),
                                                                                 entry["service"].lower()):
             expires = datetime.strptime(entry["expires"], "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
@@ -269,6 +274,119 @@ def denied_tables(rows: List[Row]) -> Dict[str, Table]:
     }
 
 
+TRIAGE_NIGHT = (
+    ("2026-12-01T02:15Z", ("sh_control_failed_eventbridge", "gd_exfiltration_eventbridge",
+                           "gd_exfiltration_via_securityhub", "sysdig_legacy_policy", "defender_rest_alert",
+                           "defender_export_alert", "sysdig_runtime_eks", "sysdig_activity_audit", "truncated_event")),
+    ("2026-12-01T04:45Z", ("gd_exfiltration_update", "gd_portscan_in_maintenance_window", "sysdig_runtime_gke")),
+    ("2026-12-01T06:20Z", ("sh_control_passed_bare", "gd_portscan_after_window")),
+)
+
+
+def _resolve(query: str, tokens: Dict[str, str]) -> str:
+    """A Studio query with its tokens replaced (``$t|s$`` quoted), as the dashboard sends it."""
+    def value(match: re.Match[str]) -> str:
+        text = tokens[match.group(1)]
+        return json.dumps(text) if match.group(2) == "|s" else text
+    return re.sub(r"\$([\w.]+)(\|s)?\$", value, query)
+
+
+def _table_of(query: str, rows: List[Row]) -> Table:
+    """Rows in the column order of the query's last ``table`` stage (else in order of appearance)."""
+    from devtools.splcheck import split_top_level
+
+    stages = [s.strip() for s in split_top_level(query, "|") if s.strip().startswith("table ")]
+    fields: List[str] = stages[-1].split()[1:] if stages else []
+    if not stages:
+        for row in rows:
+            fields += [k for k in row if k not in fields]
+    return table(fields, [[row.get(f, "") for f in fields] for row in rows])
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+
+
+def triage_tables() -> Dict[str, Table]:
+    """morning_triage: every search of the view run through devtools/evalspl over the queue the intake
+    builds from the triage fixtures, with the view's default tokens (see the module docstring)."""
+    from devtools import evalspl
+    from tests.browser import dashboard_checks as dc
+    from tests.unit.triage_builders import FIXTURES, NOW, event, intake, macro, normalise, site_kvstore, utc
+
+    store = site_kvstore()
+    store.upsert("guardrail_allowlist", [{  # a row the view must mark as never matching (no ticket)
+        "rule_id": "AL-900", "kind": "business_operation", "source": "sysdig", "principal": "*",
+        "caller_cidr": "0.0.0.0/0", "project": "*", "service": "*", "method": "*", "account": "*",
+        "rule": "terminal shell in container", "resource": "*", "days": "*", "window_start": "00:00",
+        "window_end": "00:00", "expires": "2027-01-31", "ticket": "", "owner": "platform@example-corp.com",
+        "reason": "debug shells during the EKS migration"}])
+    for when, names in TRIAGE_NIGHT:
+        intake(list(names), store, now=utc(when))
+    alert = {"triage_key": "caller=ip:203.0.113.24;project=data-platform-prod;service=compute.googleapis.com",
+             "gcp_project": "data-platform-prod", "gcp_service": "compute.googleapis.com", "caller_ip": "203.0.113.24",
+             "finding": "6 denials of ip:203.0.113.24 on compute.googleapis.com in project data-platform-prod",
+             "first_seen": str(utc("2026-12-01T05:02Z")), "last_seen": str(utc("2026-12-01T05:14Z"))}
+    evalspl.run_pipeline(macro("`guardrail_triage_record(guardrail_repeated_denials,medium)`"), [alert],
+                         now=utc("2026-12-01T05:25Z"), kvstore=store, info={"info_sid": "scheduler__repeated"})
+    exfil = str(evalspl.evaluate("md5(k)", {"k": FIXTURES["gd_exfiltration_eventbridge"]["expect"]["finding_key"]}))
+    decide = ('| inputlookup guardrail_triage_lookup | where _key=="' + exfil + '"'
+              ' | eval new_status="investigating", new_owner="sam.ortiz", new_note="role used from a VPN exit?"'
+              " | `guardrail_triage_decide` | outputlookup guardrail_triage_lookup append=true key_field=_key")
+    evalspl.run_pipeline(macro(decide), [], now=utc("2026-12-01T07:50Z"), kvstore=store)
+
+    sources = dc.load_view(dc.VIEWS / "morning_triage.xml").definition["dataSources"]
+    info = {"info_min_time": str(NOW - 86400), "info_max_time": str(NOW), "info_sid": "dashboard"}
+
+    def query(name: str) -> str:
+        return str(sources[name]["options"]["query"])
+
+    def run(name: str, rows: List[Row], tokens: Optional[Dict[str, str]] = None, skip: int = 0) -> List[Row]:
+        """The search (after its first ``skip`` stages) over ``rows``, tokens resolved."""
+        from devtools.splcheck import split_top_level
+
+        text = query(name) if not skip else "|".join(split_top_level(query(name), "|")[skip:])
+        resolved = _resolve(text, {"f_source": "*", "f_priority": "*", **(tokens or {})})
+        return evalspl.run_pipeline(macro(resolved), [dict(r) for r in rows], now=NOW, kvstore=store, info=info)
+
+    base = run("ds_queue", [])
+    out: Dict[str, Table] = {"ds_queue": _table_of(query("ds_queue"), base)}
+    for name, spec in sources.items():
+        if spec["type"] == "ds.chain" and name != "ds_history":
+            out[name] = _table_of(query(name), run(name, base))
+    # panels that wait for a row click: every finding's rows, the harness keeps the clicked one's
+    history = [h for row in base for h in run("ds_history", base, {"sel_key": str(row["triage_key"])})]
+    out["ds_history"] = {**_table_of(query("ds_history"), history),
+                         "match": {"field": "triage_key", "query": 'triage_key=="([^"]*)"'}}
+    raw: List[Row] = []
+    for finding_id in sorted({str(r["finding_id"]) for r in base if r.get("finding_id")}):
+        for name in FIXTURES:  # `cloud_findings` "<id>": the fixture events holding the id
+            ev = event(name)
+            if finding_id in str(ev["_raw"]):
+                (norm,) = normalise([name])
+                ev["_time"] = _iso(float(norm.get("finding_updated") or NOW))
+                raw += run("ds_raw", [ev], {"sel_finding_id": finding_id}, skip=1)
+    out["ds_raw"] = {**_table_of(query("ds_raw"), raw), "match": {"field": "finding", "query": 'finding="([^"]*)"'}}
+    counts = [{"finding_source": "securityhub", "count": "5120", "last_indexed": str(NOW - 600)},
+              {"finding_source": "guardduty", "count": "240", "last_indexed": str(NOW - 1300)},
+              {"finding_source": "sysdig", "count": "800", "last_indexed": str(utc("2026-11-30T06:00Z"))},
+              {"finding_source": "defender", "count": "35", "last_indexed": str(NOW - 3000)}]
+    after_tstats = query("ds_health")[query("ds_health").index("| `cloud_source_health`"):]
+    out["ds_health"] = _table_of(query("ds_health"), evalspl.run_pipeline(macro(after_tstats), counts, now=NOW))
+    out["ds_allowlist"] = _table_of(query("ds_allowlist"), run("ds_allowlist", []))
+    statuses = ("new", "investigating", "business_operation", "false_positive", "true_positive")
+    out["ds_status_choices"] = table(("label", "value"), [[s.replace("_", " "), '{{query:value="([^"]*)"}}|' + s]
+                                                          for s in statuses])
+    written = run("ds_triage_write", [], {"triage_action": f"{exfil}|investigating", "triage_owner": "sam.ortiz",
+                                          "triage_note": "role used from a VPN exit?"})
+    assert len(written) == 1, "the write search updates exactly the selected finding"
+    # what the analyst picks in the browser is echoed from the resolved query
+    out["ds_triage_write"] = table(("title", "status", "owner", "note", "saved_at"), [[
+        written[0]["title"], '{{query:split\\("[^|"]*\\|([^"]*)", "\\|"\\)}}', '{{query:new_owner="([^"]*)"}}',
+        '{{query:new_note="([^"]*)"}}', written[0]["saved_at"]]])
+    return out
+
+
 def default_subject(rows: List[Row]) -> str:
     """The person the investigation's drilldown opens User activity for: the newest identified caller."""
     for row in sorted(rows, key=when, reverse=True):
@@ -299,6 +417,7 @@ def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> 
     attributed = attributed_table(rows, subject)
     generated: Dict[str, Dict[str, Table]] = {
         "policy_denied_investigation": {**denied_tables(rows), **investigation_tables(rows)},
+        "morning_triage": triage_tables(),
         "user_activity": {"ds_attributed": attributed,
                           "ds_kpi_denied": table(("denied",), [[len(attributed["columns"][0])]]),
                           **evidence_tables(events, subject)},

@@ -180,6 +180,9 @@ async function runDrilldowns(page, scenario, fixtures, definition) {
                     }
                 }
                 void targetFixtures;
+                // back to the view (a fresh load: its tokens start over), so later drilldowns run there
+                await page.goto(urlBefore);
+                await waitForPanels(page, definition);
             } else {
                 const deadline = Date.now() + 20000;
                 let pending = expect.searches.slice();

@@ -21,7 +21,7 @@ from tests.browser import dashboard_checks as dc
 
 HERE = Path(__file__).resolve().parent
 OWN_VIEWS = ("gcp_audit_overview", "policy_denied_investigation", "user_activity", "alert_triage",
-             "guardrail_posture")
+             "guardrail_posture", "morning_triage")
 VIEW_PATHS = dc.all_views()
 VIEW_IDS = [p.stem for p in VIEW_PATHS]
 

@@ -71,3 +71,24 @@ def test_denied_call_panels_use_the_apps_lookups(verdicts: List[Dict[str, Any]])
     assert fx.constraint_text("gcp.restrictServiceUsage").startswith("Only the allowed Google Cloud services")
     assert fx.service_declared("ml-sandbox-4821", "bigquery.googleapis.com", 0.0)
     assert not fx.service_declared("ml-sandbox-4821", "notebooks.googleapis.com", 0.0)
+
+
+def test_morning_triage_panels_come_from_the_apps_own_searches() -> None:
+    """The view's searches, run over the queue a night of intake builds, show one row per finding."""
+    tables = fx.triage_tables()
+    fired = tables["ds_fired"]
+    titles = column(fired, "title")
+    # GuardDuty natively and through Security Hub, and its later update: one row
+    assert titles.count("Credentials for instance role payments-api-instance-role used from external IP address.") == 1
+    assert column(fired, "priority") == sorted(column(fired, "priority"))  # by priority
+    assert "6 denials of ip:203.0.113.24 on compute.googleapis.com in project data-platform-prod" in titles
+    assert column(tables["ds_suppressed"], "suppressed_by") == ["AL-005"]
+    assert column(tables["ds_kpi_suppressed"], "suppressed") == ["1"]
+    assert dict(zip(column(tables["ds_health"], "source"), column(tables["ds_health"], "health_state")))[
+        "Sysdig Secure"] == "silent"
+    assert "never matches: no ticket" in column(tables["ds_allowlist"], "state")
+    assert set(column(tables["ds_gcp"], "account")) == {"data-platform-prod"}
+    # a selected finding's panels hold every finding's rows; the harness keeps the clicked one's
+    assert set(column(tables["ds_history"], "triage_key")) == set(column(fired, "triage_key"))
+    raw_ids = set(column(tables["ds_raw"], "finding"))
+    assert {i for i in column(fired, "finding_id") if i} <= raw_ids
