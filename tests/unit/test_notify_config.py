@@ -77,6 +77,9 @@ def test_shipped_deadlines_sit_well_inside_maxtime() -> None:
         ({"allowed_addresses": "soar.internal"}, "param.allowed_addresses"),
         ({"total_timeout": "0"}, "param.total_timeout"),
         ({"total_timeout": "9999"}, "param.total_timeout"),
+        ({"timeout": "١٠"}, "param.timeout"),
+        ({"max_rows": "５"}, "param.max_rows"),
+        ({"timeout": "nan"}, "param.timeout"),
     ],
 )
 def test_bad_parameters_name_the_parameter(override: dict, where: str) -> None:
@@ -86,7 +89,8 @@ def test_bad_parameters_name_the_parameter(override: dict, where: str) -> None:
 
 
 @pytest.mark.parametrize(("raw", "label"), [("5", "high"), ("6", "critical"), ("3", "low"),
-                                             ("High", "high"), ("$alert.severity$", "unknown"), ("9", "unknown")])
+                                             ("High", "high"), ("$alert.severity$", "unknown"), ("9", "unknown"),
+                                             ("٥", "unknown")])
 def test_severity_label(raw: str, label: str) -> None:
     assert severity_label(raw) == label
 

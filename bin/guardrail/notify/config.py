@@ -95,6 +95,8 @@ def _number(conf: Mapping[str, object], key: str, default: float, low: float, hi
     if raw == "":
         return default
     try:
+        if not raw.isascii():  # float() would read digits of other scripts ("١٠") as 10
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
         raise ConfigError(f"param.{key}", f"not a number: {raw!r}") from None
@@ -106,7 +108,7 @@ def _number(conf: Mapping[str, object], key: str, default: float, low: float, hi
 def severity_label(raw: str) -> str:
     """Map Splunk's numeric ``alert.severity`` (1-6) to its label; keep a label as given."""
     text = raw.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return SEVERITY_LABELS.get(int(text), "unknown")
     if text.lower() in SEVERITY_LABELS.values():
         return text.lower()
