@@ -29,14 +29,17 @@ SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 NAMED = ("identified", "not_masked")
 STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
 
-# (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings;
-# "jitter" is newest first by 30-second bucket but shuffled inside each bucket (rows from several
-# indexes whose timestamps are close), within the one-minute slack the contract allows for clocks;
-# "shuffled" is no order at all (the command must buffer, under its max_buffer cap).
-RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 97), ("asc", 50000))
-COMBINED_RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 1000), ("desc", 97),
-                                              ("asc", 50000), ("asc", 333), ("jitter", 50000),
-                                              ("shuffled", 1000))
+# (order, chunk size, Splunk's Python): newest first as Splunk sends it and the other way round under
+# both Pythons Splunk ships (3.9 in 9.x, 3.13 in 10.2+), and awkward chunkings; "jitter" is newest
+# first by 30-second bucket but shuffled inside each bucket (rows from several indexes whose
+# timestamps are close), within the one-minute slack the contract allows for clocks; "shuffled" is
+# no order at all (the command must buffer, under its max_buffer cap).
+RUNS: Tuple[Tuple[str, int, str], ...] = (("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"),
+                                          ("asc", 50000, "3.13"), ("desc", 97, "3.9"))
+COMBINED_RUNS: Tuple[Tuple[str, int, str], ...] = (
+    ("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"), ("asc", 50000, "3.13"),
+    ("desc", 1000, "3.9"), ("desc", 97, "3.13"), ("asc", 333, "3.9"), ("jitter", 50000, "3.9"),
+    ("shuffled", 1000, "3.13"))
 
 
 def python() -> str:
@@ -302,6 +305,13 @@ def run_in_process(sc: Scenario, order: str, chunk: int = 50000) -> Result:
     return score(sc, [to_record(item) for item in released], order, chunk)
 
 
+def interpreter(version: str) -> str:
+    """Splunk's Python ``version`` (3.9, 3.13) where installed; $SCENARIO_PYTHON wins for 3.9."""
+    if version == "3.9":
+        return python()
+    return runtime(version) or python()
+
+
 def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
     """The real command over SCP v2 on the scenario, in one order and chunk size."""
     rows = ordered(sc, order)
@@ -315,10 +325,17 @@ def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Resu
 
 
 def run_all(scenarios: Sequence[Scenario], workers: int = 2) -> List[Result]:
-    jobs = [(sc, order, chunk) for sc in scenarios
-            for order, chunk in (COMBINED_RUNS if sc.name == "combined" else RUNS)]
+    jobs = [(sc, order, chunk, version) for sc in scenarios
+            for order, chunk, version in (COMBINED_RUNS if sc.name == "combined" else RUNS)]
+
+    def one(job: Tuple[Scenario, str, int, str]) -> Result:
+        sc, order, chunk, version = job
+        result = run(sc, order, chunk, interpreter(version))
+        result.order = f"{order}/py{version}"
+        return result
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: run(*job), jobs))
+        return list(pool.map(one, jobs))
 
 
 def _pct(value: Optional[float]) -> str:
