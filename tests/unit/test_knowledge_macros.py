@@ -144,7 +144,7 @@ OUR_MACROS = {
 }
 
 
-# ---- guardrail_allowlist.csv through the guardrail_allowlist_match macro ----------------------
+# ---- the guardrail_allowlist examples through the guardrail_allowlist_match macro --------------
 
 def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> float:
     return float(calendar.timegm((y, mo, d, h, mi, 0, 0, 0, 0)))
@@ -219,7 +219,7 @@ def test_allowlisted_and_not_allowlisted_split_events() -> None:
     assert [r["gcp_principal"] for r in kept] == ["terraform-ci@platform-shared-ops.iam.gserviceaccount.com"]
 
 
-# ---- gcp_project_services.csv through gcp_project_service_declared -----------------------------
+# ---- the gcp_project_services examples through gcp_project_service_declared ----------------------
 
 def declared(project: str, service: str, when: float = NOW) -> Dict[str, Any]:
     rows = run_pipeline(expanded("`gcp_project_service_declared`"),

@@ -177,7 +177,7 @@ def parse_price(row: Mapping[str, Any], index: int = -1) -> Price:
 
 
 def parse_control_tower(row: Mapping[str, Any]) -> ControlTowerAccount:
-    """A row of ``aws_control_tower_accounts.csv``."""
+    """A row of the ``aws_control_tower_accounts`` lookup."""
     return ControlTowerAccount(
         account_id=first_value(row, "account_id"),
         managed=_truthy(first_value(row, "managed_by_control_tower"), False),
