@@ -387,6 +387,26 @@ def _f_strftime(ctx: Context, args: List[Node]) -> Value:
     return time.strftime(fmt.replace("%Z", "UTC").replace("%z", "+0000"), time.gmtime(number))
 
 
+_RELATIVE = re.compile(r"([+-]\d+)([smhdw])?(?:@([smhd]))?|@([smhd])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _f_relative_time(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "relative_time")
+    number = _number(_scalar(_ev(ctx, args[0]), "relative_time"))
+    spec = _text(_ev(ctx, args[1]), "relative_time")
+    if number is None or spec is None:
+        return None
+    match = _RELATIVE.fullmatch(spec)
+    if not match:
+        raise EvalError(f"relative_time: modifier {spec!r} not modelled (only [+-]N<s|m|h|d|w>[@<s|m|h|d>])")
+    amount, unit, snap, only_snap = match.groups()
+    value = number + (int(amount) * _SECONDS[unit or "s"] if amount else 0)
+    snap = snap or only_snap
+    # @d snaps to midnight in the user's time zone: the model is a user in UTC, as for strftime
+    return float(value - value % _SECONDS[snap]) if snap else float(value)
+
+
 def _f_spath(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 2, 2, "spath")
     text, path = _text(_ev(ctx, args[0]), "spath"), _text(_ev(ctx, args[1]), "spath")
@@ -532,7 +552,7 @@ FUNCTIONS: Dict[str, Evaluator] = {
     "upper": _f_upper, "trim": _f_trim, "md5": _f_md5, "in": _f_in, "nullif": _f_nullif, "like": _f_like,
     "mvappend": _f_mvappend, "mvjoin": _f_mvjoin, "mvdedup": _f_mvdedup, "mvsort": _f_mvsort,
     "max": _f_max, "min": _f_min, "round": _f_round, "json_valid": _f_json_valid,
-    "json_extract": _f_json_extract, "strftime": _f_strftime,
+    "json_extract": _f_json_extract, "strftime": _f_strftime, "relative_time": _f_relative_time,
 }
 
 

@@ -106,6 +106,8 @@ def test_a_broken_row_never_suppresses() -> None:
     assert suppressed(when, [rule(rule="Recon:EC2/Portscan")]) is None                 # upper case in the store
     assert suppressed(when, [rule(days="tuesday")]) is None
     assert suppressed(when, [rule(), rule(rule_id="T-2", window_start="99:00")]) == ["T-1"]
+    # an empty cell in a row matching the same finding breaks the row-by-row pairing: both fail closed
+    assert suppressed(when, [rule(), rule(rule_id="T-2", ticket="")]) is None
 
 
 def test_false_positive_rows_suppress_the_same_way() -> None:
@@ -134,3 +136,31 @@ def test_the_gcp_alerts_match_the_same_rows_on_their_own_columns() -> None:
     tuesday = {**event, "_time": utc("2026-12-01T03:00Z")}
     assert not evalspl.run_pipeline(macro("`guardrail_allowlisted`"), [tuesday], now=NOW, kvstore=cloud_only)
     assert evalspl.run_pipeline(macro("`guardrail_allowlisted`"), [tuesday], now=NOW, kvstore=store)
+
+
+def test_closing_a_finding_as_false_positive_proposes_a_row_that_suppresses_it() -> None:
+    """Triage view -> allowlist proposal -> an admin adds the ticket and loads it -> suppressed."""
+    from tests.unit.triage_builders import SAVED
+
+    store = site_kvstore()
+    intake(["sysdig_runtime_gke"], store, now=utc("2026-12-01T04:45Z"))
+    decide = ("| inputlookup guardrail_triage_lookup | eval new_status=\"false_positive\", new_owner=\"lena\","
+              " new_note=\"loader health check\" | `guardrail_triage_decide`"
+              " | outputlookup guardrail_triage_lookup append=true key_field=_key")
+    evalspl.run_pipeline(macro(decide), [], now=NOW, kvstore=store)
+    search = SAVED["guardrail_allowlist_proposal"].get("search") or ""
+    (proposed,) = evalspl.run_pipeline(macro(search), [], now=NOW, kvstore=store)
+    assert (proposed["kind"], proposed["source"], proposed["account"], proposed["rule"]) == (
+        "false_positive", "sysdig", "data-platform-prod", "redirect stdout/stdin to network connection in container")
+    assert proposed["resource"] == "gke-data-prod/etl/loader-5c8d7b9f6-m2n4q"
+    assert proposed["expires"] == "2027-03-01" and proposed["reason"] == "loader health check"
+    assert proposed.get("ticket", "") == "", "the ticket is for the admin to fill in"
+    scan = key_of("sysdig_runtime_gke")
+    assert "suppressed_by" not in queue(store)[scan]
+    # loaded as proposed, without a ticket, the row never suppresses anything
+    row = {"_key": "proposal", **{c: str(proposed.get(c, "")) for c in COLUMNS}}
+    store.upsert("guardrail_allowlist", [row])
+    assert "suppressed_by" not in queue(store)[scan]
+    # with its ticket it does (the admin edits the same row)
+    store.upsert("guardrail_allowlist", [{**row, "ticket": "SEC-4100", "rule_id": "AL-020"}])
+    assert queue(store)[scan]["suppressed_by"] == "AL-020"
