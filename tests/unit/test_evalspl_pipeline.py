@@ -101,6 +101,14 @@ def test_new_eval_functions() -> None:
     assert evaluate("json_valid(s)", {"s": "{\"a\":1}"}) is True and evaluate("json_valid(s)", {"s": "{"}) is False
     with pytest.raises(EvalError):
         evaluate('max(1, "a")', {})
+    # times format and snap as a user in UTC sees them
+    assert evaluate('strftime(t, "%Y-%m-%d %H:%M:%S %Z")', {"t": "1796094000"}) == "2026-12-01 03:00:00 UTC"
+    assert evaluate('strftime(relative_time(t, "+90d@d"), "%F")', {"t": "1796094000"}) == "2027-03-01"
+    assert evaluate('relative_time(t, "-15m")', {"t": "1000"}) == 100.0
+    with pytest.raises(EvalError, match="not modelled"):
+        evaluate('relative_time(t, "-1mon@mon")', {"t": "1000"})
+    with pytest.raises(EvalError, match="not modelled"):
+        evaluate('strftime(t, "%j")', {"t": "1000"})
 
 
 def test_json_extract_returns_objects_as_json_text() -> None:
