@@ -125,6 +125,7 @@ def test_the_samples_cover_what_they_are_here_for() -> None:
     denied = [e for e in entries if is_denied(e)]
     assert any(is_masked(e) for e in denied)
     payloads = [e["protoPayload"] for e in entries if isinstance(e.get("protoPayload"), dict)]
-    callers = {str((p.get("requestMetadata") or {}).get("callerIp", "")) for p in payloads}
+    metadata = [p["requestMetadata"] for p in payloads if isinstance(p.get("requestMetadata"), dict)]
+    callers = {str(m.get("callerIp", "")) for m in metadata}
     assert any(":" in c for c in callers) and "gce-internal-ip" in callers
     assert Path(SAMPLES).name == "entries.ndjson"
