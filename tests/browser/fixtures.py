@@ -152,7 +152,7 @@ def investigation_tables(rows: List[Row]) -> Dict[str, Table]:
         "ds_match_status": table(("match_status", "count"), sorted(counts.items())),
         "ds_attribution": table(("Status", "Identified user", "Confidence", "Time", "Caller IP", "Host", "Candidates",
                                  "Project", "Method", "_call", "_subject"), attribution),
-        "ds_call_evidence": {**table(("Evidence, in the order the engine followed it", "_subject", "_call"), evidence),
+        "ds_call_evidence": {**table(("Evidence used", "_subject", "_call"), evidence),
                              "match": {"field": "_call", "query": '_call=="([^"]*)"'}},
     }
 

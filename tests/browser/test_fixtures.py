@@ -53,7 +53,7 @@ def test_evidence_of_a_call_keeps_its_lines_in_order(verdicts: List[Dict[str, An
     tables = fx.investigation_tables(verdicts)
     call = column(tables["ds_correlated"], "_call")[0]
     evidence = tables["ds_call_evidence"]
-    lines = [line for line, key in zip(column(evidence, "Evidence, in the order the engine followed it"),
+    lines = [line for line, key in zip(column(evidence, "Evidence used"),
                                        column(evidence, "_call")) if key == call]
     assert lines == column(tables["ds_correlated"], "match_evidence")[0]
 
