@@ -30,7 +30,7 @@ from .kvjson import EXTRACTION_CUTOFF, flatten_json, json_extract_object, spath_
 from .kvstore import KVStore
 from .lookups import Lookup, apply_lookup, kvstore_lookups, load_examples
 from .parser import Node, Parser, Token, tokenize
-from .pipeline import COMMANDS, SearchContext, run_pipeline
+from .pipeline import COMMANDS, SearchContext, rename_pairs, run_pipeline
 from .props import apply_props, extract_time, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
 from .values import EvalError, Fields, Value
@@ -63,6 +63,7 @@ __all__ = [
     "kvstore_lookups",
     "load_examples",
     "props_stanza",
+    "rename_pairs",
     "run_pipeline",
     "search_matches",
     "spath_json",

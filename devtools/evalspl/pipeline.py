@@ -11,7 +11,7 @@ Modelled (Splunk 9.x Search Reference), with the choices where the reference is 
 * ``where <expr>``, ``search <clause>``: keep rows where the expression is true / the clause matches.
 * ``lookup``: CSV or KV store lookups (``devtools.evalspl.lookups``).
 * ``fields - <patterns>``, ``fields <patterns>`` (keeps ``_``-prefixed fields too, as Splunk keeps
-  internal fields), ``table <patterns>`` (only those, in that order), ``rename <a> AS <b>, ...``.
+  internal fields), ``table <patterns>`` (only those, in that order), ``rename <a> AS <b>, <c> AS "<d e>"``.
 * ``stats <fn>(<field>) [AS <name>] ... [by <fields>]`` with ``count``, ``dc``, ``sum``, ``min``,
   ``max``, ``values`` (distinct, sorted by code point), ``list``, ``first``, ``last`` (first/last
   non-null value in row order). Rows lacking a by-field are dropped; groups come out sorted by their
@@ -22,7 +22,8 @@ Modelled (Splunk 9.x Search Reference), with the choices where the reference is 
   raises (Splunk drops it unless ``keepempty=true``: not modelled).
 * ``inputlookup [append=true] <lookup>``, ``outputlookup [append=true] [key_field=<f>] <lookup>``:
   CSV files are read from and written to the app's ``lookups/``; KV store collections live in the
-  ``KVStore`` given (only the lookup's ``fields_list`` is written and read back).
+  ``KVStore`` given (only the lookup's ``fields_list`` is written and read back);
+  ``override_if_empty=false`` leaves the lookup alone when there are no rows.
 * ``appendpipe [<pipeline>]``: the rows, then the pipeline's output over them.
 * ``addinfo``: ``info_min_time``, ``info_max_time``, ``info_search_time``, ``info_sid`` of the search.
 * ``mvexpand <field>``, ``head <n>``, ``makeresults [count=<n>]``.
@@ -127,8 +128,30 @@ def _cmd_table(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields
     return out
 
 
+_NAME = r'(?:"(?:[^"\\]|\\.)*"|[^\s,"]+)'
+_RENAME = re.compile(rf"\s*({_NAME})\s+AS\s+({_NAME})\s*(?:,|$)", re.I)
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1].replace('\\"', '"') if name.startswith('"') else name
+
+
+def rename_pairs(rest: str) -> List[Tuple[str, str]]:
+    """The (old, new) names of a ``rename a AS b, c AS "Two words"`` stage."""
+    pairs: List[Tuple[str, str]] = []
+    pos, text = 0, rest.strip()
+    while pos < len(text):
+        match = _RENAME.match(text, pos)
+        if not match or match.end() == pos:
+            raise EvalError(f"rename {rest!r}: only 'a AS b' pairs are modelled")
+        old, new = (_unquote(name) for name in match.groups())
+        pairs.append((old, new))
+        pos = match.end()
+    return pairs
+
+
 def _cmd_rename(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
-    pairs = re.findall(r"(\S+?)\s+AS\s+(\S+?)(?:\s*,\s*|\s+|$)", rest.strip() + " ", re.I)
+    pairs = rename_pairs(rest)
     if not pairs or any("*" in a or "*" in b for a, b in pairs):
         raise EvalError(f"rename {rest!r}: only plain 'a AS b' pairs are modelled")
     for row in rows:
@@ -313,11 +336,13 @@ def _cmd_inputlookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[
 
 
 def _cmd_outputlookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
-    options, words = _options(rest, ("append", "key_field"))
+    options, words = _options(rest, ("append", "key_field", "override_if_empty"))
     if len(words) != 1:
         raise EvalError(f"outputlookup {rest!r}: one lookup name is modelled")
     lookup = Lookup.load(words[0], ctx.root, ctx.kvstore)
     append = _true(options.get("append"))
+    if not rows and options.get("override_if_empty", "true").lower() in {"0", "f", "false"}:
+        return rows  # an empty result leaves the lookup as it is
     if lookup.collection is not None:
         key_field = options.get("key_field", "_key")
         records: List[Fields] = []
@@ -430,4 +455,4 @@ def run_pipeline(pipeline: str, events: List[Fields], root: Path = ROOT, now: Op
     return _run(ctx, pipeline, [dict(e) for e in events])
 
 
-__all__ = ["COMMANDS", "SearchContext", "lookup_stanza", "run_pipeline"]
+__all__ = ["COMMANDS", "SearchContext", "lookup_stanza", "rename_pairs", "run_pipeline"]

@@ -28,7 +28,7 @@ def test_a_high_finding_on_the_production_payments_account_is_p1_with_its_reason
         "high severity (GuardDuty 8)",
         "production account payments-prod, owner payments-platform@example-corp.com, criticality high",
         "internet exposure: remote address 198.51.100.23"]
-    assert as_list(exfil["priority_factors"]) == ["high severity", "production account", "high business criticality",
+    assert as_list(exfil["priority_factors"]) == ["high severity", "production account", "high criticality",
                                                    "internet exposure"]
     assert (exfil["environment"], exfil["account_owner"]) == ("production", "payments-platform@example-corp.com")
     # a medium alert on the development subscription stays low in the list
@@ -42,7 +42,7 @@ def test_a_high_finding_on_the_production_payments_account_is_p1_with_its_reason
     legacy = next(e for e in entries.values() if e["account"] == "build-runner-3")
     reasons = as_list(legacy["priority_reasons"])
     assert "account build-runner-3 is not in cloud_accounts: treated as unknown reach" in reasons
-    assert "account not in cloud_accounts" in as_list(legacy["priority_factors"])
+    assert "unknown account" in as_list(legacy["priority_factors"])
 
 
 @pytest.mark.parametrize(("fields", "score", "level"), [
@@ -75,7 +75,7 @@ def test_an_incomplete_account_row_counts_as_unknown() -> None:
     store.upsert("cloud_accounts", [{"account": "111122223333", "environment": "production", "owner": "",
                                      "criticality": "high", "name": "payments-prod"}])
     out = prioritised({"severity": "high", "account": "111122223333"}, store)
-    assert "environment" not in out and "account not in cloud_accounts" in as_list(out["priority_factors"])
+    assert "environment" not in out and "unknown account" in as_list(out["priority_factors"])
 
 
 HEALTH = "`cloud_source_health` | `cloud_source_health_findings` | `cloud_findings_queue_upsert`"
