@@ -7,13 +7,9 @@ each row), so ``make bench`` can say how much the correlation costs on top of me
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# Run as a script, this folder comes first on the path, and its inspect.py (AppInspect) would stand
-# in for the standard library's inspect that splunklib imports.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
-sys.path.insert(0, os.path.join(HERE, "..", "bin", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bin", "lib"))
 
-from splunklib.searchcommands import Configuration, StreamingCommand, dispatch  # noqa: E402  (after the path)
+from splunklib.searchcommands import Configuration, StreamingCommand, dispatch
 
 POLICY_LOG = "cloudaudit.googleapis.com%2Fpolicy"
 
