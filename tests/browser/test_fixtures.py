@@ -113,6 +113,8 @@ def test_morning_triage_panels_come_from_the_apps_own_searches() -> None:
     assert dict(zip(column(tables["ds_health"], "Source"), column(tables["ds_health"], "State")))[
         "Sysdig Secure"] == "silent"
     assert "never matches: no ticket" in column(tables["ds_allowlist"], "State")
+    windows = dict(zip(column(tables["ds_allowlist"], "Rule"), column(tables["ds_allowlist"], "Window (UTC)")))
+    assert (windows["AL-001"], windows["AL-002"]) == ("all day", "22:00–04:00")
     assert set(column(tables["ds_gcp"], "Project")) == {"data-platform-prod"}
     # panels that follow a click hold the rows for nothing selected and for every finding
     assert set(column(tables["ds_selected"], "_key")) == {"", *column(fired, "_key")}
