@@ -11,7 +11,8 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
 * ``spath_json``: the eval function ``spath(X, "<path>")`` on JSON, which reads the whole value
   (an explicit path is not bounded by ``extraction_cutoff``).
 * ``apply_props``: one sourcetype stanza: every ``EVAL-*`` evaluated in parallel against the
-  extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``.
+  extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``;
+  ``merge_stanzas`` + ``apply_stanza`` do the same for one sourcetype configured by several apps.
 * ``run_pipeline``: the ``eval | lookup | where | fields`` pipelines of the pipeline macros.
 * ``Lookup``: a CSV lookup with the ``match_type`` (CIDR / WILDCARD / EXACT), ``max_matches`` and
   ``case_sensitive_match`` of its ``transforms.conf`` stanza.
@@ -27,7 +28,7 @@ from .kvjson import EXTRACTION_CUTOFF, flatten_json, spath_json
 from .lookups import Lookup, apply_lookup
 from .parser import Node, Parser, Token, tokenize
 from .pipeline import run_pipeline
-from .props import apply_props, extract_time, props_stanza
+from .props import apply_props, apply_stanza, extract_time, merge_stanzas, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
 from .values import EvalError, Fields, Value
 
@@ -46,12 +47,14 @@ __all__ = [
     "Value",
     "apply_lookup",
     "apply_props",
+    "apply_stanza",
     "as_field",
     "evaluate",
     "extract_time",
     "fields_referenced",
     "flatten_json",
     "functions_used",
+    "merge_stanzas",
     "props_stanza",
     "run_pipeline",
     "search_matches",
