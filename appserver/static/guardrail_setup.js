@@ -12,7 +12,6 @@
 
     var APP = 'gcp_guardrail';
     var ACTION = 'guardrail_notify';
-    var HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
     var NAME = /^[A-Za-z0-9_.-]{1,64}$/;
     var FORMATS = ['slack', 'teams', 'json'];
 
@@ -68,10 +67,65 @@
         return new Error(what + ' failed: ' + text);
     }
 
+    var LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+    var IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+    /** A host name (letters, digits, - and _ per label) or a canonical IPv4 / bracket-less IPv6
+     * literal; the action's own rules (bin/guardrail/notify/url.py), so the page refuses what the
+     * action would refuse when it sends. Returns the lower-case host, or '' when refused. */
+    function checkHost(text) {
+        var host = text.toLowerCase();
+        if (!host || host.indexOf('%') >= 0 || host.length > 253) { return ''; }
+        if (host.indexOf(':') >= 0) { return /^[0-9a-f:.]+$/.test(host) && host.split('::').length <= 2 ? host : ''; }
+        var labels = host.split('.');
+        var last = labels[labels.length - 1];
+        if (/^\d+$/.test(last) || last.indexOf('0x') === 0) { return IPV4.test(host) ? host : ''; }
+        return labels.every(function (label) { return LABEL.test(label); }) ? host : '';
+    }
+
+    /** The webhook's host, or an Error saying why the action would refuse the address. */
+    function webhookHost(text) {
+        for (var i = 0; i < text.length; i += 1) {
+            var code = text.charCodeAt(i);
+            if (code < 0x21 || code > 0x7e) { return new Error('no spaces, control or non-ASCII characters in the address'); }
+        }
+        if (text.indexOf('\\') >= 0) { return new Error('no backslash in the address'); }
+        if (text.indexOf('#') >= 0) { return new Error('no fragment (#) in the address'); }
+        var scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text);
+        if (!scheme || scheme[1].toLowerCase() !== 'https') { return new Error('only https webhooks are allowed'); }
+        var rest = text.slice(scheme[0].length);
+        var authority = rest.split(/[/?]/)[0];
+        if (authority.indexOf('@') >= 0) { return new Error('no user name or password in the address'); }
+        var host;
+        var port = null;
+        if (authority.charAt(0) === '[') {
+            var end = authority.indexOf(']');
+            if (end < 0) { return new Error('malformed IPv6 host'); }
+            host = authority.slice(1, end);
+            if (authority.length > end + 1) {
+                if (authority.charAt(end + 1) !== ':') { return new Error('the address does not parse'); }
+                port = authority.slice(end + 2);
+            }
+            if (host.indexOf(':') < 0) { return new Error('malformed IPv6 host'); }
+        } else {
+            var parts = authority.split(':');
+            if (parts.length > 2) { return new Error('an IPv6 host needs brackets'); }
+            host = parts[0];
+            if (parts.length === 2) { port = parts[1]; }
+        }
+        if (port !== null && !(/^\d{1,5}$/.test(port) && +port >= 1 && +port <= 65535)) {
+            return new Error('the port is missing or out of range');
+        }
+        var checked = checkHost(host);
+        return checked || new Error('the host is not a plain host name or a dotted-quad IPv4 address');
+    }
+
+    function isIp(host) { return host.indexOf(':') >= 0 || IPV4.test(host); }
+
     function hostAllowed(host, allowed) {
         return allowed.some(function (entry) {
             if (entry.indexOf('*.') === 0) {
-                return host.length > entry.length - 1 && host.slice(-(entry.length - 1)) === entry.slice(1);
+                return !isIp(host) && host.length > entry.length - 1 && host.slice(-(entry.length - 1)) === entry.slice(1);
             }
             return host === entry;
         });
@@ -79,18 +133,19 @@
 
     /** Checks the action itself makes before it sends (bin/guardrail/notify/config.py), made early. */
     function validate(values) {
-        var url;
-        try { url = new URL(values.webhook); } catch (ignored) { return 'the webhook address does not parse'; }
-        if (url.protocol !== 'https:') { return 'only https webhooks are allowed'; }
-        if (url.username || url.password) { return 'no user name or password in the webhook address'; }
+        var host = webhookHost(values.webhook);
+        if (host instanceof Error) { return host.message; }
         if (!NAME.test(values.name)) { return 'the secret name may hold letters, digits, . _ - (at most 64)'; }
         if (FORMATS.indexOf(values.format) < 0) { return 'choose a message format'; }
         if (!values.allowed.length) { return 'list at least one allowed host'; }
         for (var i = 0; i < values.allowed.length; i += 1) {
-            if (!HOST.test(values.allowed[i])) { return 'not a host name or *.domain pattern: ' + values.allowed[i]; }
+            var entry = values.allowed[i];
+            if (!checkHost(entry.indexOf('*.') === 0 ? entry.slice(2) : entry)) {
+                return 'not a host name, *.domain pattern or IP address: ' + entry;
+            }
         }
-        if (!hostAllowed(url.hostname.toLowerCase(), values.allowed)) {
-            return 'the webhook host ' + url.hostname + ' is not in the allowed hosts';
+        if (!hostAllowed(host, values.allowed)) {
+            return 'the webhook host ' + host + ' is not in the allowed hosts';
         }
         return '';
     }
@@ -156,8 +211,9 @@
                     .map(function (h) { return h.trim().toLowerCase().replace(/\.$/, ''); })
                     .filter(function (h) { return h; }),
             };
-            if (!values.allowed.length && webhook) {
-                try { values.allowed = [new URL(webhook).hostname.toLowerCase()]; } catch (ignored) { values.allowed = []; }
+            if (!values.allowed.length) {
+                var only = webhookHost(webhook);
+                values.allowed = only instanceof Error ? [] : [only];
             }
             var problem = validate(values);
             if (problem) { show('Not saved: ' + problem + '.', 'error'); return; }

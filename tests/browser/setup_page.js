@@ -184,6 +184,9 @@ async function main() {
 
         await step('plain_http_refused', { 'guardrail-webhook': 'http://hooks.slack.com/services/T0/B0/plain' });
         await step('host_not_allowed', { 'guardrail-webhook': 'https://hooks.evil-example.net/services/x' });
+        // URLs parsers read differently: the action refuses them when it sends, the page refuses them now
+        await step('backslash_refused', { 'guardrail-webhook': 'https://localhost\\.x.webhook.office.com/hook' });
+        await step('numeric_host_refused', { 'guardrail-webhook': 'https://2130706433/hook' });
         await step('store', { 'guardrail-webhook': 'https://hooks.slack.com/services/T0AAA/B0BBB/s3cretWebhookPath',
             'guardrail-format': 'slack' });
         await step('replace_with_token', { 'guardrail-webhook': 'https://soar.example-corp.com/hooks/guardrail',

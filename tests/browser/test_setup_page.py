@@ -129,7 +129,9 @@ def test_page_loads_the_current_settings_without_errors(report: Dict[str, Any]) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,reason", [("plain_http_refused", "only https"),
-                                         ("host_not_allowed", "not in the allowed hosts")])
+                                         ("host_not_allowed", "not in the allowed hosts"),
+                                         ("backslash_refused", "no backslash"),
+                                         ("numeric_host_refused", "not a plain host name or a dotted-quad")])
 def test_bad_input_is_refused_before_anything_is_sent(report: Dict[str, Any], name: str, reason: str) -> None:
     seen = step(report, name)
     assert seen["statusClass"].endswith("error") and reason in seen["status"]
