@@ -25,11 +25,17 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from guardrail.correlate.splunkcsv import MV_PREFIX, decode_mv, encode_mv_column
 
 from .builder import Builder
-from .catalogue import SCENARIOS
+from .catalogue import CHAINS
+from .office import sc_office_day
+from .traps import TRAPS
 from .world import CORP, DAY0, OTHER_HOSTS, Row, Scenario, World
 
 # --------------------------------------------------------------------------------------------------
 # background noise: unrelated evidence and GCP activity with its own people and addresses
+
+
+#: Every scenario: the chains and traps of the catalogue, then the traps of weighing evidence.
+SCENARIOS = [*CHAINS, *TRAPS, sc_office_day]
 
 
 def noise(w: World, rows: int, start: float, end: float) -> List[Row]:

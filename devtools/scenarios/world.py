@@ -111,11 +111,13 @@ class Truth:
     note: str
     not_masked: bool = False
     host: Optional[str] = None  # the device, where the chain goes through one
+    actual: Optional[str] = None  # who really made the call, where the scenario knows it
 
 
     def as_dict(self) -> Dict[str, object]:
         return {"insert_id": self.insert_id, "scenario": self.scenario, "user": self.user,
-                "time": self.time, "note": self.note, "not_masked": self.not_masked, "host": self.host}
+                "time": self.time, "note": self.note, "not_masked": self.not_masked, "host": self.host,
+                "actual": self.actual}
 
 
 @dataclass

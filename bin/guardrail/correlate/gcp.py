@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import RowError
 from .model import AuditEntry
-from .netaddr import NO_ADDRESS_WORDS, normalize_ip
+from .netaddr import NO_ADDRESS_WORDS, is_internal, normalize_ip
 
 #: Scalar LogEntry paths read from extracted fields (also tried with a ``data.`` prefix).
 FIELD_PATHS: Tuple[str, ...] = (
@@ -322,4 +322,5 @@ def parse_entry(
         resource=resource,
         violation=violation,
         insert_id=pick("insertId", obj, "insertId"),
+        public=ip_key is not None and not is_internal(ip_key),
     )
