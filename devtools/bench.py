@@ -35,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from devtools.scenarios import DAY0, Row, build_all, norm_user  # noqa: E402
+from devtools.scenarios.build import SMALL_WORLDS  # noqa: E402
 from devtools.scenarios.evaluate import insert_id  # noqa: E402
 from devtools.scp import ScpSession, encode_mv, runtime  # noqa: E402
 
@@ -59,7 +60,7 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
     held: List[Row] = []
     held_ids: Dict[str, Tuple[Optional[str], str]] = {}
     while made < rows:
-        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing)[-1]
+        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing, kinds=SMALL_WORLDS)[-1]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1
