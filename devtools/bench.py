@@ -27,17 +27,12 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, devtools/ would come first on sys.path and devtools/inspect.py would shadow the
-# standard library's inspect module.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from devtools.scenarios import DAY0, Row, build_all, norm_user
+from devtools.scenarios.build import SMALL_WORLDS
+from devtools.scenarios.evaluate import insert_id
+from devtools.scp import ScpSession, encode_mv, runtime
 
-from devtools.scenarios import DAY0, Row, build_all, norm_user  # noqa: E402
-from devtools.scenarios.build import SMALL_WORLDS  # noqa: E402
-from devtools.scenarios.evaluate import insert_id  # noqa: E402
-from devtools.scp import ScpSession, encode_mv, runtime  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
 FLOOR = ROOT / "devtools" / "floor.py"

@@ -10,8 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from devtools import inspect as appinspect
-from devtools import package
+from devtools import appinspect, package
 
 ROOT = Path(__file__).resolve().parents[2]
 
