@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
 FLOOR = ROOT / "devtools" / "floor.py"
-STREAM_VERSION = "4"  # bump when the generator or the encoding changes
+STREAM_VERSION = "5"  # bump when the generator or the encoding changes
 BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
 
 
@@ -55,7 +55,8 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
     held: List[Row] = []
     held_ids: Dict[str, Tuple[Optional[str], str]] = {}
     while made < rows:
-        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing, kinds=SMALL_WORLDS)[-1]
+        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing, kinds=SMALL_WORLDS,
+                       device_base=100_000 * block)[-1]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1

@@ -92,9 +92,10 @@ SMALL_WORLDS = [*CHAINS, *TRAPS]
 
 
 def build_all(seed: int = 20251120, per_scenario: int = 12, noise_factor: int = 20,
-              day0: float = DAY0, kinds: Sequence[Callable[[World, int], Scenario]] = ()) -> List[Scenario]:
+              day0: float = DAY0, kinds: Sequence[Callable[[World, int], Scenario]] = (),
+              device_base: int = 0) -> List[Scenario]:
     """Every scenario (``kinds``, default all) with its own background noise, then ``combined``."""
-    w = World(seed, day0)
+    w = World(seed, day0, device_base)
     scenarios = [fn(w, per_scenario) for fn in (kinds or SCENARIOS)]
     combined = Scenario("combined", "every scenario and all background noise in one stream")
     for sc in scenarios:

@@ -143,7 +143,9 @@ class Scenario:
 
 
 class World:
-    def __init__(self, seed: int, day0: float = DAY0) -> None:
+    def __init__(self, seed: int, day0: float = DAY0, device_base: int = 0) -> None:
+        """``device_base`` numbers this world's devices after another world's (the same laptop name,
+        and so the same EDR sensor id, in two worlds of one stream would be one device)."""
         self.day0 = day0
         self.rng = random.Random(seed)
         self._users = [f"{f}.{ln}" for f in FIRST for ln in LAST]
@@ -151,7 +153,7 @@ class World:
         self._user_i = 0
         self._public: set[str] = set()
         self._internal = 0
-        self._device = 0
+        self._device = device_base
         self._office = 0
         self._ids = 0
         self._project = 0
