@@ -179,7 +179,6 @@ class EvidenceStore:
     def __init__(self) -> None:
         # intervals, by start time
         self.leases: TimeIndex[Lease] = TimeIndex()  # by leased ip
-        self.leases_by_host: TimeIndex[Lease] = TimeIndex()  # by device key
         self.vpn_public: TimeIndex[Session] = TimeIndex()  # whole sessions by public client ip
         self.vpn_assigned: TimeIndex[Session] = TimeIndex()  # whole sessions by assigned tunnel ip
         self.logons: TimeIndex[Logon] = TimeIndex()  # by host key
@@ -204,7 +203,7 @@ class EvidenceStore:
 
     @property
     def intervals(self) -> Tuple[TimeIndex[Any], ...]:
-        return (self.leases, self.leases_by_host, self.vpn_public, self.vpn_assigned, self.logons)
+        return (self.leases, self.vpn_public, self.vpn_assigned, self.logons)
 
     @property
     def marks(self) -> Tuple[TimeIndex[Any], ...]:
@@ -241,7 +240,6 @@ class EvidenceStore:
         elif kind is Lease:
             assert isinstance(rec, Lease)
             self.leases.add(rec.ip, rec.start, rec)
-            self.leases_by_host.add(host_key(rec.host), rec.start, rec)
         elif kind is Logon:
             assert isinstance(rec, Logon)
             self.logons.add(host_key(rec.host), rec.time, rec)
