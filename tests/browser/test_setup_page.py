@@ -66,6 +66,17 @@ def test_view_is_simple_xml_splunk_cloud_accepts() -> None:
     assert VIEW.stem not in nav  # reached from the setup prompt and Manage Apps, not the menu
 
 
+def test_page_takes_the_shared_theme() -> None:
+    """The dashboards' one theme (tests/browser/theme.json): the same Splunk theme, and status
+    colours from its palettes."""
+    shared = json.loads((HERE / "theme.json").read_text(encoding="utf-8"))
+    assert ET.parse(VIEW).getroot().get("theme") == shared["theme"]
+    palette = {entry["value"].lower() for entries in shared["palettes"].values() for entry in entries}
+    css = (ROOT / "appserver" / "static" / "guardrail_setup.css").read_text(encoding="utf-8")
+    colours = {c.lower() for c in re.findall(r"#[0-9A-Fa-f]{6}\b", css)}
+    assert colours and colours <= palette, colours - palette
+
+
 def test_script_uses_no_splunk_web_library_and_never_shows_the_secret() -> None:
     code = SCRIPT.read_text(encoding="utf-8")
     assert not re.search(r"\b(require|define)\s*\(", code)  # no splunkjs / Splunk Web modules (AppInspect)
