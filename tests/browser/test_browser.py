@@ -18,9 +18,9 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
+from devtools import dashboard_theme as theme
 from tests.browser import dashboard_checks as dc
 from tests.browser import fixtures as fx
-from tests.browser import theme
 
 HERE = Path(__file__).resolve().parent
 BUILD = dc.ROOT / "build" / "browser"

@@ -16,10 +16,11 @@ from typing import Any, Dict, List
 
 import pytest
 
+from devtools import dashboard_theme as theme
 from devtools import splcheck
 from devtools.conf import parse_conf
 from tests.browser import dashboard_checks as dc
-from tests.browser import docs_images, theme
+from tests.browser import docs_images
 
 HERE = Path(__file__).resolve().parent
 OWN_VIEWS = ("gcp_audit_overview", "policy_denied_investigation", "user_activity", "alert_triage",

@@ -67,9 +67,9 @@ def test_view_is_simple_xml_splunk_cloud_accepts() -> None:
 
 
 def test_page_takes_the_shared_theme() -> None:
-    """The dashboards' one theme (tests/browser/theme.json): the same Splunk theme, and status
+    """The dashboards' one theme (devtools/dashboard_theme.json): the same Splunk theme, and status
     colours from its palettes."""
-    shared = json.loads((HERE / "theme.json").read_text(encoding="utf-8"))
+    shared = json.loads((ROOT / "devtools" / "dashboard_theme.json").read_text(encoding="utf-8"))
     assert ET.parse(VIEW).getroot().get("theme") == shared["theme"]
     palette = {entry["value"].lower() for entries in shared["palettes"].values() for entry in entries}
     css = (ROOT / "appserver" / "static" / "guardrail_setup.css").read_text(encoding="utf-8")

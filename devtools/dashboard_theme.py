@@ -1,18 +1,18 @@
-"""The one theme of the app's Dashboard Studio views, kept in ``tests/browser/theme.json`` and stamped into each.
+"""The one theme of the app's Dashboard Studio views, kept in ``devtools/dashboard_theme.json`` and stamped into each.
 
 Dashboard Studio has no app-wide theme or style sheet: every view carries its own ``theme`` attribute, and every
 visualization its own copy of the palettes and number formats its options name (``matchValue(severityColors)``,
-``formatByType(countFormat)``) in its ``context``. So the theme is chosen once, in theme.json, and this module
+``formatByType(countFormat)``) in its ``context``. So the theme is chosen once, in dashboard_theme.json, and this module
 writes it into every Studio view of ``default/data/ui/views`` — whatever view is added later:
 
 * the ``<dashboard theme="...">`` attribute;
-* for every palette or format theme.json defines and a visualization's options name, the visualization's
+* for every palette or format dashboard_theme.json defines and a visualization's options name, the visualization's
   ``context`` copy;
 * in a chart's ``seriesColorsByField``, the colour of every series a palette names (``denied`` is red wherever
   it appears).
 
-``python -m tests.browser.theme --write`` stamps every view; ``--check`` (the default) lists views that drift and
-exits 1. The browser ring runs the check. A name a visualization uses that neither theme.json nor its own
+``python -m devtools.dashboard_theme --write`` stamps every view; without ``--write`` it lists views that drift and
+exits 1. The browser ring runs the check. A name a visualization uses that neither dashboard_theme.json nor its own
 context defines is reported: Studio would silently leave the column uncoloured.
 """
 
@@ -26,9 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ROOT / "default" / "data" / "ui" / "views"
-THEME = Path(__file__).resolve().parent / "theme.json"
+THEME = Path(__file__).resolve().parent / "dashboard_theme.json"
 
 # Dynamic-options functions that take a context entry by name.
 CONTEXT_REFERENCE = re.compile(r"\b(?:matchValue|rangeValue|formatByType|pick|gradient)\((\w+)\)")
@@ -87,7 +87,7 @@ def stamp_definition(definition: Dict[str, Any], theme: Dict[str, Any]) -> Tuple
                 if entry in entries:
                     item.setdefault("context", {})[entry] = copy.deepcopy(entries[entry])
                 elif entry not in (item.get("context") or {}):
-                    problems.append(f"{section}.{name}: options name '{entry}', which neither theme.json nor "
+                    problems.append(f"{section}.{name}: options name '{entry}', which neither dashboard_theme.json nor "
                                     "the visualization's context defines")
             by_field = options.get("seriesColorsByField")
             if isinstance(by_field, dict):
@@ -133,7 +133,7 @@ def drift(path: Path, theme: Dict[str, Any]) -> List[str]:
     text = path.read_text(encoding="utf-8")
     stamped, problems = stamp_view(text, theme)
     if stamped != text:
-        problems.insert(0, "does not carry the shared theme: run `python -m tests.browser.theme --write`")
+        problems.insert(0, "does not carry the shared theme: run `python -m devtools.dashboard_theme --write`")
     return problems
 
 
