@@ -61,6 +61,7 @@ WEB_PORTS = frozenset({"", "443", "80", "8080"})
 _NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
 _FAILED = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
 _OPEN_ENDED = float("inf")
+_LONGEST = 366 * 86400.0  # a lease or session longer than a year is a broken field, not a duration
 
 
 def user_key(name: str) -> str:
@@ -154,12 +155,14 @@ def _duration(rec: Mapping[str, str], name: str) -> float:
     text = rec.get(name, "")
     if not text:
         return _OPEN_ENDED
+    if not text.strip().replace(".", "", 1).isascii():
+        raise RowError(f"{name} is not a number", rec.get("sourcetype", ""), name)
     try:
         seconds = float(text)
     except ValueError:
         raise RowError(f"{name} is not a number", rec.get("sourcetype", ""), name) from None
-    if seconds < 0 or seconds != seconds:
-        raise RowError(f"{name} is negative", rec.get("sourcetype", ""), name)
+    if not 0 <= seconds <= _LONGEST:
+        raise RowError(f"{name} is negative or longer than a year", rec.get("sourcetype", ""), name)
     return seconds
 
 
