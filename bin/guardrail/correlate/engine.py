@@ -442,7 +442,8 @@ class Correlator:
         self.stats["evidence lookup rows"] += used
         # the NAT log around these calls is all here already: check it now
         o = self.options
-        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, lambda _t: True)
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, o.fingerprint_window,
+                                 lambda _t: True)
         return used
 
     def finish(self) -> List[Released]:
@@ -585,14 +586,14 @@ class Correlator:
         """Whether the NAT records around ``t``, and the calls shortly before it, have all streamed past."""
         o = self.options
         if self.mode == DESCENDING:
-            return self._lo < t - max(o.network_tolerance, o.selfjoin_window) - o.slack
+            return self._lo < t - max(o.network_tolerance, o.selfjoin_window, o.fingerprint_window) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + o.network_tolerance + o.slack
+            return self._hi > t + max(o.network_tolerance, o.fingerprint_window) + o.slack
         return False
 
     def _settle_checks(self, final: bool) -> None:
         o = self.options
-        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window,
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, o.fingerprint_window,
                                  (lambda _t: True) if final else self._checkable)
 
     def _gather(self, item: _Held) -> None:
