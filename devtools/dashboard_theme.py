@@ -3,7 +3,7 @@
 Dashboard Studio has no app-wide theme or style sheet: every view carries its own ``theme`` attribute, and every
 visualization its own copy of the palettes and number formats its options name (``matchValue(severityColors)``,
 ``formatByType(countFormat)``) in its ``context``. So the theme is chosen once, in dashboard_theme.json, and this module
-writes it into every view of ``default/data/ui/views`` — whatever view is added later:
+writes it into every Studio view of ``default/data/ui/views`` — whatever view is added later:
 
 * the ``<dashboard theme="...">`` attribute;
 * for every palette or format dashboard_theme.json defines and a visualization's options name, the visualization's
@@ -34,6 +34,13 @@ THEME = Path(__file__).resolve().parent / "dashboard_theme.json"
 CONTEXT_REFERENCE = re.compile(r"\b(?:matchValue|rangeValue|formatByType|pick|gradient)\((\w+)\)")
 DASHBOARD_TAG = re.compile(r"<dashboard\b[^>]*>")
 DEFINITION = re.compile(r"(<definition>\s*<!\[CDATA\[)(.*?)(\]\]>\s*</definition>)", re.S)
+
+
+def studio_views() -> List[Path]:
+    """Every Studio view of the folder: the setup page (app.conf setup_view) is Simple XML, themed by
+    its own attribute and style sheet (tests/browser/test_setup_page.py)."""
+    found = re.search(r"^setup_view\s*=\s*(\S+)", (ROOT / "default" / "app.conf").read_text(encoding="utf-8"), re.M)
+    return sorted(p for p in VIEWS.glob("*.xml") if not found or p.stem != found.group(1))
 
 
 def load_theme(path: Path = THEME) -> Dict[str, Any]:
@@ -137,7 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     theme = load_theme()
     failed = False
-    for path in args.views or sorted(VIEWS.glob("*.xml")):
+    for path in args.views or studio_views():
         if args.write:
             text = path.read_text(encoding="utf-8")
             stamped, problems = stamp_view(text, theme)

@@ -1,9 +1,13 @@
 """Write the ``# --- gcp audit ---`` block of default/props.conf from one template.
 
-The five gcp sourcetypes carry identical settings; this module is their single source. Edit the
-template below, then run ``python -m devtools.gen_props`` (rewrites only the block between
-``# --- gcp audit ---`` and ``# --- end gcp audit ---``, leaving the rest of props.conf alone).
-``python -m devtools.gen_props --check`` exits 1 when props.conf is out of step (a unit test runs it).
+The five gcp sourcetypes share one template; this module is their single source. Every stanza
+carries the app's own fields; only ``google:gcp:pubsub:message`` also carries CIM Change fields,
+because on the four ``google:gcp:pubsub:audit:*`` sourcetypes the Splunk Add-on for Google Cloud
+Platform maps CIM itself (docs/knowledge.md). Edit the template below, then run
+``python -m devtools.gen_props`` (rewrites only the block between ``# --- gcp audit ---`` and
+``# --- end gcp audit ---``, leaving the rest of props.conf alone). ``python -m devtools.gen_props
+--check`` exits 1 when props.conf is out of step (a unit test runs it); ``--parsing`` prints the
+parsing-tier stanza docs/knowledge.md shows (not part of the app).
 
 Every JSON path is read through ``field()``: the ``data.``-prefixed (Pub/Sub-wrapped) and the bare
 (Dataflow -> HEC) names ``KV_MODE = json`` extracted, and, only when neither was extracted from an
@@ -24,13 +28,18 @@ PROPS = ROOT / "default" / "props.conf"
 BEGIN = "# --- gcp audit ---"
 END = "# --- end gcp audit ---"
 
-SOURCETYPES = [
-    "google:gcp:pubsub:message",
+# The Pub/Sub input's sourcetype (also the usual one of a Dataflow -> HEC pipeline), and the ones
+# the Google Cloud add-on renames audit entries to at index time.
+INPUT_SOURCETYPE = "google:gcp:pubsub:message"
+ADDON_SOURCETYPES = [
     "google:gcp:pubsub:audit:admin_activity",
     "google:gcp:pubsub:audit:data_access",
     "google:gcp:pubsub:audit:system_event",
     "google:gcp:pubsub:audit:policy_denied",
 ]
+SOURCETYPES = [INPUT_SOURCETYPE, *ADDON_SOURCETYPES]
+# Where the app maps CIM: only where the add-on's documentation shows no CIM mapping of its own.
+CIM_SOURCETYPES = [INPUT_SOURCETYPE]
 
 # limits.conf [spath] extraction_cutoff, default 5000 bytes. len() counts characters, and a UTF-8
 # character takes at most 4 bytes, so an event of at most CUTOFF // 4 characters cannot have been
@@ -68,6 +77,7 @@ PROJECT_ID = field("resource.labels.project_id")
 SERVICE = field("protoPayload.serviceName")
 METHOD = field("protoPayload.methodName")
 RESOURCE = field("protoPayload.resourceName")
+RESOURCE_OR_EMPTY = field("protoPayload.resourceName", '""')
 PRINCIPAL = field("protoPayload.authenticationInfo.principalEmail")
 PRINCIPAL_OR_EMPTY = field("protoPayload.authenticationInfo.principalEmail", '""')
 CALLER_IP = field("protoPayload.requestMetadata.callerIp")
@@ -96,15 +106,24 @@ INTERNAL_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.
 IPV4 = r'"^\d{1,3}(\.\d{1,3}){3}$"'
 IPV6 = r'"^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$"'
 LAST_METHOD_SEGMENT = f'lower(replace({METHOD}, "^.*[./]", ""))'
+# CIM Change `action` from the method's last segment, in CIM's prescribed values; first match wins.
 ACTIONS = [
-    ("^setiampolicy", "acl_modified"),
+    ("^setiam", "acl_modified"),
     ("^(create|insert|add|import|upload|copy|clone|generate)", "created"),
     ("^(delete|remove|destroy|purge)", "deleted"),
     ("^(get|list|read|search|query|lookup|batchget|check|test|view|describe|download|fetch|export)", "read"),
-    ("^(update|patch|set|modify|change|replace|move|rename|enable|disable|start|stop|reset|resize|attach"
+    ("^(start|resume)", "started"),
+    ("^(stop|suspend)", "stopped"),
+    ("^(restart|reset|reboot)", "restarted"),
+    ("^(update|patch|set|modify|change|replace|move|rename|enable|disable|resize|attach"
      "|detach|undelete|restore|cancel|run|execute|deploy|mutate|apply|write)", "modified"),
 ]
-
+# The actions that change something: a write attempt that a guardrail denied is still a change
+# attempt (CIM: "the action attempted on the resource, regardless of success or failure").
+WRITE_ACTIONS = ("created", "deleted", "modified", "acl_modified", "started", "stopped", "restarted")
+# object_category: CIM's prescribed value where a Google resource collection is one of those
+# classes, else the collection's singular (instances -> instance).
+PRESCRIBED_CATEGORIES = [("serviceaccounts", "user"), ("users", "user"), ("groups", "group"), ("objects", "file")]
 
 def _log_type() -> str:
     by_log_name = ", ".join(f'match({LOG_NAME_OR_EMPTY}, "{AUDIT}{kind}$"), "{kind}"'
@@ -177,12 +196,50 @@ def _user() -> str:
 
 def _action() -> str:
     cases = ", ".join(f'match({LAST_METHOD_SEGMENT}, "{pattern}"), "{action}"' for pattern, action in ACTIONS)
-    return f"case(isnull({METHOD}), null(), {cases}, true(), \"unknown\")"
+    # Admin Activity logs record only writes (ADMIN_WRITE), so a method of no known shape there is a
+    # modification; elsewhere it stays without an action rather than outside CIM's values.
+    return f'case(isnull({METHOD}), null(), {cases}, {_log_type()}=="activity", "modified", true(), null())'
 
 
 def _status() -> str:
     return (f'case(isnull({SERVICE}), null(), match({LOG_NAME_OR_EMPTY}, "(%2[Ff]|/)policy$") OR '
             f'{STATUS_CODE_OR_ZERO}!=0, "failure", true(), "success")')
+
+
+def _is_change() -> str:
+    """What CIM Change holds: every Admin Activity entry (a configuration write, success or
+    failure), and a denied write attempt from the policy log unless it is a VPC-SC dry run (the
+    call went through; its own Admin Activity entry records any change). Not: reads, data access
+    (data-plane reads and writes), system events (Google's own maintenance), non-audit entries."""
+    writes = "|".join(WRITE_ACTIONS)
+    return (f'if(isnotnull({SERVICE}) AND ({_log_type()}=="activity" OR ({_log_type()}=="policy" AND '
+            f'coalesce({_vpcsc_dry_run()}, "false")!="true" AND match(coalesce({_action()}, ""), "^({writes})$"))), '
+            f'"true", null())')
+
+
+def _collection() -> str:
+    """The collection a resourceName names its object in. Resource names are collection/id pairs
+    (``projects/p/zones/z/instances/vm-1`` -> instances), after an optional ``//service/`` prefix;
+    a Cloud Storage object's name may hold slashes of its own (``…/objects/2026/11/part-1``)."""
+    bare = f'replace({RESOURCE}, "^//[^/]+/", "")'
+    return (f'case(match({RESOURCE_OR_EMPTY}, "/objects/."), "objects", '
+            f'match(replace({RESOURCE_OR_EMPTY}, "^//[^/]+/", ""), "^(?:[^/]+/[^/]+/)*[^/]+/[^/]+/?$"), '
+            f'lower(replace({bare}, "^(?:[^/]+/[^/]+/)*([^/]+)/[^/]+/?$", "\\1")), true(), null())')
+
+
+def _object() -> str:
+    return (f'if(match({RESOURCE_OR_EMPTY}, "/objects/."), replace({RESOURCE}, "^.*?/objects/", ""), '
+            f'replace({RESOURCE}, "^.*/([^/]+)/?$", "\\1"))')
+
+
+def _object_category() -> str:
+    prescribed = ", ".join(f'{_collection()}=="{collection}", "{category}"'
+                           for collection, category in PRESCRIBED_CATEGORIES)
+    return (f'case(isnull({SERVICE}), null(), isnull({RESOURCE}), "unknown", {prescribed}, '
+            f'match(coalesce({_collection()}, ""), "ies$"), replace({_collection()}, "ies$", "y"), '
+            f'match(coalesce({_collection()}, ""), "(ss|x|ch|sh)es$"), replace({_collection()}, "es$", ""), '
+            f'match(coalesce({_collection()}, ""), "[^s]s$"), replace({_collection()}, "s$", ""), '
+            f'isnotnull({_collection()}), {_collection()}, true(), "unknown")')
 
 
 def _principal_masked() -> str:
@@ -191,7 +248,8 @@ def _principal_masked() -> str:
             f'"true", "false"))')
 
 
-EVALS: Dict[str, str] = {
+# The app's own fields, on every sourcetype (no name the Google Cloud add-on defines).
+OWN_EVALS: Dict[str, str] = {
     "gcp_log_type": _log_type(),
     "gcp_project": _project(),
     "gcp_service": SERVICE,
@@ -212,25 +270,28 @@ EVALS: Dict[str, str] = {
     "vpcsc_unique_id": _vpcsc_unique_id(),
     "vpcsc_dry_run": _vpcsc_dry_run(),
     "org_constraint": _org_constraint(),
-    # CIM Change
-    "user": _user(),
-    "src": _caller_ip(),
-    "action": _action(),
-    "object": RESOURCE,
-    "status": _status(),
-    "vendor_account": _project(),
-    "command": METHOD,
 }
 
-SETTINGS: List[str] = [
-    "KV_MODE = json",
-    "SHOULD_LINEMERGE = false",
-    "TRUNCATE = 1048576",
-    'TIME_PREFIX = "timestamp"\\s*:\\s*"(?=[^"]{10,40}"(?!(?:[^"]++|"(?!timestamp"\\s*:))*+"timestamp"\\s*:))',
-    "MAX_TIMESTAMP_LOOKAHEAD = 40",
-    "TIME_FORMAT = %Y-%m-%dT%H:%M:%S.%9N%Z",
-    "TZ = UTC",
-    *(f"EVAL-{name} = {expression}" for name, expression in EVALS.items()),
+# CIM Change fields, only on the sourcetype where the add-on maps none (docs/knowledge.md), and
+# gcp_cim_change, the mark eventtype gcp_change (tag change) selects on.
+CIM_EVALS: Dict[str, str] = {
+    "gcp_cim_change": _is_change(),
+    "action": _action(),
+    "change_type": f'replace({SERVICE}, "\\.googleapis\\.com$", "")',
+    "command": METHOD,
+    "dest": SERVICE,
+    "dvc": SERVICE,
+    "object": _object(),
+    "object_category": _object_category(),
+    "object_path": RESOURCE,
+    "src": _caller_ip(),
+    "status": _status(),
+    "user": _user(),
+    "vendor_account": f"if(isnull({SERVICE}), null(), {_project()})",
+    "vendor_product": 'if(isnull(' + SERVICE + '), null(), "Google Cloud Platform")',
+}
+
+LOOKUPS: List[str] = [
     "LOOKUP-gcp_org_constraint = gcp_org_policy_constraints constraint AS org_constraint OUTPUTNEW "
     "description AS org_constraint_description category AS org_constraint_category "
     "severity AS org_constraint_severity",
@@ -238,9 +299,39 @@ SETTINGS: List[str] = [
     "site AS caller_egress_site",
 ]
 
+
+def settings(sourcetype: str) -> List[str]:
+    """Search-time settings of one stanza: the app's own fields everywhere, CIM fields only on
+    the sourcetype the add-on leaves without them. No index-time setting: the app runs on search
+    heads (app.manifest), and on the add-on's renamed sourcetypes none would ever apply."""
+    evals = {**OWN_EVALS, **(CIM_EVALS if sourcetype in CIM_SOURCETYPES else {})}
+    return ["KV_MODE = json", *(f"EVAL-{name} = {expression}" for name, expression in evals.items()), *LOOKUPS]
+
+
+# Parsing-tier settings: not part of the app (docs/knowledge.md, "Parsing tier"). An admin puts
+# them in local/props.conf where the data is parsed, when the input does not set them already.
+PARSING_SETTINGS: List[str] = [
+    "SHOULD_LINEMERGE = false",
+    "TRUNCATE = 1048576",
+    'TIME_PREFIX = "timestamp"\\s*:\\s*"(?=[^"]{10,40}"(?!(?:[^"]++|"(?!timestamp"\\s*:))*+"timestamp"\\s*:))',
+    "MAX_TIMESTAMP_LOOKAHEAD = 40",
+    "TIME_FORMAT = %Y-%m-%dT%H:%M:%S.%9N%Z",
+    "TZ = UTC",
+]
+
+
+def parsing_tier(sourcetype: str = INPUT_SOURCETYPE) -> str:
+    """The parsing-tier stanza docs/knowledge.md shows (for a HEC or file input's sourcetype)."""
+    return f"[{sourcetype}]\n" + "".join(f"{line}\n" for line in PARSING_SETTINGS)
+
+
 HEADER = f"""\
 # Generated by devtools/gen_props.py from one template: edit it there, then run
 # `python -m devtools.gen_props` (a unit test fails while this block is out of step).
+# Search-time knowledge only (the app installs on search heads; parsing-tier settings are in
+# docs/knowledge.md). The Splunk Add-on for Google Cloud Platform renames audit entries to its
+# google:gcp:pubsub:audit:* sourcetypes and maps them to CIM itself: on those the app defines only
+# its own fields, never one the add-on defines; CIM Change fields only on google:gcp:pubsub:message.
 # Cloud Audit Logs LogEntry, bare (Dataflow -> HEC) or wrapped by the Pub/Sub input as
 # {{"publish_time", "data": {{LogEntry}}, "attributes"}}. Every EVAL coalesces the data.-prefixed
 # and the bare JSON path; EVALs run in parallel, so none reads another's output.
@@ -249,17 +340,12 @@ HEADER = f"""\
 # which reads the whole event, but only when the extracted field is missing and the event may have
 # been cut ({MAYBE_CUT}),
 # so a normal entry never runs spath().
-# TIME_PREFIX takes the LAST "timestamp" key: Cloud Logging writes keys in alphabetical order,
-# so the LogEntry's own timestamp follows protoPayload (which may nest other "timestamp" keys);
-# the Pub/Sub attribute is spelled logging.googleapis.com/timestamp and does not match. The
-# look-ahead steps from quote to quote with possessive repeats, so its cost grows with the number
-# of quotes after the key, not with every character (large entries stay under PCRE match limits).
 """
 
 
 def block() -> str:
     """The text from ``# --- gcp audit ---`` to ``# --- end gcp audit ---`` inclusive."""
-    stanzas = "\n".join(f"[{sourcetype}]\n" + "".join(f"{line}\n" for line in SETTINGS)
+    stanzas = "\n".join(f"[{sourcetype}]\n" + "".join(f"{line}\n" for line in settings(sourcetype))
                         for sourcetype in SOURCETYPES)
     return f"{BEGIN}\n{HEADER}{stanzas}\n{END}"
 
@@ -277,6 +363,9 @@ def render(current: str) -> str:
 
 
 def main(argv: List[str]) -> int:
+    if "--parsing" in argv:
+        print(parsing_tier(), end="")
+        return 0
     check = "--check" in argv
     path = Path(PROPS)
     current = path.read_text(encoding="utf-8") if path.exists() else ""

@@ -11,7 +11,8 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
 * ``spath_json``: the eval function ``spath(X, "<path>")`` on JSON, which reads the whole value
   (an explicit path is not bounded by ``extraction_cutoff``).
 * ``apply_props``: one sourcetype stanza: every ``EVAL-*`` evaluated in parallel against the
-  extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``.
+  extracted fields (as splunkd does: no EVAL sees another's result), then the ``LOOKUP-*``;
+  ``merge_stanzas`` + ``apply_stanza`` do the same for one sourcetype configured by several apps.
 * ``run_pipeline``: the pipelines of the macros and saved searches (``eval``, ``lookup``, ``where``,
   ``stats``, ``sort``, ``inputlookup``/``outputlookup`` ...: the list is in ``pipeline.py``); any
   other command or option raises.
@@ -31,7 +32,7 @@ from .kvstore import KVStore
 from .lookups import Lookup, apply_lookup, kvstore_lookups, load_examples
 from .parser import Node, Parser, Token, tokenize
 from .pipeline import COMMANDS, SearchContext, rename_pairs, run_pipeline
-from .props import apply_props, extract_time, props_stanza
+from .props import apply_props, apply_stanza, extract_time, merge_stanzas, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
 from .values import EvalError, Fields, Value
 
@@ -53,6 +54,7 @@ __all__ = [
     "Value",
     "apply_lookup",
     "apply_props",
+    "apply_stanza",
     "as_field",
     "evaluate",
     "extract_time",
@@ -62,6 +64,7 @@ __all__ = [
     "json_extract_object",
     "kvstore_lookups",
     "load_examples",
+    "merge_stanzas",
     "props_stanza",
     "rename_pairs",
     "run_pipeline",

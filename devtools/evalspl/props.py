@@ -24,9 +24,27 @@ def props_stanza(sourcetype: str, root: Path = ROOT) -> Stanza:
 
 def apply_props(sourcetype: str, raw: str, root: Path = ROOT, now: Optional[float] = None,
                 kvstore: Optional[KVStore] = None) -> Fields:
-    """Search-time fields of one event: KV_MODE=json, then every EVAL-* in parallel, then LOOKUP-*
-    (KV store lookups read ``kvstore``; an empty store, as on a fresh install, when none is given)."""
-    stanza = props_stanza(sourcetype, root)
+    """Search-time fields of one event under the app's own stanza for ``sourcetype`` (KV store
+    lookups read ``kvstore``; an empty store, as on a fresh install, when none is given)."""
+    return apply_stanza(props_stanza(sourcetype, root), sourcetype, raw, root, now, kvstore)
+
+
+def merge_stanzas(name: str, *layers: Stanza) -> Stanza:
+    """One sourcetype's settings from several apps, as splunkd merges them: per setting name, the
+    layer listed first wins (its app comes first in the precedence order of the search's context)."""
+    merged = Stanza(name, 0)
+    seen = set()
+    for layer in layers:
+        for setting in layer.settings:
+            if setting.key not in seen:
+                seen.add(setting.key)
+                merged.settings.append(setting)
+    return merged
+
+
+def apply_stanza(stanza: Stanza, sourcetype: str, raw: str, root: Path = ROOT,
+                 now: Optional[float] = None, kvstore: Optional[KVStore] = None) -> Fields:
+    """Search-time fields of one event: KV_MODE=json, then every EVAL-* in parallel, then LOOKUP-*."""
     if (stanza.get("KV_MODE") or "").strip() != "json":
         raise EvalError(f"[{sourcetype}] is not KV_MODE = json")
     extracted: Fields = {**flatten_json(raw), "_raw": raw, "sourcetype": sourcetype}

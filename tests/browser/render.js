@@ -333,7 +333,10 @@ async function main() {
     fs.mkdirSync(screenshots, { recursive: true });
     const scenarios = readJson(path.join(__dirname, 'scenarios.json'), {});
     facts = readJson(path.join(fixturesDir, 'facts.json'), {});
-    const names = opts.views || fs.readdirSync(VIEWS).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -4)).sort();
+    // Studio views only: the setup page is Simple XML with a script of its own (setup_page.js).
+    const names = opts.views || fs.readdirSync(VIEWS).filter((f) => f.endsWith('.xml'))
+        .filter((f) => fs.readFileSync(path.join(VIEWS, f), 'utf8').includes('<definition>'))
+        .map((f) => f.slice(0, -4)).sort();
 
     const bundle = await buildBundle();
     const loadFixtures = (name) => readJson(path.join(fixturesDir, `${name}.json`), {});

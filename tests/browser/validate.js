@@ -45,7 +45,8 @@ function describe(error) {
 function main() {
     const files = process.argv.slice(2).length
         ? process.argv.slice(2).map((f) => path.resolve(f))
-        : fs.readdirSync(VIEWS).filter((f) => f.endsWith('.xml')).sort().map((f) => path.join(VIEWS, f));
+        : fs.readdirSync(VIEWS).filter((f) => f.endsWith('.xml')).sort().map((f) => path.join(VIEWS, f))
+            .filter((f) => fs.readFileSync(f, 'utf8').includes('<definition>')); // Studio views only
 
     // Loaded after the shim: these modules touch window at load time.
     const { createSchemaBasedOnPresets } = require('@splunk/dashboard-definition');

@@ -89,16 +89,24 @@ def test_repointing_the_index_macro_moves_the_base_search() -> None:
 def test_eventtypes_and_cim_tags() -> None:
     vpcsc = EVENTS["vpcsc_enforced_masked_wrapped"]
     assert set(vpcsc["eventtype"]) == {"gcp_audit", "gcp_policy_denied", "gcp_vpcsc_violation"}
-    assert {"change", "cloud", "policy_denied", "vpcsc"} <= set(vpcsc["tag"])
+    assert {"cloud", "policy_denied", "vpcsc"} <= set(vpcsc["tag"])
     dry = EVENTS["vpcsc_dry_run_bare"]
     assert "gcp_policy_denied" not in dry["eventtype"] and "gcp_policy_denied_dry_run" in dry["eventtype"]
     org = EVENTS["org_policy_external_ip_admin_activity_bare"]
     assert "gcp_org_policy_violation" in org["eventtype"]
     assert "eventtype" not in EVENTS["non_audit_message_wrapped"]
-    # every audit entry lands in the CIM Change data model (All_Changes: tag=change)
-    for name, fields in EVENTS.items():
-        if name != "non_audit_message_wrapped":
-            assert "change" in fields["tag"], name
+    # On the add-on's sourcetypes the add-on tags its own events: the app adds no CIM tag there.
+    for case in CASES:
+        if case["sourcetype"] != "google:gcp:pubsub:message":
+            assert "change" not in EVENTS[case["name"]]["tag"], case["name"]
+    # Where the app maps CIM (google:gcp:pubsub:message: Dataflow -> HEC), only changes are tagged
+    # change (docs/knowledge.md, "Eventtypes and tags"), and nothing is ever tagged authentication.
+    for case in CASES:
+        fields = event(dict(case, sourcetype="google:gcp:pubsub:message"))
+        tags = set(fields.get("tag") or [])
+        assert ("change" in tags) == (case["expected_cim"].get("gcp_cim_change") == "true"), case["name"]
+        assert ("gcp_change" in (fields.get("eventtype") or [])) == ("change" in tags)
+        assert not tags & {"authentication", "audit", "account", "endpoint", "network", "instance"}, case["name"]
 
 
 def test_identity_evidence_takes_gcp_activity_and_tagged_evidence() -> None:

@@ -1,8 +1,10 @@
 """The gcp sourcetypes' search-time knowledge, applied to sample events of both shapes.
 
 Each case in tests/fixtures/knowledge/events.json is a raw event as it would be indexed (bare
-LogEntry or Pub/Sub-wrapped) with the field values an analyst must see; the EVAL-* and LOOKUP-*
-settings of default/props.conf are evaluated by devtools/evalspl.py, as splunkd would.
+LogEntry or Pub/Sub-wrapped) with the field values an analyst must see (``expected``, the app's
+own fields on the case's sourcetype; ``expected_cim``, the CIM Change fields the app maps where it
+maps CIM, on google:gcp:pubsub:message); the EVAL-* and LOOKUP-* settings of default/props.conf
+are evaluated by devtools/evalspl.py, as splunkd would.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Dict, List
 import pytest
 
 from devtools import evalspl, gen_props
-from devtools.conf import ROOT, parse_conf
+from devtools.conf import ROOT, Setting, Stanza, parse_conf
 from devtools.evalspl import (
     FUNCTIONS,
     apply_props,
@@ -36,13 +38,28 @@ NORMALISED = ["gcp_log_type", "gcp_project", "gcp_service", "gcp_method", "gcp_r
               "gcp_principal_masked", "caller_ip", "caller_network_kind", "caller_user_agent", "gcloud_command",
               "gcloud_invocation_id", "status_code", "status_message", "gcp_violation_type", "vpcsc_reason",
               "vpcsc_perimeter", "vpcsc_unique_id", "vpcsc_dry_run", "org_constraint"]
-CIM_CHANGE = ["user", "src", "action", "object", "status", "vendor_account", "command"]
+CIM_CHANGE = list(gen_props.CIM_EVALS)
+INPUT = gen_props.INPUT_SOURCETYPE
 SITE = site_kvstore()  # the automatic egress_networks lookup reads the KV store
 NOW = 1795780800.0  # 2026-11-27T12:00:00Z, fixed so expiry checks do not depend on the clock
 
 
 def evals(sourcetype: str) -> Dict[str, str]:
     return {s.key[5:]: s.value for s in props_stanza(sourcetype).settings if s.key.startswith("EVAL-")}
+
+
+def knowledge(sourcetype: str, raw: str) -> Dict[str, Any]:
+    """The app's own fields on ``sourcetype`` plus the CIM fields its mapping gives the same entry
+    where the app maps CIM (google:gcp:pubsub:message)."""
+    own = apply_props(sourcetype, raw, now=NOW)
+    cim = apply_props(INPUT, raw, now=NOW)
+    return {**own, **{name: cim[name] for name in CIM_CHANGE if name in cim}}
+
+
+def parsing_stanza() -> Stanza:
+    """The parsing-tier stanza docs/knowledge.md gives admins (not part of the app)."""
+    settings = [Setting(*line.split(" = ", 1), number) for number, line in enumerate(gen_props.PARSING_SETTINGS)]
+    return Stanza(INPUT, 0, settings)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -53,22 +70,36 @@ def test_normalised_fields(case: Dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_cim_fields_where_the_app_maps_cim(case: Dict[str, Any]) -> None:
+    fields = apply_props(INPUT, case["raw"], now=NOW)
+    for name, expected in case["expected_cim"].items():
+        assert fields.get(name) == expected, f"{case['name']}: {name}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["sourcetype"] != INPUT], ids=lambda c: c["name"])
+def test_no_cim_field_on_the_add_ons_sourcetypes(case: Dict[str, Any]) -> None:
+    """The add-on maps its own sourcetypes to CIM: the app adds none there (docs/knowledge.md)."""
+    fields = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    assert not set(fields) & set(CIM_CHANGE)
+    assert fields.get("gcp_log_type") == case["expected"].get("gcp_log_type", fields.get("gcp_log_type"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_same_fields_whatever_the_shape(case: Dict[str, Any]) -> None:
     """Re-shape each event (bare <-> Pub/Sub-wrapped): every normalised field stays the same."""
-    one = apply_props(case["sourcetype"], case["raw"], now=NOW)
-    two = apply_props(case["sourcetype"], reshape(case["raw"]), now=NOW)
+    one = knowledge(case["sourcetype"], case["raw"])
+    two = knowledge(case["sourcetype"], reshape(case["raw"]))
     for name in NORMALISED + CIM_CHANGE:
         assert one.get(name) == two.get(name), f"{case['name']}: {name} differs between shapes"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_timestamp_is_the_entry_timestamp(case: Dict[str, Any]) -> None:
-    stanza = props_stanza(case["sourcetype"])
-    assert extract_time(stanza, case["raw"]) == pytest.approx(case["expected_time"], abs=1e-6)
+    assert extract_time(parsing_stanza(), case["raw"]) == pytest.approx(case["expected_time"], abs=1e-6)
 
 
 def test_time_prefix_skips_nested_and_attribute_timestamps() -> None:
-    stanza = props_stanza("google:gcp:pubsub:message")
+    stanza = parsing_stanza()
     raw = ('{"attributes":{"logging.googleapis.com/timestamp":"2001-01-01T00:00:00Z"},"data":{"logName":'
            '"projects/p/logs/cloudaudit.googleapis.com%2Factivity","protoPayload":{"request":{"timestamp":'
            '"2002-02-02T00:00:00Z"}},"timestamp":"2026-11-27T09:14:03.5Z"},"publish_time":"1"}')
@@ -92,14 +123,14 @@ def test_long_entries_recover_the_keys_after_a_large_request() -> None:
     writes keys alphabetically, so a large protoPayload.request pushes serviceName and status out
     of the extracted fields. The EVALs read them back with spath() over the whole _raw."""
     case = next(c for c in CASES if c["name"] == "org_policy_external_ip_admin_activity_bare")
-    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
-    assert short.get("gcp_service")
+    short = knowledge(case["sourcetype"], case["raw"])
+    assert short.get("gcp_service") and short.get("gcp_cim_change") == "true"
     raw = with_request(case["raw"], large_request())
     assert len(raw.encode("utf-8")) > 5000
     extracted = flatten_json(raw)
     assert "protoPayload.serviceName" not in extracted and "protoPayload.status.code" not in extracted
     assert extracted["logName"]  # logName comes before protoPayload
-    fields = apply_props(case["sourcetype"], raw, now=NOW)
+    fields = knowledge(case["sourcetype"], raw)
     for name in NORMALISED + CIM_CHANGE:
         assert fields.get(name) == short.get(name), name
     assert fields["org_constraint"] == "compute.vmExternalIpAccess"
@@ -109,13 +140,13 @@ def test_long_entries_recover_the_keys_after_a_large_request() -> None:
 @pytest.mark.parametrize("case", DENIED_CASES, ids=[c["name"] for c in DENIED_CASES])
 def test_long_denied_entries_keep_every_field_in_both_shapes(case: Dict[str, Any], shape: str) -> None:
     raw = case["raw"] if shape == "as_is" else reshape(case["raw"])
-    short = apply_props(case["sourcetype"], raw, now=NOW)
+    short = knowledge(case["sourcetype"], raw)
     long_raw = with_request(raw, large_request(disks=200))
     assert len(long_raw) > 30_000
     extracted = {k.replace("data.", "", 1) for k in flatten_json(long_raw)}
     assert not extracted & {"protoPayload.serviceName", "protoPayload.status.code",
                             "protoPayload.requestMetadata.callerSuppliedUserAgent", "resource.labels.project_id"}
-    fields = apply_props(case["sourcetype"], long_raw, now=NOW)
+    fields = knowledge(case["sourcetype"], long_raw)
     # the short entry has every key field (one caller is "private"; a denial names a constraint or a
     # VPC-SC reason), and the long one must have them as well
     missing = {n for n in KEY_FIELDS if short.get(n) is None}
@@ -123,7 +154,7 @@ def test_long_denied_entries_keep_every_field_in_both_shapes(case: Dict[str, Any
     assert not {"org_constraint", "vpcsc_reason"} <= missing
     for name in NORMALISED + CIM_CHANGE + ["org_constraint_category", "caller_egress_kind"]:
         assert fields.get(name) == short.get(name), f"{case['name']} ({shape}): {name}"
-    assert extract_time(props_stanza(case["sourcetype"]), long_raw) == pytest.approx(case["expected_time"])
+    assert extract_time(parsing_stanza(), long_raw) == pytest.approx(case["expected_time"])
 
 
 def test_entry_under_5000_characters_but_over_5000_bytes_is_recovered() -> None:
@@ -131,12 +162,12 @@ def test_entry_under_5000_characters_but_over_5000_bytes_is_recovered() -> None:
     entry past 5000 bytes in fewer than 5000 characters. The entry's own timestamp (its last key)
     is then missing from the extracted fields, and that is enough to fall back to spath()."""
     case = next(c for c in CASES if c["name"] == "org_policy_restrict_service_usage_wrapped")
-    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
+    short = knowledge(case["sourcetype"], case["raw"])
     raw = with_request(case["raw"], large_request(disks=10, text="\u691c\u8a3c" * 60))
     assert len(raw) < 5000 < len(raw.encode("utf-8"))
     assert "data.protoPayload.serviceName" not in flatten_json(raw)
     assert "data.timestamp" not in flatten_json(raw)
-    fields = apply_props(case["sourcetype"], raw, now=NOW)
+    fields = knowledge(case["sourcetype"], raw)
     for name in NORMALISED + CIM_CHANGE:
         assert fields.get(name) == short.get(name), name
 
@@ -145,9 +176,10 @@ def test_long_non_audit_entry_gets_no_audit_fields() -> None:
     case = next(c for c in CASES if c["name"] == "non_audit_message_wrapped")
     doc = json.loads(case["raw"])
     doc["data"]["jsonPayload"] = {"blob": "x" * 8000}
-    short = apply_props(case["sourcetype"], case["raw"], now=NOW)
-    fields = apply_props(case["sourcetype"], json.dumps(doc, sort_keys=True), now=NOW)
+    short = knowledge(case["sourcetype"], case["raw"])
+    fields = knowledge(case["sourcetype"], json.dumps(doc, sort_keys=True))
     assert "gcp_log_type" not in fields and "gcp_service" not in fields and "status" not in fields
+    assert not set(fields) & set(CIM_CHANGE)
     for name in NORMALISED + CIM_CHANGE:
         assert fields.get(name) == short.get(name), name
 
@@ -173,6 +205,7 @@ def test_short_entries_never_run_spath(case: Dict[str, Any], monkeypatch: pytest
     before = apply_props(case["sourcetype"], case["raw"], now=NOW)
     assert calls == []
     apply_props(case["sourcetype"], reshape(case["raw"]), now=NOW)
+    apply_props(INPUT, case["raw"], now=NOW)  # the CIM mapping's EVALs as well
     assert calls == []
     long_raw = with_request(case["raw"], large_request()) if "protoPayload" in case["raw"] else None
     if long_raw is not None:
@@ -187,16 +220,20 @@ def test_fixtures_cover_every_sourcetype_and_both_shapes() -> None:
         # the re-shaping test above runs every case in the other shape as well
         assert shapes, sourcetype
     assert {c["shape"] for c in CASES} == {"bare", "wrapped"}
-    expected_names = {name for c in CASES for name in c["expected"]}
-    assert set(NORMALISED + CIM_CHANGE) <= expected_names
+    assert set(NORMALISED) <= {name for c in CASES for name in c["expected"]}
+    assert set(CIM_CHANGE) <= {name for c in CASES for name in c["expected_cim"]}
+    # a change and a non-change of each kind the Change mapping tells apart
+    assert {c["expected_cim"].get("gcp_cim_change") for c in CASES} == {"true", None}
 
 
-def test_every_sourcetype_has_the_same_knowledge() -> None:
-    reference = props_stanza(SOURCETYPES[0]).as_dict()
-    assert {k for k in reference if k.startswith("EVAL-")} >= {f"EVAL-{n}" for n in NORMALISED + CIM_CHANGE}
+def test_every_sourcetype_has_the_same_own_knowledge_and_cim_only_on_the_input() -> None:
+    reference = props_stanza(INPUT).as_dict()
+    assert {k for k in reference if k.startswith("EVAL-")} == {f"EVAL-{n}" for n in NORMALISED + CIM_CHANGE}
+    own = {k: v for k, v in reference.items() if k[len("EVAL-"):] not in CIM_CHANGE}
     for sourcetype in SOURCETYPES[1:]:
-        assert props_stanza(sourcetype).as_dict() == reference, sourcetype
+        assert props_stanza(sourcetype).as_dict() == own, sourcetype
     assert reference["KV_MODE"] == "json"
+    assert gen_props.CIM_SOURCETYPES == [INPUT]
 
 
 def test_evals_are_self_contained_and_coalesce_both_shapes() -> None:
