@@ -16,6 +16,9 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
 * ``Lookup``: a CSV lookup with the ``match_type`` (CIDR / WILDCARD / EXACT), ``max_matches`` and
   ``case_sensitive_match`` of its ``transforms.conf`` stanza.
 * ``extract_time``: ``TIME_PREFIX`` + ``MAX_TIMESTAMP_LOOKAHEAD`` + ``TIME_FORMAT`` on ``_raw``.
+* ``run_search``: a whole search (subsearches, base search with time modifiers, a pipeline of the
+  commands :mod:`.spl` models) over a modelled set of events, KV store collections and custom
+  commands.
 
 Values are ``None`` (null), ``str``, ``float`` / ``int``, ``bool`` or a ``list`` of strings
 (a multivalue field). Modelling choices where Splunk's behaviour is not spelled out are marked
@@ -29,15 +32,18 @@ from .parser import Node, Parser, Token, tokenize
 from .pipeline import run_pipeline
 from .props import apply_props, extract_time, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
+from .spl import Env, KVStore, run_search
 from .values import EvalError, Fields, Value
 
 __all__ = [
     "EXTRACTION_CUTOFF",
     "FUNCTIONS",
     "Context",
+    "Env",
     "EvalError",
     "Evaluator",
     "Fields",
+    "KVStore",
     "Lookup",
     "Node",
     "Parser",
@@ -54,6 +60,7 @@ __all__ = [
     "functions_used",
     "props_stanza",
     "run_pipeline",
+    "run_search",
     "search_matches",
     "spath_json",
     "tokenize",

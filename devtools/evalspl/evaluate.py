@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import ipaddress
 import math
 import re
@@ -12,6 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .kvjson import spath_json
 from .parser import Node, Parser
+from .timemod import epoch_of
 from .values import EvalError, Fields, Value
 
 # Evaluation
@@ -147,6 +150,8 @@ Evaluator = Callable[["Context", List[Node]], Value]
 class Context:
     fields: Fields
     now: float
+    #: what ``time()`` returns: the wall clock while the search runs (tests set it)
+    clock: Optional[float] = None
 
 
 def _ev(ctx: Context, node: Node) -> Value:
@@ -304,7 +309,7 @@ def _f_mvmap(ctx: Context, args: List[Node]) -> Value:
     for value in multivalue(ctx.fields.get(name)):
         # assumption: the expression sees the current value under the field's name and every
         # other field of the event.
-        inner = Context({**ctx.fields, name: value}, ctx.now)
+        inner = Context({**ctx.fields, name: value}, ctx.now, ctx.clock)
         result = _ev(inner, args[1])
         if result is not None:
             results.extend(multivalue(result) if isinstance(result, list) else [_text(result, "mvmap") or ""])
@@ -336,8 +341,141 @@ def _f_substr(ctx: Context, args: List[Node]) -> Value:
 
 
 def _f_tonumber(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "tonumber")
-    return _number(_scalar(_ev(ctx, args[0]), "tonumber"))
+    _arity(args, 1, 2, "tonumber")
+    value = _scalar(_ev(ctx, args[0]), "tonumber")
+    if len(args) == 1:
+        return _number(value)
+    base = _number(_ev(ctx, args[1]))
+    text = _text(value, "tonumber")
+    if text is None or base is None:
+        return None
+    try:
+        return int(text.strip(), int(base))
+    except ValueError:
+        return None
+
+
+def _f_mvappend(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, None, "mvappend")
+    values: List[str] = []
+    for arg in args:
+        values.extend(multivalue(_ev(ctx, arg)))
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _f_mvjoin(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "mvjoin")
+    values = multivalue(_ev(ctx, args[0]))
+    delim = _text(_ev(ctx, args[1]), "mvjoin")
+    return None if not values or delim is None else delim.join(values)
+
+
+def _f_mvdedup(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "mvdedup")
+    values = list(dict.fromkeys(multivalue(_ev(ctx, args[0]))))
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _f_upper(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "upper")
+    text = _text(_ev(ctx, args[0]), "upper")
+    return None if text is None else text.upper()
+
+
+def _f_trim(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 2, "trim")
+    text = _text(_ev(ctx, args[0]), "trim")
+    chars = _text(_ev(ctx, args[1]), "trim") if len(args) == 2 else None
+    return None if text is None else text.strip(chars if chars is not None else " \t")
+
+
+def _extreme(ctx: Context, args: List[Node], name: str) -> Value:
+    # max()/min() compare numbers as numbers and return the extreme argument (assumption: the app
+    # passes numbers only)
+    _arity(args, 1, None, name)
+    numbers = [_number(_scalar(_ev(ctx, arg), name)) for arg in args]
+    if any(n is None for n in numbers):
+        raise EvalError(f"{name}() of a value that is not a number is not modelled")
+    found = [n for n in numbers if n is not None]
+    return max(found) if name == "max" else min(found)
+
+
+def _f_max(ctx: Context, args: List[Node]) -> Value:
+    return _extreme(ctx, args, "max")
+
+
+def _f_min(ctx: Context, args: List[Node]) -> Value:
+    return _extreme(ctx, args, "min")
+
+
+def _f_ceiling(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "ceiling")
+    number = _number(_scalar(_ev(ctx, args[0]), "ceiling"))
+    return None if number is None else math.ceil(number)
+
+
+def _f_isnum(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "isnum")
+    value = _ev(ctx, args[0])
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_PRINTF = re.compile(r"%(0?)(\d*)([dxXs%])")
+
+
+def _f_printf(ctx: Context, args: List[Node]) -> Value:
+    """printf with the conversions the app uses: %d, %x, %X, %s with zero padding and width."""
+    _arity(args, 1, None, "printf")
+    fmt = _text(_ev(ctx, args[0]), "printf")
+    if fmt is None:
+        return None
+    values = [_ev(ctx, arg) for arg in args[1:]]
+    out: List[str] = []
+    pos = 0
+    used = 0
+    for match in _PRINTF.finditer(fmt):
+        out.append(fmt[pos:match.start()])
+        pos = match.end()
+        zero, width, conv = match.groups()
+        if conv == "%":
+            out.append("%")
+            continue
+        if used >= len(values):
+            raise EvalError("printf() has fewer arguments than conversions")
+        value = values[used]
+        used += 1
+        if conv == "s":
+            text = _text(value, "printf") or ""
+        else:
+            number = _number(_scalar(value, "printf"))
+            if number is None:
+                return None
+            text = format(int(number), {"d": "d", "x": "x", "X": "X"}[conv])
+        out.append(text.rjust(int(width), "0" if zero else " ") if width else text)
+    if "%" in _PRINTF.sub("", fmt):
+        raise EvalError(f"printf() format {fmt!r} has conversions that are not modelled")
+    out.append(fmt[pos:])
+    return "".join(out)
+
+
+def _f_relative_time(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 2, 2, "relative_time")
+    base = _number(_scalar(_ev(ctx, args[0]), "relative_time"))
+    modifier = _text(_ev(ctx, args[1]), "relative_time")
+    if base is None or modifier is None:
+        return None
+    return epoch_of(modifier, base)
+
+
+def _f_time(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "time")
+    return ctx.clock if ctx.clock is not None else ctx.now
+
+
+def _f_md5(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "md5")
+    text = _text(_ev(ctx, args[0]), "md5")
+    return None if text is None else hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 (an id, not security)
 
 
 def _f_floor(ctx: Context, args: List[Node]) -> Value:
@@ -377,6 +515,9 @@ FUNCTIONS: Dict[str, Evaluator] = {
     "mvindex": _f_mvindex, "mvfind": _f_mvfind, "mvcount": _f_mvcount, "mvzip": _f_mvzip,
     "mvmap": _f_mvmap, "split": _f_split, "substr": _f_substr, "tonumber": _f_tonumber,
     "floor": _f_floor, "abs": _f_abs, "strptime": _f_strptime, "now": _f_now, "spath": _f_spath,
+    "mvappend": _f_mvappend, "mvjoin": _f_mvjoin, "mvdedup": _f_mvdedup, "upper": _f_upper, "trim": _f_trim,
+    "max": _f_max, "min": _f_min, "ceiling": _f_ceiling, "isnum": _f_isnum, "printf": _f_printf,
+    "relative_time": _f_relative_time, "time": _f_time, "md5": _f_md5,
 }
 
 
@@ -417,12 +558,20 @@ def fields_referenced(expression: str) -> List[str]:
     return names
 
 
-def evaluate(expression: str, fields: Fields, now: Optional[float] = None) -> Value:
-    """Evaluate one eval expression over an event's fields; booleans are returned as-is."""
-    value = _ev(Context(fields, time.time() if now is None else now), Parser(expression).parse())
+def evaluate(expression: str, fields: Fields, now: Optional[float] = None, clock: Optional[float] = None) -> Value:
+    """Evaluate one eval expression over an event's fields; booleans are returned as-is.
+
+    ``now`` is what ``now()`` returns (the search's time), ``clock`` what ``time()`` returns.
+    """
+    value = _ev(Context(fields, time.time() if now is None else now, clock), _parsed(expression))
     if isinstance(value, list) and len(value) == 1:
         return value[0]
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(expression: str) -> Node:
+    return Parser(expression).parse()
 
 
 def as_field(value: Value) -> Value:

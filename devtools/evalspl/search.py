@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from devtools.conf import ROOT, parse_conf
 
 from .evaluate import multivalue
 from .parser import Node, unescape
+from .timemod import epoch_of
 from .values import EvalError, Fields
 
 # Search clauses (eventtype searches and the base-search macros)
@@ -32,16 +35,45 @@ def _search_tokens(text: str) -> List[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if ch == "*" else re.escape(ch) for ch in pattern), re.I | re.S)
+
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+@functools.lru_cache(maxsize=1024)
+def _cidr(pattern: str) -> Optional[Network]:
+    if "/" not in pattern or "*" in pattern:
+        return None
+    try:
+        return ipaddress.ip_network(pattern.strip(), strict=False)
+    except ValueError:
+        return None
+
+
 def _wild(pattern: str, value: str) -> bool:
-    regex = "".join(".*" if ch == "*" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, re.I | re.S) is not None
+    network = _cidr(pattern)
+    if network is not None:
+        # field=<CIDR> in a search matches addresses in the network (assumption: only values that
+        # parse as an address of the same family, the way cidrmatch() reads them)
+        try:
+            address = ipaddress.ip_address(value.strip())
+        except ValueError:
+            return False
+        return address.version == network.version and address in network
+    return _compiled(pattern).fullmatch(value) is not None
 
 
 class SearchParser:
     """``search`` command clauses: implicit AND, OR (binds tighter than AND, as in Splunk), NOT,
     parentheses, ``field=value`` / ``field!=value`` with ``*`` wildcards (values case-insensitive,
-    any value of a multivalue field), and bare terms (modelled as case-insensitive substrings of
-    ``_raw``; Splunk matches indexed segments, which agrees for the terms the app uses)."""
+    any value of a multivalue field) or an address range in CIDR form, ``field IN (v1, v2, ...)``,
+    the time modifiers ``earliest=`` / ``latest=`` (an event counts when ``earliest <= _time <
+    latest``; they bound the clause they stand in), and bare terms (modelled as case-insensitive
+    substrings of ``_raw``; Splunk matches indexed segments, which agrees for the terms the app
+    uses)."""
 
     def __init__(self, text: str) -> None:
         self.tokens = _search_tokens(text)
@@ -91,22 +123,51 @@ class SearchParser:
             value = match.group(3)
             if value.startswith('"') and value.endswith('"'):
                 value = unescape(value)
+            if match.group(1).lower() in ("earliest", "latest") and match.group(2) == "=":
+                return ("time", match.group(1).lower(), value)
             return ("cmp", match.group(1), match.group(2), value)
+        nxt = self.peek()
+        if nxt is not None and nxt.upper() == "IN" and re.fullmatch(r"[\w.:{}@-]+", token):
+            self.pos += 1
+            if self.peek() != "(":
+                raise EvalError(f"{token} IN without a value list")
+            self.pos += 1
+            values: List[str] = []
+            while self.peek() not in (None, ")"):
+                item = str(self.peek())
+                self.pos += 1
+                for part in ([item] if item.startswith('"') else item.split(",")):
+                    part = part.strip()
+                    if part:
+                        values.append(unescape(part) if part.startswith('"') else part)
+            if self.peek() != ")":
+                raise EvalError(f"{token} IN list is not closed")
+            self.pos += 1
+            return ("or", [("cmp", token, "=", v) for v in values])
         if token.upper() in {"AND"}:
             return ("true",)
         return ("term", unescape(token) if token.startswith('"') else token)
 
 
-def _search_eval(node: Node, fields: Fields) -> bool:
+def _search_eval(node: Node, fields: Fields, now: float) -> bool:
     kind = node[0]
     if kind == "and":
-        return all(_search_eval(n, fields) for n in node[1])
+        return all(_search_eval(n, fields, now) for n in node[1])
     if kind == "or":
-        return any(_search_eval(n, fields) for n in node[1])
+        return any(_search_eval(n, fields, now) for n in node[1])
     if kind == "not":
-        return not _search_eval(node[1], fields)
+        return not _search_eval(node[1], fields, now)
     if kind == "true":
         return True
+    if kind == "time":
+        bound = epoch_of(node[2], now)
+        if bound is None:
+            raise EvalError(f"{node[1]}={node[2]!r} is not a time modifier")
+        try:
+            t = float(str(fields.get("_time")))
+        except ValueError:
+            return False
+        return t >= bound if node[1] == "earliest" else t < bound
     if kind == "term":
         return str(node[1]).lower() in str(fields.get("_raw", "")).lower()
     _, name, op, pattern = node
@@ -115,9 +176,18 @@ def _search_eval(node: Node, fields: Fields) -> bool:
     return hit if op == "=" else (bool(values) and not hit)
 
 
-def search_matches(search: str, fields: Fields) -> bool:
-    """Whether an event (with its eventtype/tag fields filled in) matches a search clause."""
-    return _search_eval(SearchParser(search).parse(), fields)
+@functools.lru_cache(maxsize=256)
+def parse_search(search: str) -> Node:
+    """The parsed form of a search clause (cached: the same clause is matched against many events)."""
+    return SearchParser(search).parse()
+
+
+def search_matches(search: str, fields: Fields, now: float = 0.0) -> bool:
+    """Whether an event (with its eventtype/tag fields filled in) matches a search clause.
+
+    ``now`` is the time relative time modifiers (``earliest=-20m@m``) count from.
+    """
+    return _search_eval(parse_search(search), fields, now)
 
 
 def with_eventtypes(fields: Fields, root: Path = ROOT) -> Fields:
