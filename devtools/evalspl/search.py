@@ -70,6 +70,7 @@ class SearchParser:
     """``search`` command clauses: implicit AND, OR (binds tighter than AND, as in Splunk), NOT,
     parentheses, ``field=value`` / ``field!=value`` with ``*`` wildcards (values case-insensitive,
     any value of a multivalue field) or an address range in CIDR form, ``field IN (v1, v2, ...)``,
+    ``field<value`` (``<=``, ``>``, ``>=``: numbers as numbers),
     the time modifiers ``earliest=`` / ``latest=`` (an event counts when ``earliest <= _time <
     latest``; they bound the clause they stand in), and bare terms (modelled as case-insensitive
     substrings of ``_raw``; Splunk matches indexed segments, which agrees for the terms the app
@@ -118,7 +119,7 @@ class SearchParser:
                 raise EvalError("unbalanced parenthesis in search")
             self.pos += 1
             return node
-        match = re.fullmatch(r'([\w.:{}@-]+)(!=|=)(.*)', token, re.S)
+        match = re.fullmatch(r'([\w.:{}@-]+)(!=|<=|>=|=|<|>)(.*)', token, re.S)
         if match:
             value = match.group(3)
             if value.startswith('"') and value.endswith('"'):
@@ -172,8 +173,20 @@ def _search_eval(node: Node, fields: Fields, now: float) -> bool:
         return str(node[1]).lower() in str(fields.get("_raw", "")).lower()
     _, name, op, pattern = node
     values = multivalue(fields.get(name))
+    if op in ("<", "<=", ">", ">="):
+        return any(_order(op, v, pattern) for v in values)
     hit = any(_wild(pattern, v) for v in values)
     return hit if op == "=" else (bool(values) and not hit)
+
+
+def _order(op: str, value: str, bound: str) -> bool:
+    # field<value in a search compares numbers as numbers, anything else as text
+    try:
+        a, b = float(value), float(bound)
+        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    except ValueError:
+        x, y = value.lower(), bound.lower()
+        return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
 
 
 @functools.lru_cache(maxsize=256)

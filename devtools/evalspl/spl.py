@@ -42,7 +42,8 @@ class KVStore:
     _next: int = 0
 
     def upsert(self, row: Fields, key_field: Optional[str]) -> None:
-        key = str(row.get(key_field or "_key") or "") if key_field else ""
+        """Write a record: a row with a key (``key_field``, else ``_key``) replaces that record."""
+        key = str(row.get(key_field or "_key") or "")
         if not key:
             self._next += 1
             key = f"{self._next:024x}"

@@ -57,7 +57,7 @@ def reduce(text: str) -> Tuple[str, str]:
     if re.match(_V4, a):
         return "v4", re.sub(_V4_ZEROS, r"\1\2", a)
     if ":" not in a:
-        return "none", ""
+        return "none", a
     groups = len(re.sub(_HEX_RUN, "g", a)) - len(re.sub(_HEX_RUN, "", a))
     if "::" in a:
         a = a.replace("::", ":" + _ZERO_GROUPS[: 2 * (8 - groups)]) if 0 <= 8 - groups <= 8 else a
@@ -108,7 +108,7 @@ def spellings(kind: str, address: str) -> List[str]:
     else:
         exploded = ":".join(g.zfill(4) for g in address.split(":"))
         short = compressed(address)
-        forms = [short, address, exploded, pattern(address), "[" + short + "]:*"]
+        forms = [short, address, exploded, pattern(address), "[" + short + "]:*", short + "%*"]
     return list(dict.fromkeys(forms + [f.upper() for f in forms]))
 
 
@@ -173,6 +173,6 @@ def render_spellings(kind: str, address: str, out: str) -> List[str]:
         f"mvjoin({out}_nonzero, \":*\") . if(mvindex({out}_g, 7)==\"0\", \"*\", \"\")",
         f"{out}=if({kind}==\"v4\", mvappend({v4}), mvappend({out}_short, {a}, "
         f"mvjoin(mvmap({out}_g, substr(\"000\" . {out}_g, len({out}_g))), \":\"), {out}_pattern, "
-        f"\"[\" . {out}_short . \"]:*\"))",
+        f"\"[\" . {out}_short . \"]:*\", {out}_short . \"%*\"))",
         f"{out}=mvdedup(mvappend({out}, mvmap({out}, upper({out}))))",
     ]

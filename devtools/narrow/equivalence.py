@@ -110,6 +110,13 @@ def narrowed_rows(rows: Sequence[Row], earliest: float, latest: float, options: 
     return keyplan, Narrowing(keyplan, options).select(rows)
 
 
+def in_range(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None) -> List[Row]:
+    """The full stream of a run: every row within its time range (:attr:`Ranges.everything`), of
+    every kind, as the app's searches read evidence before narrowing."""
+    lo, hi = Ranges(earliest, latest, options or Options()).everything
+    return [r for r in rows if lo <= float(str(r.get("_time") or 0)) < hi]
+
+
 def compare(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
             max_keys: int = MAX_KEYS, elapsed: float = 0.0, narrowed: Optional[Sequence[Row]] = None) -> Comparison:
     """Both runs over ``rows`` (the full stream) for the denials of ``[earliest, latest)``.

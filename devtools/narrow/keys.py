@@ -129,6 +129,11 @@ class Ranges:
                           self.latest + o.forward + o.network_tolerance)
 
     @property
+    def everything(self) -> Tuple[int, int]:
+        """The time range of the whole run: what an unnarrowed search over it would read."""
+        return self.intervals[0], self.gcp[1]
+
+    @property
     def intervals(self) -> Tuple[int, int]:
         """Leases, VPN sessions and logons: begun within the lookback of any call (or its origin)."""
         o = self.options
