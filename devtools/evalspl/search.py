@@ -54,6 +54,8 @@ def _cidr(pattern: str) -> Optional[Network]:
 
 
 def _wild(pattern: str, value: str) -> bool:
+    if "*" not in pattern and "/" not in pattern:
+        return pattern.lower() == value.lower()
     network = _cidr(pattern)
     if network is not None:
         # field=<CIDR> in a search matches addresses in the network (assumption: only values that
@@ -145,7 +147,7 @@ class SearchParser:
                 raise EvalError(f"{token} IN list is not closed")
             self.pos += 1
             return ("or", [("cmp", token, "=", v) for v in values])
-        if token.upper() in {"AND"}:
+        if token.upper() in {"AND"} or token == "*":  # noqa: S105 ("*" alone matches every event)
             return ("true",)
         return ("term", unescape(token) if token.startswith('"') else token)
 
