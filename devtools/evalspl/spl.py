@@ -467,9 +467,11 @@ def _inputlookup(text: str, env: Env) -> List[Fields]:
 
 def _outputlookup(text: str, rows: List[Fields], env: Env) -> List[Fields]:
     options, names = _options(text)
-    if set(options) - {"append", "key_field"} or len(names) != 1:
+    if set(options) - {"append", "key_field", "override_if_empty"} or len(names) != 1:
         raise EvalError(f"outputlookup {text!r} is not modelled")
     store = env.kvstores.setdefault(names[0], KVStore())
+    if not rows and not _truth(options.get("override_if_empty", "true")):
+        return rows  # nothing to write, and the lookup is left as it is
     if not _truth(options.get("append", "false")):
         store.records.clear()
     for row in rows:

@@ -17,6 +17,7 @@ and ``Logon_Type`` as the single-valued CIM fields they are.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Callable, Dict, List, Mapping, Sequence, Tuple, Union
 
@@ -105,7 +106,8 @@ def _v6_prefixes(network: ipaddress.IPv6Network) -> List[str]:
     return [f"{value // step:0{digits}x}*" for value in range(first, last + 1, step)]
 
 
-def internal_terms() -> List[str]:
+@functools.lru_cache(maxsize=1)
+def internal_terms() -> Tuple[str, ...]:
     """The values of ``src=`` that name an internal address: IPv4 ranges, IPv6 prefixes."""
     terms: List[str] = []
     for network in INTERNAL_NETWORKS:
@@ -113,7 +115,7 @@ def internal_terms() -> List[str]:
             terms.append(str(network))
         else:
             terms.extend(_v6_prefixes(network))
-    return terms
+    return tuple(terms)
 
 
 def render_public_src() -> str:
@@ -121,23 +123,31 @@ def render_public_src() -> str:
     return "(src=* NOT (" + " OR ".join(f"src={t}" if "/" in t else f'src="{t}"' for t in internal_terms()) + "))"
 
 
-def _internal_term(term: str, value: str) -> bool:
+@functools.lru_cache(maxsize=1)
+def _internal_parts() -> Tuple[Tuple[ipaddress.IPv4Network, ...], Tuple[str, ...], Tuple[str, ...]]:
+    ranges = tuple(ipaddress.IPv4Network(t) for t in internal_terms() if "/" in t)
+    prefixes = tuple(t[:-1] for t in internal_terms() if t.endswith("*"))
+    exact = tuple(t for t in internal_terms() if "/" not in t and not t.endswith("*"))
+    return ranges, prefixes, exact
+
+
+@functools.lru_cache(maxsize=65536)
+def _internal(value: str) -> bool:
+    """What ``src=<term>`` answers for any internal term: a range (an address in it), a prefix, a value."""
+    ranges, prefixes, exact = _internal_parts()
     text = value.strip().lower()
-    if "/" in term:
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            return False
-        network = ipaddress.ip_network(term)
-        return address.version == network.version and address in network
-    if term.endswith("*"):
-        return text.startswith(term[:-1])
-    return text == term
+    if text.startswith(prefixes) or text in exact:
+        return True
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return isinstance(address, ipaddress.IPv4Address) and any(address in net for net in ranges)
 
 
 def public_src(row: Row) -> bool:
     found = values(row, "src")
-    return bool(found) and not any(_internal_term(t, v) for t in internal_terms() for v in found)
+    return bool(found) and not any(_internal(v) for v in found)
 
 
 # ---- FDR events the engine can index ------------------------------------------------------------

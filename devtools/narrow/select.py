@@ -17,6 +17,7 @@ the same rows can feed the engine in full and narrowed.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -29,7 +30,7 @@ from guardrail.errors import RowError
 from devtools.conf import ROOT, parse_conf
 
 from . import filters
-from .keys import ADDRESS_FIELDS, HOST_FIELDS, AuditView, Plan, Ranges, Window
+from .keys import ADDRESS_FIELDS, HOST_FIELDS, AuditView, Plan, Ranges
 
 Value = Union[str, Sequence[str]]
 Row = Mapping[str, Value]
@@ -106,6 +107,50 @@ def is_keyed(row: Row) -> bool:
 
 def is_interval(row: Row) -> bool:
     return is_vpn(row) or is_dhcp(row) or is_logon(row) or is_edr_logon(row)
+
+
+def classify(row: Row) -> Tuple[bool, bool, bool]:
+    """``(audit entry, interval evidence, point evidence)`` of a row, its tags read once (the same
+    answers as :func:`is_audit`, :func:`is_interval` and :func:`is_keyed`, for large streams)."""
+    if "_raw" in row and "protoPayload" in _text(row.get("_raw")):
+        return is_audit(row), False, False
+    found = tags(row)
+    if not found:
+        if not _has(row, "event_simpleName"):
+            return is_audit(row), False, False
+        return False, filters.edr_logon(row), filters.edr_usable(row)
+    auth = "authentication" in found and filters.auth_usable(row)
+    network = "network" in found
+    interval = (
+        (network and "session" in found and (
+            ("vpn" in found and _has(row, "src_ip", "user"))
+            or ("dhcp" in found and _has(row, "dest_ip") and (_has(row, "dest_nt_host") or _has(row, "dest_host")))))
+        or (auth and not _idp(row) and ((_has(row, "dest") and filters.interactive_logon(row))
+                                        or filters.public_src(row))))
+    keyed = ((network and "communicate" in found and _has(row, "src_translated_ip", "src_ip"))
+             or (auth and _has(row, "src"))
+             or ("web" in found and "proxy" in found and filters.google_api_request(row)))
+    return False, interval, keyed
+
+
+def unnarrowed(row: Row) -> Optional[str]:
+    """How the evidence macros read a row before they carried filters: ``audit``, ``point``
+    (proxy, NAT, EDR, IdP: read around the calls), ``interval`` (VPN, DHCP, device logons: read over
+    the lookback), or None (not evidence: DNS, connections without translation)."""
+    if "_raw" in row and "protoPayload" in _text(row.get("_raw")):
+        return "audit" if is_audit(row) else None
+    if _has(row, "event_simpleName"):
+        return "point"
+    found = tags(row)
+    if {"network", "session"} <= found and ("vpn" in found or "dhcp" in found):
+        return "interval"
+    if {"web", "proxy"} <= found or ({"process", "report"} <= found):
+        return "point"
+    if {"network", "communicate"} <= found:
+        return "point" if _has(row, "src_translated_ip") else None
+    if "authentication" in found:
+        return "point" if _idp(row) else "interval"
+    return None
 
 
 def identity_evidence(row: Row) -> bool:
@@ -197,44 +242,79 @@ def _regex(pattern: str) -> Pattern[str]:
     return re.compile("".join(".*" if ch == "*" else re.escape(ch) for ch in pattern), re.I | re.S)
 
 
+Span = Tuple[int, int]
+
+
+class Spans:
+    """Time spans ``[earliest, latest)`` joined where they touch, for a bisect per lookup."""
+
+    __slots__ = ("his", "los")
+
+    def __init__(self, spans: Iterable[Span]) -> None:
+        self.los: List[int] = []
+        self.his: List[int] = []
+        for lo, hi in sorted(spans):
+            if self.his and lo <= self.his[-1]:
+                self.his[-1] = max(self.his[-1], hi)
+            else:
+                self.los.append(lo)
+                self.his.append(hi)
+
+    def __contains__(self, t: float) -> bool:
+        i = bisect.bisect_right(self.los, t) - 1
+        return i >= 0 and t < self.his[i]
+
+
 class KeyMatcher:
-    """The key clauses of a plan as a fast matcher: exact spellings by dict, wildcards by regex."""
+    """The key clauses of a plan as a fast matcher: exact spellings by dict, wildcards by regex,
+    each with the windows (``[earliest, latest)``, whole seconds as the search writes them) of its key."""
 
     def __init__(self, plan: Plan, options: Options) -> None:
         self.widened = plan.widened
         gcp_lo, gcp_hi = Ranges(plan.earliest, plan.latest, options).gcp
-        self.wide = Window("*", gcp_lo, gcp_hi - 1)
-        self.exact: Dict[str, List[Window]] = {}
-        self.wild: List[Tuple[Pattern[str], Window]] = []
-        self.hosts: List[Tuple[str, Window]] = []
+        self.wide: Span = (gcp_lo, gcp_hi)
+        exact: Dict[str, List[Span]] = {}
+        wild: Dict[str, List[Span]] = {}
+        hosts: Dict[str, List[Span]] = {}
         for window in plan.windows:
             kind, _, value = window.key.partition("=")
+            span = (window.earliest, window.latest)
             if kind == "host":
-                self.hosts.append((value, window))
+                hosts.setdefault(value, []).append(span)
                 continue
             for form in plan.spelled.get(window.key, []):
-                if "*" in form:
-                    self.wild.append((_regex(form), window))
-                else:
-                    self.exact.setdefault(form.lower(), []).append(window)
+                (wild if "*" in form else exact).setdefault(form.lower() if "*" not in form else form, []).append(span)
+        self.exact = {k: Spans(v) for k, v in exact.items()}
+        self.wild = [(_regex(k), Spans(v)) for k, v in wild.items()]
+        self.hosts = [(k, Spans(v)) for k, v in hosts.items()]
 
     def matches(self, row: Row, t: float) -> bool:
+        return self.matches_values(*key_values(row), t)
+
+    def matches_values(self, addresses: Sequence[str], hosts: Sequence[str], t: float) -> bool:
+        """:meth:`matches` given a row's :func:`key_values`."""
         if self.widened:
-            return self.wide.contains(t)
-        for name in ADDRESS_FIELDS:
-            for value in filters.values(row, name):
-                low = value.lower()
-                if any(w.contains(t) for w in self.exact.get(low, ())):
-                    return True
-                if self.wild and any(w.contains(t) and p.fullmatch(value) for p, w in self.wild):
-                    return True
-        if self.hosts:
-            for name in HOST_FIELDS:
-                for value in filters.values(row, name):
-                    low = value.lower()
-                    if any(host in low and w.contains(t) for host, w in self.hosts):
+            return self.wide[0] <= t < self.wide[1]
+        for value in addresses:
+            spans = self.exact.get(value.lower())
+            if spans is not None and t in spans:
+                return True
+            if ":" in value:  # every wildcard spelling has a colon in it
+                for pattern, wild_spans in self.wild:
+                    if t in wild_spans and pattern.fullmatch(value):
                         return True
+        for low in hosts:
+            for host, host_spans in self.hosts:
+                if host in low and t in host_spans:
+                    return True
         return False
+
+
+def key_values(row: Row) -> Tuple[List[str], List[str]]:
+    """The values of a row's address fields, and of its host fields in lower case."""
+    addresses = [v for name in ADDRESS_FIELDS for v in filters.values(row, name)]
+    hosts = [v.lower() for name in HOST_FIELDS for v in filters.values(row, name)]
+    return addresses, hosts
 
 
 class Narrowing:
@@ -252,11 +332,20 @@ class Narrowing:
             t = float(_text(row.get("_time")))
         except ValueError:
             return False
-        if is_audit(row):
+        return self.keep_classified(row, t, classify(row))
+
+    def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
+                        values: Optional[Tuple[List[str], List[str]]] = None) -> bool:
+        """:meth:`keep` for a row already classified (:func:`classify`) and timed (and, for a
+        stream read by several runs, its :func:`key_values`)."""
+        audit, interval, keyed = kinds
+        if audit:
             return self.gcp[0] <= t < self.gcp[1]
-        if self.intervals[0] <= t < self.intervals[1] and is_interval(row):
+        if interval and self.intervals[0] <= t < self.intervals[1]:
             return True
-        return is_keyed(row) and self.keys.matches(row, t)
+        if not keyed:
+            return False
+        return self.keys.matches_values(*(values or key_values(row)), t)
 
     def select(self, rows: Iterable[Row]) -> List[Row]:
         return [row for row in rows if self.keep(row)]

@@ -20,6 +20,8 @@ from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Env, EvalError, Fields, KVStore, run_search
 from devtools.splcheck import AppContent, expand
 
+__all__ = ["COLLECTION", "SUMMARY", "KVStore", "correlate_command", "environment", "run_saved_search"]
+
 SUMMARY = "guardrail_correlation_summary"
 COLLECTION = "guardrail_verdicts_lookup"
 

@@ -198,3 +198,9 @@ def test_the_filters_do_leave_things_on_the_indexers() -> None:
     assert all(count > 0 for count in dropped.values()), dropped
     process = corpus()[-1]
     assert not select.identity_evidence(process)  # CIM Endpoint process events are not read at all
+
+
+def test_classify_answers_what_the_macro_mirrors_answer() -> None:
+    for row in corpus():
+        assert select.classify(row) == (select.is_audit(row), select.is_interval(row),  # type: ignore[arg-type]
+                                        select.is_keyed(row)), row  # type: ignore[arg-type]
