@@ -38,10 +38,11 @@ Predicate = Callable[[Row], bool]
 def values(row: Row, name: str) -> List[str]:
     """The values of a field as the search language sees them: empty values are no value."""
     value = row.get(name)
-    if value is None:
+    if not value:
         return []
-    items = [value] if isinstance(value, str) else list(value)
-    return [v for v in items if v != ""]
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if v != ""]
 
 
 def _quoted(items: Sequence[str]) -> str:

@@ -44,16 +44,29 @@ def idp_sourcetypes() -> Tuple[str, ...]:
     return tuple(v.lower() for v in re.findall(r'sourcetype="([^"]+)"', text))
 
 
+_TAGS: Dict[str, frozenset[str]] = {}
+
+
 def tags(row: Row) -> frozenset[str]:
     value = row.get("tag")
-    if value is None:
+    if not value:
         return frozenset()
-    items = value.split("\n") if isinstance(value, str) else list(value)
-    return frozenset(t.strip().lower() for t in items if t.strip())
+    if isinstance(value, str):
+        found = _TAGS.get(value)
+        if found is None:
+            found = frozenset(t.strip().lower() for t in value.split("\n") if t.strip())
+            if len(_TAGS) < 4096:
+                _TAGS[value] = found
+        return found
+    return frozenset(t.strip().lower() for t in value if t.strip())
 
 
 def _has(row: Row, *names: str) -> bool:
-    return all(filters.values(row, n) for n in names)
+    for name in names:
+        value = row.get(name)
+        if not value or (not isinstance(value, str) and not any(v != "" for v in value)):
+            return False
+    return True
 
 
 # ---- the evidence macros ---------------------------------------------------------------------
