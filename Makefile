@@ -48,7 +48,7 @@ package: vendor
 	$(PY) devtools/package.py --dist dist
 
 inspect: package sysdeps
-	$(PY) devtools/inspect.py $(PACKAGE) --report build/appinspect.json
+	$(PY) -m devtools.appinspect $(PACKAGE) --report build/appinspect.json
 
 lint: vendor
 	$(VENV)/bin/ruff check bin devtools tests --exclude bin/lib

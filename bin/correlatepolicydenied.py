@@ -28,7 +28,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     """
     **Syntax:**
     correlatepolicydenied [window=<duration>] [skew=<duration>] [network_tolerance=<duration>]
-    [lookback=<duration>] [selfjoin_window=<duration>] [agent_window=<duration>]
+    [fingerprint_window=<duration>] [lookback=<duration>] [selfjoin_window=<duration>] [agent_window=<duration>]
     [min_confidence=<num>] [margin=<num>] [keep_evidence=<bool>] [max_buffer=<int>]
     [evidence=<string>]
 

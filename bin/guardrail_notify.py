@@ -1,52 +1,27 @@
 """Custom alert action ``guardrail_notify``: post an alert summary to a Slack, Teams or JSON webhook.
 
 Splunk runs ``guardrail_notify.py --execute`` with the JSON payload on stdin (``payload_format =
-json`` in alert_actions.conf). The work happens in ``guardrail.notify``; this file only supplies a
-``requests``-backed HTTP client and maps the outcome to an exit code. Log lines go to stderr, which
-splunkd records in ``_internal`` (``splunkd.log``, component ``sendmodalert``).
+json`` in alert_actions.conf). The work happens in ``guardrail.notify``, including the HTTP client
+(standard-library sockets, so the URL is parsed once and the connection goes to the address that was
+checked); this file only picks the CA bundle and maps the outcome to an exit code. Log lines go to
+stderr, which splunkd records in ``_internal`` (``splunkd.log``, component ``sendmodalert``).
 """
 
 import json
 import sys
 
-import bootstrap  # noqa: F401  (puts bin/lib on sys.path before requests is imported)
-import requests
+import bootstrap  # noqa: F401  (puts bin/lib on sys.path before certifi is imported)
 from guardrail.notify.action import run
-from guardrail.notify.transport import HttpResponse, TransportError
-
-MAX_BODY = 1024 * 1024
+from guardrail.notify.client import SocketClient
 
 
-class RequestsClient:
-    """HttpClient over requests: no redirects followed, library errors mapped to a kind."""
-
-    def __init__(self):
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or netrc surprises from the splunkd environment
-
-    def _call(self, method, url, headers, timeout, verify, body=None, proxy=None):
-        try:
-            response = self.session.request(
-                method, url, data=body, headers=headers, timeout=timeout, verify=verify,
-                allow_redirects=False, proxies={"https": proxy} if proxy else None,
-            )
-            text = response.content[:MAX_BODY].decode("utf-8", "replace")
-        except requests.exceptions.SSLError:
-            raise TransportError("tls") from None
-        except requests.exceptions.Timeout:
-            raise TransportError("timeout") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError):
-            raise TransportError("connection") from None
-        except requests.exceptions.RequestException:
-            raise TransportError("request") from None
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return HttpResponse(status=response.status_code, headers=headers, text=text)
-
-    def post(self, url, body, headers, timeout, verify, proxy=None):
-        return self._call("POST", url, headers, timeout, verify, body, proxy)
-
-    def get(self, url, headers, timeout, verify):
-        return self._call("GET", url, headers, timeout, verify)
+def ca_bundle():
+    """The vendored public CA bundle; Splunk's own Python may not find the system's CAs."""
+    try:
+        import certifi
+    except ImportError:
+        return None
+    return certifi.where()
 
 
 def log(line):
@@ -66,7 +41,7 @@ def main(argv):
     if not isinstance(payload, dict):
         log("FATAL action=guardrail_notify reason=\"payload is not a JSON object\"")
         return 1
-    return run(payload, RequestsClient(), log)
+    return run(payload, SocketClient(cafile=ca_bundle()), log)
 
 
 if __name__ == "__main__":

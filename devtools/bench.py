@@ -27,20 +27,16 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, devtools/ would come first on sys.path and devtools/inspect.py would shadow the
-# standard library's inspect module.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from devtools.scenarios import DAY0, Row, build_all, norm_user
+from devtools.scenarios.build import SMALL_WORLDS
+from devtools.scenarios.evaluate import insert_id
+from devtools.scp import ScpSession, encode_mv, runtime
 
-from devtools.scenarios import DAY0, Row, build_all, norm_user  # noqa: E402
-from devtools.scenarios.evaluate import insert_id  # noqa: E402
-from devtools.scp import ScpSession, encode_mv, runtime  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
 FLOOR = ROOT / "devtools" / "floor.py"
-STREAM_VERSION = "4"  # bump when the generator or the encoding changes
+STREAM_VERSION = "5"  # bump when the generator or the encoding changes
 BLOCK_SECONDS = 3 * 86400  # each block is its own day, with "yesterday" before it
 
 
@@ -59,7 +55,8 @@ def _blocks(rows: int, seed: int, spacing: int):  # type: ignore[no-untyped-def]
     held: List[Row] = []
     held_ids: Dict[str, Tuple[Optional[str], str]] = {}
     while made < rows:
-        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing)[-1]
+        sc = build_all(seed=seed + block, per_scenario=20, day0=DAY0 - block * spacing, kinds=SMALL_WORLDS,
+                       device_base=100_000 * block)[-1]
         part = sc.newest_first()[: rows - made]
         made += len(part)
         block += 1

@@ -22,14 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 
-ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, devtools/ would come first on sys.path and devtools/inspect.py would shadow the
-# standard library's inspect module.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from devtools.scenarios import (  # noqa: E402
+from devtools.scenarios import (
     DAY0,
     Builder,
     Row,
@@ -38,7 +31,9 @@ from devtools.scenarios import (  # noqa: E402
     read_csv,
     write_csv,
 )
-from devtools.scp import run_command, runtime  # noqa: E402
+from devtools.scp import run_command, runtime
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SAMPLE = ROOT / "samples" / "motivating_case"
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"

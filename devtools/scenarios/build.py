@@ -20,16 +20,22 @@ import argparse
 import csv
 import json
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from guardrail.correlate.splunkcsv import MV_PREFIX, decode_mv, encode_mv_column
 
 from .builder import Builder
-from .catalogue import SCENARIOS
+from .catalogue import CHAINS
+from .office import sc_office_day
+from .traps import TRAPS
 from .world import CORP, DAY0, OTHER_HOSTS, Row, Scenario, World
 
 # --------------------------------------------------------------------------------------------------
 # background noise: unrelated evidence and GCP activity with its own people and addresses
+
+
+#: Every scenario: the chains and traps of the catalogue, then the traps of weighing evidence.
+SCENARIOS = [*CHAINS, *TRAPS, sc_office_day]
 
 
 def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
@@ -80,11 +86,17 @@ def noise(w: World, rows: int, start: float, end: float) -> List[Row]:
 # --------------------------------------------------------------------------------------------------
 
 
+#: Every scenario but the simulated office day: small worlds of one chain or trap each (the bench's
+#: stream is made of these, so its numbers stay comparable from release to release).
+SMALL_WORLDS = [*CHAINS, *TRAPS]
+
+
 def build_all(seed: int = 20251120, per_scenario: int = 12, noise_factor: int = 20,
-              day0: float = DAY0) -> List[Scenario]:
-    """Every scenario (with its own background noise), then ``combined`` = all of them together."""
-    w = World(seed, day0)
-    scenarios = [fn(w, per_scenario) for fn in SCENARIOS]
+              day0: float = DAY0, kinds: Sequence[Callable[[World, int], Scenario]] = (),
+              device_base: int = 0) -> List[Scenario]:
+    """Every scenario (``kinds``, default all) with its own background noise, then ``combined``."""
+    w = World(seed, day0, device_base)
+    scenarios = [fn(w, per_scenario) for fn in (kinds or SCENARIOS)]
     combined = Scenario("combined", "every scenario and all background noise in one stream")
     for sc in scenarios:
         times = [float(str(r["_time"])) for r in sc.rows if float(str(r["_time"])) > day0 - 3600]

@@ -195,6 +195,19 @@ class Builder:
                   "user": spelled, "dest_nt_host": host, "duration": str(duration), "action": "success",
                   "_raw": f"GLOBALPROTECT,{iso(t)},gateway-connected,{spelled},{src_ip},{assigned}"})
 
+    def vpn_mark(self, t: float, mark: str, src_ip: str, assigned: str, user: str, host: str,
+                 duration: Optional[int] = None) -> None:
+        """A CIM Network_Sessions row with ``tag=start`` or ``tag=end`` (an end may carry the duration)."""
+        spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user])
+        row: Row = {"_time": splunk_time(t), "sourcetype": "cisco:asa", "host": "vpn-gw",
+                    "tag": ["network", "session", "vpn", mark], "src_ip": src_ip, "dest_ip": assigned,
+                    "user": spelled, "dest_nt_host": host, "action": "success",
+                    "_raw": f"%ASA-4-7220{'22' if mark == 'start' else '23'}: Group <vpn> User <{spelled}> "
+                            f"IP <{src_ip}> {'started' if mark == 'start' else 'terminated'}"}
+        if duration is not None:
+            row["duration"] = str(duration)
+        self.add(row)
+
     def proxy(self, t: float, src: str, user: Optional[str], dest: str, ua: Optional[str], path: str = "/",
               status: int = 200) -> None:
         key = self.rng.choice(["src", "src_ip"])
@@ -241,12 +254,16 @@ class Builder:
 
     # ---- CrowdStrike FDR -------------------------------------------------------------------------
     def edr(self, t: float, name: str, aip: str, local_ip: str, computer: str, user: Optional[str] = None,
-            domain: Optional[str] = None, remote: Optional[str] = None) -> None:
+            domain: Optional[str] = None, remote: Optional[str] = None, naming: Optional[str] = None) -> None:
+        """An FDR event; ``naming`` is the field naming the device (``ComputerName``, ``aid_computer_name``
+        as the aid_master lookup adds it, or ``aid`` for the sensor id alone), random when None."""
         row: Row = {"_time": splunk_time(t), "sourcetype": "crowdstrike:events:sensor", "host": "fdr",
                     "event_simpleName": name, "aip": aip, "LocalAddressIP4": local_ip,
                     "aid": uuid.uuid5(uuid.NAMESPACE_DNS, computer).hex,
                     "timestamp": str(int(t * 1000)), "event_platform": "Win"}
-        row[self.rng.choice(["ComputerName", "aid_computer_name"])] = computer
+        naming = naming or self.rng.choice(["ComputerName", "aid_computer_name"])
+        if naming != "aid":
+            row[naming] = computer
         if user:
             row["UserName"] = self.rng.choice([user, DOMAIN + "\\" + user])
         if domain:

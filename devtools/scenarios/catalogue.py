@@ -81,26 +81,35 @@ def sc_nat_dhcp_logon(w: World, n: int) -> Scenario:
 
 
 def sc_edr_aip(w: World, n: int) -> Scenario:
-    b = Builder(w, "edr_aip", "CrowdStrike aip = call IP near t names the user (or the device, then logon)")
+    b = Builder(w, "edr_aip",
+                "CrowdStrike aip = the call's home address near t, the device looking up the call's API host, "
+                "names the user (or the device, then logon); a record about no API host says nothing")
     for i, t in enumerate(_times(w, n, 9)):
         user = w.user()
         ip, host, local = _home_worker(b, user, t)
         ua = w.gcloud_ua("gcloud.compute.instances.create")[0]
-        if i % 2 == 0:
-            b.edr(t + b.rng.randrange(-20, 20), "ProcessRollup2", ip, local, host, user=user)
-        else:
+        denial = 1
+        truth: Optional[str] = user
+        if i % 3 == 0:
+            b.edr(t + b.rng.randrange(-20, 20), "DnsRequest", ip, local, host, user=user, domain=DENIALS[denial][0])
+        elif i % 3 == 1:
             b.logon(t - b.rng.randrange(1800, 3 * 3600), user, host)
-            b.edr(t + b.rng.randrange(-20, 20), "NetworkConnectIP4", ip, local, host,
-                  remote=b.rng.choice(GOOGLE_API_IPS))
-        b.denied(t, user, f"EDR aip {ip} on {host}", ip, ua, host=host)
+            at = t + b.rng.randrange(-20, 20)
+            b.edr(at, "DnsRequest", ip, local, host, domain=DENIALS[denial][0])
+            b.edr(at + 1, "NetworkConnectIP4", ip, local, host, remote=b.rng.choice(GOOGLE_API_IPS))
+        else:
+            b.edr(t + b.rng.randrange(-20, 20), "ProcessRollup2", ip, local, host, user=user)
+            truth = None
+        note = f"EDR aip {ip} on {host}" + ("" if truth else ": no record about the API host")
+        b.denied(t, truth, note, ip, ua, host=host, denial=denial)
     return b.scenario
 
 
 def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
     b = Builder(w, "proxy_fingerprint",
-                "proxy record at t for the event's googleapis host with the same agent singles out the user: "
-                "a gcloud agent (unique invocation-id) alone, a shared agent (browser, SDK) among the people "
-                "the NAT log puts behind the caller's address")
+                "proxy record at t for the event's googleapis host carrying the call's gcloud invocation-id "
+                "names the user; a shared agent (browser, SDK) picks nobody, not even among the people the NAT "
+                "log puts behind the caller's address")
     egress = w.office_egress()
     for i, t in enumerate(_times(w, n, 9.5)):
         user = w.user()
@@ -122,7 +131,8 @@ def sc_proxy_fingerprint(w: World, n: int) -> Scenario:
                 b.nat(tk, ip, egress, GOOGLE_API_IPS[3])
                 b.nat(tk, cip, egress, GOOGLE_API_IPS[3])
                 b.proxy(tk, cip, c, b.rng.choice(OTHER_HOSTS), w.browser_ua()[1])
-            b.denied(tk, user, f"proxy {ip} {service} agent match ({'gcloud' if unique else 'shared agent + NAT'})",
+            b.denied(tk, user if unique else None,
+                     f"proxy {ip} {service} agent match ({'gcloud' if unique else 'shared agent + NAT: cannot tell'})",
                      egress, ua_log, project=project, denial=denial)
             # colleagues at the same second: other hosts, and the same host with another agent
             for _ in range(2):
@@ -155,18 +165,27 @@ def sc_gcp_selfjoin_invocation(w: World, n: int) -> Scenario:
 
 
 def sc_gcp_selfjoin_ipua(w: World, n: int) -> Scenario:
-    b = Builder(w, "gcp_selfjoin_ipua", "unmasked entry from the same IP and agent shortly before names the user")
-    for t in _times(w, n, 10.5):
-        egress = w.office_egress()
+    b = Builder(w, "gcp_selfjoin_ipua",
+                "an unmasked entry from the same address and agent shortly before names the user where only they "
+                "use that address; at an office egress where colleagues call too it picks nobody")
+    for i, t in enumerate(_times(w, n, 10.5)):
         user = w.user()
         ua = w.browser_ua()[0]
         project = w.project()
-        b.gcp_activity(t - b.rng.randrange(10, 120), user + "@" + CORP, egress, ua, project=project)
         other_ua = ua
         while other_ua == ua:
             other_ua = w.browser_ua()[0]
-        b.gcp_activity(t - b.rng.randrange(5, 60), w.user() + "@" + CORP, egress, other_ua)
-        b.denied(t, user, "same caller IP + agent", egress, ua, project=project, denial=0)
+        if i % 2:
+            address = w.public_ip()
+            b.gcp_activity(t - b.rng.randrange(10, 120), user + "@" + CORP, address, ua, project=project)
+            b.gcp_activity(t - b.rng.randrange(5, 60), w.user() + "@" + CORP, w.public_ip(), other_ua)
+            b.denied(t, user, "same home address + agent", address, ua, project=project, denial=0)
+        else:
+            address = w.office_egress()
+            b.gcp_activity(t - b.rng.randrange(10, 120), user + "@" + CORP, address, ua, project=project)
+            b.gcp_activity(t - b.rng.randrange(5, 60), w.user() + "@" + CORP, address, other_ua)
+            b.denied(t, None, "same office egress + agent, a colleague there too: cannot tell", address, ua,
+                     project=project, denial=0)
     return b.scenario
 
 
@@ -307,7 +326,7 @@ def sc_clock_skew(w: World, n: int) -> Scenario:
         ip, host, local = _home_worker(b, user, t)
         skew = skews[i % len(skews)]
         if i % 2 == 0:
-            b.edr(t + skew, "ProcessRollup2", ip, local, host, user=user)
+            b.edr(t + skew, "DnsRequest", ip, local, host, user=user, domain="compute.googleapis.com")
         else:
             b.logon(t - 3600 + skew, user, host)
             b.edr(t + skew, "DnsRequest", ip, local, host, domain="compute.googleapis.com")
@@ -332,10 +351,10 @@ def sc_ipv6_forms(w: World, n: int) -> Scenario:
         elif kind == 1:
             b.idp(t - 100, user, ev_form, w.browser_ua()[1])
         else:
-            b.edr(t + 5, "ProcessRollup2", ev_form, f"192.168.7.{b.rng.randrange(2, 250)}", w.device()[0],
-                  user=user)
+            b.edr(t + 5, "DnsRequest", ev_form, f"192.168.7.{b.rng.randrange(2, 250)}", w.device()[0],
+                  user=user, domain="notebooks.googleapis.com")
         b.denied(t, user, f"IPv6 {call_form} vs {ev_form}", call_form,
-                 w.gcloud_ua("gcloud.notebooks.instances.create")[0])
+                 w.gcloud_ua("gcloud.notebooks.instances.create")[0], denial=0)
     return b.scenario
 
 
@@ -444,7 +463,8 @@ def sc_vpn_full_tunnel(w: World, n: int) -> Scenario:
 def sc_edr_shared_egress(w: World, n: int) -> Scenario:
     b = Builder(w, "edr_shared_egress",
                 "trap: office laptops all report the office egress as CrowdStrike aip; several within "
-                "seconds of t say nothing, unless one resolved the event's Google API host (DNS)")
+                "seconds of t say nothing, and one that resolved the event's Google API host is a candidate, "
+                "never the answer by itself")
     for i, t in enumerate(_times(w, n, 8.25)):
         egress = w.office_egress()
         people = [w.user() for _ in range(3)]
@@ -456,8 +476,8 @@ def sc_edr_shared_egress(w: World, n: int) -> Scenario:
         if i % 3 == 2:
             b.edr(t - 1, "DnsRequest", egress, f"10.30.9.{b.rng.randrange(2, 250)}", hosts[1], user=people[1],
                   domain=DENIALS[denial][0])
-            truth: Optional[str] = people[1]
-            note = f"{people[1]} resolved {DENIALS[denial][0]} at t"
+            truth: Optional[str] = None
+            note = f"{people[1]} resolved {DENIALS[denial][0]} at t behind the shared egress: a candidate only"
         else:
             truth, note = None, f"{', '.join(people)} all behind {egress}"
         b.denied(t, truth, note, egress, w.sdk_ua()[0], denial=denial)
@@ -511,9 +531,9 @@ def sc_vpn_ended(w: World, n: int) -> Scenario:
 
 def sc_proxy_no_agent(w: World, n: int) -> Scenario:
     b = Builder(w, "proxy_no_agent",
-                "a proxy that logs no user agent: the NAT log puts two laptops behind the caller's address at t "
-                "and only one of them requested the event's Google API host; a request by a third person "
-                "outside that set singles out nobody")
+                "trap: a proxy that logs no user agent: the NAT log puts two laptops behind the caller's address "
+                "at t and only one of them requested the event's Google API host through the proxy (another "
+                "connection, anyone's): cannot tell; a third person outside that set is ruled out")
     for i, t in enumerate(_times(w, n, 12.25)):
         egress = w.office_egress()
         user, colleague = w.user(), w.user()
@@ -532,7 +552,7 @@ def sc_proxy_no_agent(w: World, n: int) -> Scenario:
             note = f"{user}/{colleague} behind {egress}; only {o} (not behind it) requested {service}"
         else:
             b.proxy(t, ip, user, service, None, "/v1/projects/x", 403)
-            truth, note = user, f"{user}/{colleague} behind {egress}; only {user} requested {service}"
+            truth, note = None, f"{user}/{colleague} behind {egress}; only {user} requested {service} (no agent)"
         b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=denial)
     return b.scenario
 
@@ -720,7 +740,7 @@ def sc_unicode_names(w: World, n: int) -> Scenario:
     return b.scenario
 
 
-SCENARIOS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
+CHAINS = [sc_vpn_direct, sc_idp_signin, sc_nat_dhcp_logon, sc_edr_aip, sc_proxy_fingerprint,
              sc_gcp_selfjoin_invocation, sc_gcp_selfjoin_ipua, sc_service_agent, sc_dhcp_reassigned,
              sc_home_ip_yesterday, sc_nat_same_second, sc_shared_device, sc_clock_skew, sc_ipv6_forms,
              sc_unknown_external_ip, sc_gce_internal_ip, sc_cloud_shell, sc_unmasked,

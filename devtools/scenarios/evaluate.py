@@ -29,14 +29,17 @@ SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 NAMED = ("identified", "not_masked")
 STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
 
-# (order, chunk size): newest first as Splunk sends it, the other way round, and awkward chunkings;
-# "jitter" is newest first by 30-second bucket but shuffled inside each bucket (rows from several
-# indexes whose timestamps are close), within the one-minute slack the contract allows for clocks;
-# "shuffled" is no order at all (the command must buffer, under its max_buffer cap).
-RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 97), ("asc", 50000))
-COMBINED_RUNS: Tuple[Tuple[str, int], ...] = (("desc", 50000), ("desc", 1000), ("desc", 97),
-                                              ("asc", 50000), ("asc", 333), ("jitter", 50000),
-                                              ("shuffled", 1000))
+# (order, chunk size, Splunk's Python): newest first as Splunk sends it and the other way round under
+# both Pythons Splunk ships (3.9 in 9.x, 3.13 in 10.2+), and awkward chunkings; "jitter" is newest
+# first by 30-second bucket but shuffled inside each bucket (rows from several indexes whose
+# timestamps are close), within the one-minute slack the contract allows for clocks; "shuffled" is
+# no order at all (the command must buffer, under its max_buffer cap).
+RUNS: Tuple[Tuple[str, int, str], ...] = (("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"),
+                                          ("asc", 50000, "3.13"), ("desc", 97, "3.9"))
+COMBINED_RUNS: Tuple[Tuple[str, int, str], ...] = (
+    ("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"), ("asc", 50000, "3.13"),
+    ("desc", 1000, "3.9"), ("desc", 97, "3.13"), ("asc", 333, "3.9"), ("jitter", 50000, "3.9"),
+    ("shuffled", 1000, "3.13"))
 
 
 def python() -> str:
@@ -100,6 +103,8 @@ class Result:
     names_given: int = 0
     right: int = 0
     named_when_cannot_tell: int = 0
+    #: names that are not the person who really made the call (where the scenario knows who did)
+    not_the_caller: int = 0
     statuses: Dict[str, int] = field(default_factory=dict)
     missing: List[str] = field(default_factory=list)
     duplicated: List[str] = field(default_factory=list)
@@ -124,7 +129,8 @@ class Result:
             "scenario": self.scenario, "order": self.order, "chunk": self.chunk, "denied": self.denied,
             "attributable": self.attributable, "names_given": self.names_given, "right": self.right,
             "precision": self.precision, "coverage": self.coverage,
-            "named_when_cannot_tell": self.named_when_cannot_tell, "statuses": self.statuses,
+            "named_when_cannot_tell": self.named_when_cannot_tell, "not_the_caller": self.not_the_caller,
+            "statuses": self.statuses,
             "missing": self.missing, "duplicated": self.duplicated, "extra_rows": self.extra_rows,
             "bad_status": self.bad_status, "error": self.error, "field_errors": self.field_errors[:50],
             "wrong": [m.line() for m in self.wrong], "missed": [m.line() for m in self.missed],
@@ -255,6 +261,8 @@ def score(sc: Scenario, out_rows: Sequence[Mapping[str, object]], order: str, ch
             res.not_masked_wrong.append(miss)
         if name:
             res.names_given += 1
+            if truth.actual is not None and norm_user(name) != truth.actual and not truth.not_masked:
+                res.not_the_caller += 1
             if truth.user is None:
                 res.named_when_cannot_tell += 1
                 res.wrong.append(miss)
@@ -269,7 +277,8 @@ def score(sc: Scenario, out_rows: Sequence[Mapping[str, object]], order: str, ch
     return res
 
 
-def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
+def ordered(sc: Scenario, order: str) -> List[Row]:
+    """The scenario's rows in one of the evaluation orders."""
     if order == "jitter":
         rng = random.Random(7)
         keyed = [(-(float(str(r["_time"])) // 30), rng.random(), i) for i, r in enumerate(sc.rows)]
@@ -279,6 +288,33 @@ def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Resu
         random.Random(3).shuffle(rows)
     else:
         rows = sc.newest_first() if order == "desc" else sc.oldest_first()
+    return rows
+
+
+def run_in_process(sc: Scenario, order: str, chunk: int = 50000) -> Result:
+    """The engine itself on the scenario (no protocol, no second interpreter): for quick iteration."""
+    from guardrail.correlate.engine import Correlator
+    from guardrail.correlate.render import to_record
+
+    engine = Correlator()
+    rows = ordered(sc, order)
+    released = []
+    for i in range(0, len(rows), chunk):
+        released += engine.feed_records(rows[i:i + chunk])
+    released += engine.finish()
+    return score(sc, [to_record(item) for item in released], order, chunk)
+
+
+def interpreter(version: str) -> str:
+    """Splunk's Python ``version`` (3.9, 3.13) where installed; $SCENARIO_PYTHON wins for 3.9."""
+    if version == "3.9":
+        return python()
+    return runtime(version) or python()
+
+
+def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
+    """The real command over SCP v2 on the scenario, in one order and chunk size."""
+    rows = ordered(sc, order)
     out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)
     if out.returncode != 0 or out.getinfo.metadata.get("error"):
         res = Result(sc.name, order, chunk, denied=sc.denied_count)
@@ -289,10 +325,17 @@ def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Resu
 
 
 def run_all(scenarios: Sequence[Scenario], workers: int = 2) -> List[Result]:
-    jobs = [(sc, order, chunk) for sc in scenarios
-            for order, chunk in (COMBINED_RUNS if sc.name == "combined" else RUNS)]
+    jobs = [(sc, order, chunk, version) for sc in scenarios
+            for order, chunk, version in (COMBINED_RUNS if sc.name == "combined" else RUNS)]
+
+    def one(job: Tuple[Scenario, str, int, str]) -> Result:
+        sc, order, chunk, version = job
+        result = run(sc, order, chunk, interpreter(version))
+        result.order = f"{order}/py{version}"
+        return result
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: run(*job), jobs))
+        return list(pool.map(one, jobs))
 
 
 def _pct(value: Optional[float]) -> str:
@@ -305,8 +348,8 @@ def table(results: Sequence[Result]) -> str:
     for r in results:
         by.setdefault(r.scenario, []).append(r)
     lines = ["| scenario | denied | attributable | names (desc/50k) | precision (min) | coverage (min) | "
-             "named when cannot tell (max) | statuses (desc/50k) | runs | problems |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "named when cannot tell (max) | not the caller (max) | statuses (desc/50k) | runs | problems |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, runs in by.items():
         first = runs[0]
         cov = [r.coverage for r in runs if r.coverage is not None]
@@ -315,7 +358,8 @@ def table(results: Sequence[Result]) -> str:
         statuses = ", ".join(f"{k}={v}" for k, v in sorted(first.statuses.items()))
         cells = [name, first.denied, first.attributable, first.names_given,
                  _pct(min(r.precision for r in runs)), _pct(min(cov) if cov else None),
-                 max(r.named_when_cannot_tell for r in runs), statuses, len(runs), problems]
+                 max(r.named_when_cannot_tell for r in runs), max(r.not_the_caller for r in runs), statuses,
+                 len(runs), problems]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -359,11 +403,15 @@ def main() -> None:
     ap.add_argument("--per-scenario", type=int, default=20)
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--python", help="interpreter for the command (default: $SCENARIO_PYTHON, 3.9, this one)")
+    ap.add_argument("--in-process", action="store_true", help="run the engine in this process, newest first only")
     args = ap.parse_args()
     if args.python:
         os.environ["SCENARIO_PYTHON"] = args.python
     scenarios = [sc for sc in build_all(per_scenario=args.per_scenario) if not args.only or sc.name in args.only]
-    print(write_report(run_all(scenarios)))
+    if args.in_process:
+        print(write_report([run_in_process(sc, "desc") for sc in scenarios]))
+    else:
+        print(write_report(run_all(scenarios)))
 
 
 if __name__ == "__main__":

@@ -111,11 +111,13 @@ class Truth:
     note: str
     not_masked: bool = False
     host: Optional[str] = None  # the device, where the chain goes through one
+    actual: Optional[str] = None  # who really made the call, where the scenario knows it
 
 
     def as_dict(self) -> Dict[str, object]:
         return {"insert_id": self.insert_id, "scenario": self.scenario, "user": self.user,
-                "time": self.time, "note": self.note, "not_masked": self.not_masked, "host": self.host}
+                "time": self.time, "note": self.note, "not_masked": self.not_masked, "host": self.host,
+                "actual": self.actual}
 
 
 @dataclass
@@ -141,7 +143,9 @@ class Scenario:
 
 
 class World:
-    def __init__(self, seed: int, day0: float = DAY0) -> None:
+    def __init__(self, seed: int, day0: float = DAY0, device_base: int = 0) -> None:
+        """``device_base`` numbers this world's devices after another world's (the same laptop name,
+        and so the same EDR sensor id, in two worlds of one stream would be one device)."""
         self.day0 = day0
         self.rng = random.Random(seed)
         self._users = [f"{f}.{ln}" for f in FIRST for ln in LAST]
@@ -149,7 +153,7 @@ class World:
         self._user_i = 0
         self._public: set[str] = set()
         self._internal = 0
-        self._device = 0
+        self._device = device_base
         self._office = 0
         self._ids = 0
         self._project = 0

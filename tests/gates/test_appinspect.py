@@ -10,19 +10,16 @@ from typing import Any, Dict
 
 import pytest
 
-from devtools import inspect as appinspect
-from devtools import package
+from devtools import appinspect, package
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Warnings that any app with Python code gets, the notice every app with a KV store collection gets
-# ("No action required"), and one false positive in a vendored library: urllib3 keeps
-# `__version__ = "3.5.0.1"` (the stdlib code it copied), which reads like an address.
+# Warnings that any app with Python code gets, and the notice every app with a KV store collection
+# gets ("No action required").
 EXPECTED_WARNINGS = {
     "check_for_python_script_existence": None,
     "check_python_sdk_version": None,
     "check_collections_conf": "default/collections.conf",
-    "check_hostnames_and_ips": "bin/lib/urllib3/util/ssl_match_hostname.py",
 }
 
 

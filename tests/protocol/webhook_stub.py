@@ -1,8 +1,10 @@
-"""Loopback HTTPS servers for the alert action tests: a scripted webhook and a splunkd stand-in.
+"""Loopback servers for the alert action tests: a scripted webhook, a splunkd stand-in, a CONNECT
+proxy and a silent server.
 
-Both use a self-signed certificate made at test time for 127.0.0.1 and localhost, so the action's
-https-only rule holds in the tests too. The webhook answers each request with the next scripted
-reply (status, headers, or a delay longer than the client's timeout) and records what it received.
+The HTTPS ones use a self-signed certificate made at test time for 127.0.0.1 and localhost, so the
+action's https-only rule holds in the tests too. The webhook answers each request with the next
+scripted reply: a status and headers, a stall, a reply sent a byte at a time, a huge or endless body.
+It records what it received and how much of its reply the client took before hanging up.
 """
 
 from __future__ import annotations
@@ -61,14 +63,27 @@ def make_certificate(directory: Path) -> Tuple[Path, Path]:
     return cert_path, key_path
 
 
+ENDLESS = -1
+FILLER = b"x" * 65536
+
+
 @dataclass
 class Reply:
-    """One scripted answer: status, extra headers, body, or a stall of ``delay`` seconds first."""
+    """One scripted answer.
+
+    ``delay``: stall that long before answering. ``drip_head`` / ``drip_body``: seconds between
+    single bytes of the status line and headers / of the body. ``body_bytes``: a filler body of that
+    size instead of ``body`` (``ENDLESS``: never ends), ``chunked`` with Transfer-Encoding: chunked.
+    """
 
     status: int = 200
     headers: Dict[str, str] = field(default_factory=dict)
     body: str = "ok"
     delay: float = 0.0
+    drip_head: float = 0.0
+    drip_body: float = 0.0
+    body_bytes: Optional[int] = None
+    chunked: bool = False
 
 
 @dataclass
@@ -77,9 +92,15 @@ class Received:
     path: str
     headers: Dict[str, str]
     body: bytes
+    sent: int = 0  # bytes of the reply the client's socket took
+    finished: bool = False  # the whole reply went out (the client did not hang up first)
 
     def json(self) -> Any:
         return json.loads(self.body.decode("utf-8"))
+
+
+# A stream that never ends still stops here, so a client that never hangs up cannot hang the tests.
+STREAM_CAP = 2 * 1024 * 1024 * 1024
 
 
 class _Server(ThreadingHTTPServer):
@@ -117,25 +138,65 @@ class _WebhookHandler(BaseHTTPRequestHandler):
         stub: Webhook = self.server.stub  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        stub.received.append(
-            Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        )
+        received = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        stub.received.append(received)
         reply = stub.replies.pop(0) if stub.replies else Reply()
         if reply.delay:
             time.sleep(reply.delay)
-        data = reply.body.encode("utf-8")
         try:
-            self.send_response(reply.status)
-            for key, value in reply.headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            _write_reply(self.wfile, reply, received)
+            received.finished = True
         except OSError:
-            pass  # the client gave up (timeout test)
+            pass  # the client gave up (timeout, kept size reached)
 
     do_POST = _handle
     do_GET = _handle
+
+
+def _write(out: Any, data: bytes, drip: float, received: Received) -> None:
+    if not drip:
+        out.write(data)
+        received.sent += len(data)
+        return
+    for index in range(len(data)):
+        out.write(data[index:index + 1])
+        out.flush()
+        received.sent += 1
+        time.sleep(drip)
+
+
+def _write_reply(out: Any, reply: Reply, received: Received) -> None:
+    lines = [f"HTTP/1.1 {reply.status} Scripted"]
+    lines += [f"{key}: {value}" for key, value in reply.headers.items()]
+    data = reply.body.encode("utf-8")
+    size = len(data) if reply.body_bytes is None else reply.body_bytes
+    if reply.chunked:
+        lines.append("Transfer-Encoding: chunked")
+    elif size != ENDLESS:
+        lines.append(f"Content-Length: {size}")
+    lines.append("Connection: close")
+    _write(out, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), reply.drip_head, received)
+    if reply.body_bytes is None:
+        pieces = [data] if data else []
+    else:
+        pieces = _filler(reply.body_bytes)
+    for piece in pieces:
+        if reply.chunked:
+            piece = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        _write(out, piece, reply.drip_body, received)
+        if received.sent > STREAM_CAP:
+            raise OSError("stream cap reached")
+    if reply.chunked:
+        _write(out, b"0\r\n\r\n", reply.drip_body, received)
+
+
+def _filler(size: int) -> Any:
+    left = size
+    while left == ENDLESS or left > 0:
+        piece = FILLER if left == ENDLESS else FILLER[: min(left, len(FILLER))]
+        if left != ENDLESS:
+            left -= len(piece)
+        yield piece
 
 
 class Webhook(HttpsStub):
@@ -209,12 +270,13 @@ class Splunkd(HttpsStub):
 
 
 class ConnectProxy:
-    """A plain-HTTP forward proxy on 127.0.0.1 that only tunnels (CONNECT), recording the targets.
+    """A forward proxy on 127.0.0.1 that only tunnels (CONNECT), recording the targets. Plain HTTP,
+    or HTTPS with ``cert`` (the client then runs TLS to the webhook inside TLS to the proxy).
 
-    TLS runs end to end through the tunnel, so all it can log is ``host:port``.
+    TLS to the webhook runs end to end through the tunnel, so all it can log is ``host:port``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cert: Optional[Tuple[Path, Path]] = None) -> None:
         self.targets: List[str] = []
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -222,10 +284,14 @@ class ConnectProxy:
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._accept, daemon=True)
         self.closed = False
+        self.context: Optional[ssl.SSLContext] = None
+        if cert is not None:
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.context.load_cert_chain(str(cert[0]), str(cert[1]))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ConnectProxy:
         self.thread.start()
@@ -244,6 +310,12 @@ class ConnectProxy:
             threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
 
     def _tunnel(self, client: socket.socket) -> None:
+        if self.context is not None:
+            try:
+                client = self.context.wrap_socket(client, server_side=True)
+            except (OSError, ssl.SSLError):
+                client.close()
+                return
         with client:
             head = b""
             while b"\r\n\r\n" not in head:
@@ -284,3 +356,35 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
             sink.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+
+
+class Silent:
+    """Accepts TCP connections on 127.0.0.1 and never says a word (no TLS handshake, no reply)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: List[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self) -> Silent:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 from guardrail.correlate.engine import ASCENDING, DESCENDING, UNORDERED, Correlator
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.model import OUTPUT_FIELDS, Released
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
@@ -77,8 +78,10 @@ def test_descending_holds_until_the_lookback_has_streamed_past() -> None:
     assert engine.feed_records(rows) == []
     assert engine.feed_records([logon(T0 - 1700, "a.b", "LAPTOP-A"), dhcp(T0 - 1800, "10.1.2.3", "LAPTOP-A")]) == []
     assert engine.held == 1
-    # rows older than t - lookback - slack release it, with the chain complete
-    [item] = engine.feed_records([signin(T0 - 3700, "x", "198.51.100.1")])
+    # rows older than t - lookback - slack would do for the chain; the NAT log's health is judged over
+    # HEALTH_WINDOW on either side, so the wider of the two decides
+    assert engine.feed_records([signin(T0 - 3700, "x", "198.51.100.1")]) == []
+    [item] = engine.feed_records([signin(T0 - HEALTH_WINDOW - 200, "x", "198.51.100.1")])
     assert to_record(item)["identified_user"] == "a.b"
     assert engine.finish() == []
 
@@ -88,7 +91,9 @@ def test_ascending_releases_once_the_forward_window_has_passed() -> None:
     rows = [dhcp(T0 - 1800, "10.1.2.3", "LAPTOP-A"), logon(T0 - 1700, "a.b", "LAPTOP-A"), gcp_row(T0, ip=EGRESS)]
     assert engine.feed_records(rows) == []
     assert engine.feed_records([nat(T0 + 1, "10.1.2.3", EGRESS)]) == []
-    [item] = engine.feed_records([signin(T0 + 400, "x", "198.51.100.1")])
+    # the forward window has passed, but the NAT log's completeness is judged over 30 minutes
+    assert engine.feed_records([signin(T0 + 400, "x", "198.51.100.1")]) == []
+    [item] = engine.feed_records([signin(T0 + HEALTH_WINDOW + 120, "x", "198.51.100.1")])
     assert to_record(item)["identified_user"] == "a.b"
 
 

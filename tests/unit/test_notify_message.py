@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from guardrail.notify.config import ConfigError
-from guardrail.notify.message import build_message, clip, read_results, summarise
+from guardrail.notify.message import SHOWN_FIELDS, build_message, clip, summarise
+from guardrail.notify.results import Results, read_results
 
 LINK = "https://splunk.example-corp.com:8000/app/gcp_guardrail/@go?sid=abc"
 ROWS: List[Dict[str, str]] = [
@@ -22,8 +23,9 @@ ROWS: List[Dict[str, str]] = [
 ]
 
 
-def summary(max_rows: int = 5):  # type: ignore[no-untyped-def]
-    return summarise("guardrail_repeated_denials", "high", ROWS, max_rows, LINK, "sid1", "gcp_guardrail")
+def summary(max_rows: int = 5, complete: bool = True):  # type: ignore[no-untyped-def]
+    results = Results(tuple(ROWS), len(ROWS), complete, "" if complete else "over 64 MiB decompressed")
+    return summarise("guardrail_repeated_denials", "high", results, max_rows, LINK, "sid1", "gcp_guardrail")
 
 
 def test_summary_picks_who_what_confidence() -> None:
@@ -66,7 +68,7 @@ def test_teams_adaptive_card_escapes_markdown_links() -> None:
 
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "https://x.example/a|b>", ""])
 def test_unsafe_results_link_dropped(link: str) -> None:
-    s = summarise("a", "high", ROWS, 5, link)
+    s = summarise("a", "high", Results(tuple(ROWS), 3), 5, link)
     assert build_message("json", s)["results_link"] == ""
     assert not any("Open the results" in str(b) for b in build_message("slack", s)["blocks"])
 
@@ -76,18 +78,26 @@ def test_clip_bounds_length_and_strips_control_characters() -> None:
     assert len(clip("x" * 1000)) == 160
 
 
-def test_read_results_drops_mv_columns(tmp_path: Path) -> None:
+def test_only_shown_fields_are_read(tmp_path: Path) -> None:
     path = tmp_path / "results.csv.gz"
     with gzip.open(path, "wt", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["identified_user", "candidate_users", "__mv_candidate_users"])
-        writer.writerow(["a", "a\nb", "$a$;$b$"])
-    assert read_results(str(path)) == [{"identified_user": "a", "candidate_users": "a\nb"}]
+        writer.writerow(["_raw", "identified_user", "candidate_users", "__mv_candidate_users"])
+        writer.writerow(["x" * 5000, "a", "a\nb", "$a$;$b$"])
+    results = read_results(str(path), 5, SHOWN_FIELDS)
+    assert [dict(r) for r in results.rows] == [{"identified_user": "a", "candidate_users": "a\nb"}]
+    assert "_raw" not in SHOWN_FIELDS and "identified_user" in SHOWN_FIELDS
 
 
-def test_read_results_errors_name_the_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as err:
-        read_results(str(tmp_path / "missing.csv.gz"))
-    assert err.value.where == "results_file"
-    with pytest.raises(ConfigError):
-        read_results("")
+@pytest.mark.parametrize("fmt", ["slack", "teams", "json"])
+def test_partly_read_results_are_marked_in_every_format(fmt: str) -> None:
+    whole = json.dumps(build_message(fmt, summary()))
+    part = json.dumps(build_message(fmt, summary(complete=False)))
+    assert "at least 3" not in whole and "read only in part" not in whole
+    if fmt == "json":
+        body = build_message(fmt, summary(complete=False))
+        assert body["results_truncated"] is True and body["result_count"] == 3
+        assert body["results_problem"] == "over 64 MiB decompressed"
+        assert build_message(fmt, summary())["results_truncated"] is False
+    else:
+        assert "at least 3" in part and "read only in part" in part and "64 MiB decompressed" in part

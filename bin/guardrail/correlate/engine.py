@@ -51,7 +51,7 @@ from .gcp import (
     parse_entry,
     salvage,
 )
-from .index import EvidenceStore
+from .index import HEALTH_WINDOW, EvidenceStore
 from .model import AuditEntry, Released, Verdict
 from .options import Options
 from .rules import Pending, gather
@@ -162,6 +162,7 @@ class Correlator:
     def __init__(self, options: Optional[Options] = None) -> None:
         self.options = options or Options()
         self.store = EvidenceStore()
+        self.store.mark_reach = self.options.lookback
         self.stats: Counter[str] = Counter()
         self.mode = UNKNOWN
         self._lo = _INF
@@ -336,6 +337,9 @@ class Correlator:
                 self.store.add(rec)
             used += bool(recs)
         self.stats["evidence lookup rows"] += used
+        # the NAT log around these calls is all here already: check it now
+        o = self.options
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, lambda _t: True)
         return used
 
     def feed_records(self, records: Iterable[Mapping[str, Any]]) -> List[Released]:
@@ -481,12 +485,28 @@ class Correlator:
         return False
 
     def _intervals_ready(self, t: float) -> bool:
+        # Intervals reach back `lookback`; the NAT log's completeness is judged from the calls within
+        # HEALTH_WINDOW on either side, whose checks must have settled.
         o = self.options
         if self.mode == DESCENDING:
-            return self._lo < t - o.lookback - o.slack
+            return self._lo < t - max(o.lookback, HEALTH_WINDOW + o.network_tolerance) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + o.forward + o.slack
+            return self._hi > t + max(o.forward, HEALTH_WINDOW + o.network_tolerance) + o.slack
         return False
+
+    def _checkable(self, t: float) -> bool:
+        """Whether the NAT records around ``t``, and the calls shortly before it, have all streamed past."""
+        o = self.options
+        if self.mode == DESCENDING:
+            return self._lo < t - max(o.network_tolerance, o.selfjoin_window) - o.slack
+        if self.mode == ASCENDING:
+            return self._hi > t + o.network_tolerance + o.slack
+        return False
+
+    def _settle_checks(self, final: bool) -> None:
+        o = self.options
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window,
+                                 (lambda _t: True) if final else self._checkable)
 
     def _gather(self, item: _Held) -> None:
         if item.pending is None and item.entry is not None and item.verdict is None:
@@ -499,12 +519,13 @@ class Correlator:
     def _release(self, final: bool = False) -> List[Released]:
         done: List[_Held] = []
         o = self.options
+        flush_all = final or (self.mode == UNORDERED and len(self.store) > 20 * o.max_buffer)
+        self._settle_checks(flush_all)
         ungathered = self._ungathered
         while ungathered and (final or ungathered[0].verdict is not None or ungathered[0].pending is not None
                               or self._points_ready(ungathered[0].time)):
             self._gather(ungathered.popleft())
         held = self._held
-        flush_all = final or (self.mode == UNORDERED and len(self.store) > 20 * o.max_buffer)
         while held:
             head = held[0]
             capped = len(held) > o.max_buffer

@@ -21,6 +21,8 @@ Evidence = Union[Lease, Session, Logon, SignIn, Nat, Sighting, ProxyHit]
 
 KIND_DHCP = "dhcp"
 KIND_VPN = "vpn"
+KIND_VPN_START = "vpn start"  # CIM Network_Sessions: tag=start, the session's first event
+KIND_VPN_END = "vpn end"  # tag=end, its last (with the session's duration where the vendor logs it)
 KIND_PROXY = "proxy"
 KIND_NAT = "nat"
 KIND_AUTH = "authentication"
@@ -29,13 +31,16 @@ KIND_AUTH = "authentication"
 FIELDS_BY_KIND: Dict[str, Tuple[str, ...]] = {
     KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration"),
     KIND_VPN: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
+    KIND_VPN_START: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
+    KIND_VPN_END: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
     KIND_PROXY: ("sourcetype", "src", "src_ip", "user", "dest", "url", "http_user_agent"),
-    KIND_NAT: ("sourcetype", "src_ip", "src_translated_ip", "user"),
+    KIND_NAT: ("sourcetype", "src_ip", "src_translated_ip", "user", "dest_port"),
     KIND_AUTH: ("sourcetype", "user", "dest", "src", "app", "action", "http_user_agent", "logon_type", "Logon_Type"),
 }
 FDR_FIELDS: Tuple[str, ...] = (
     "event_simpleName",
     "sourcetype",
+    "aid",
     "aip",
     "LocalAddressIP4",
     "ComputerName",
@@ -50,6 +55,9 @@ NOT_PEOPLE = frozenset(
     {"", "-", "n/a", "na", "null", "none", "unknown", "system", "local service", "network service",
      "anonymous logon", "anonymous", "root", "guest"}
 )
+#: Destination ports a Google API call can use (HTTPS, gRPC over 443, plain HTTP): a translation to
+#: any other port (DNS, NTP, SMB ...) is another connection, never the call's.
+WEB_PORTS = frozenset({"", "443", "80", "8080"})
 #: Windows logon types that are not a person sitting at (or remoting into) the device; a logon
 #: with no type at all counts as interactive.
 NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
@@ -144,6 +152,10 @@ def cim_kind(tags: FrozenSet[str]) -> str:
     if "dhcp" in tags:
         return KIND_DHCP
     if "vpn" in tags:
+        if "start" in tags and "end" not in tags:
+            return KIND_VPN_START
+        if "end" in tags and "start" not in tags:
+            return KIND_VPN_END
         return KIND_VPN
     if "proxy" in tags and "web" in tags:
         return KIND_PROXY
@@ -191,14 +203,23 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
             raise RowError("DHCP lease without dest_ip or dest_nt_host", source, "dest_ip")
         return [Lease(time, time + _duration(rec, "lease_duration"), ip, intern(host), intern(get("dest_mac", "")),
                       source)]
-    if kind == KIND_VPN:
+    if kind in (KIND_VPN, KIND_VPN_START, KIND_VPN_END):
         public = _ip(rec, "src_ip")
         user = get("user", "")
         if not public or not is_person(user):
             raise RowError("VPN session without src_ip or user", source, "src_ip")
         assigned = _ip(rec, "dest_ip")
-        host = get("dest_nt_host", "")
-        return [Session(time, time + _duration(rec, "duration"), public, assigned, intern(user), intern(host), source)]
+        host = intern(get("dest_nt_host", ""))
+        if kind == KIND_VPN_START:
+            return [Session(time, _OPEN_ENDED, public, assigned, intern(user), host, source, "start")]
+        if kind == KIND_VPN_END:
+            # The end row's duration (CIM Network_Sessions) gives the start; without one the session
+            # began at some time before, which the start row (when it is in the window) tells.
+            length = _duration(rec, "duration")
+            if length == _OPEN_ENDED:
+                return [Session(-_OPEN_ENDED, time, public, assigned, intern(user), host, source, "end-open")]
+            return [Session(time - length, time, public, assigned, intern(user), host, source, "end")]
+        return [Session(time, time + _duration(rec, "duration"), public, assigned, intern(user), host, source)]
     if kind == KIND_PROXY:
         url = get("url", "")
         host = api_service(api_host(get("dest", "") or url))
@@ -212,6 +233,8 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
         internal = _ip(rec, "src_ip")
         if not public or not internal:
             return []  # a connection without translation says nothing about a public caller
+        if get("dest_port", "").strip() not in WEB_PORTS:
+            return []  # DNS, NTP, SMB ...: not a connection a Google API call can have used
         user = get("user", "")
         return [Nat(time, public, internal, intern(user) if is_person(user) else "", source)]
     if kind == KIND_AUTH:
@@ -236,17 +259,21 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     get = rec.get
     kind = get("event_simpleName", "")
     source = intern(get("sourcetype", "") or "crowdstrike:fdr")
+    # DnsRequest and NetworkConnectIP4 carry only the sensor id (aid); the device name comes from the
+    # aid_master lookup (aid_computer_name) or from another record of the same sensor.
     host = intern(get("ComputerName", "") or get("aid_computer_name", ""))
+    aid = intern(get("aid", "").strip().lower())
     user = get("UserName", "")
     user = intern(user) if is_person(user) else ""
-    if not host and not user:
-        raise RowError("FDR event without ComputerName or UserName", source, "ComputerName")
+    if not host and not user and not aid:
+        raise RowError("FDR event without aid, ComputerName or UserName", source, "aid")
     aip = _ip(rec, "aip")
     local = _ip(rec, "LocalAddressIP4")
     domain = api_service(api_host(get("DomainName", "")))
     if not domain.endswith(GOOGLE_API_SUFFIX):
         domain = ""  # only look-ups of Google API hosts can fingerprint a GCP call
-    out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source)]
+    remote = _ip(rec, "RemoteAddressIP4")
+    out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source, aid, remote)]
     if user and host and kind.lower() == FDR_LOGON_EVENT:
         out.append(Logon(time, user, host, source))
     return out

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import RowError
 from .model import AuditEntry
-from .netaddr import NO_ADDRESS_WORDS, normalize_ip
+from .netaddr import NO_ADDRESS_WORDS, is_internal, normalize_ip
 
 #: Scalar LogEntry paths read from extracted fields (also tried with a ``data.`` prefix).
 FIELD_PATHS: Tuple[str, ...] = (
@@ -32,17 +32,10 @@ FIELD_PATHS: Tuple[str, ...] = (
     "protoPayload.status.code",
 )
 
-#: Extracted fields that make parsing ``_raw`` unnecessary for an entry that is not denied.
-SUFFICIENT_PATHS: Tuple[str, ...] = (
-    "logName",
-    "protoPayload.serviceName",
-    "protoPayload.methodName",
-    "protoPayload.resourceName",
-    "protoPayload.authenticationInfo.principalEmail",
-    "protoPayload.requestMetadata.callerIp",
-    "protoPayload.requestMetadata.callerSuppliedUserAgent",
-    "resource.labels.project_id",
-)
+#: Extracted fields that make parsing ``_raw`` unnecessary for an entry that is not denied (all of the
+#: above but the entry's id, its own timestamp and the status code, which may be absent on success).
+SUFFICIENT_PATHS: Tuple[str, ...] = tuple(
+    p for p in FIELD_PATHS if p not in ("insertId", "timestamp", "protoPayload.status.code"))
 
 #: ``_raw`` larger than this is not parsed (an absurd size is counted as a bad row instead).
 MAX_RAW_CHARS = 4 * 1024 * 1024
@@ -323,4 +316,5 @@ def parse_entry(
         resource=resource,
         violation=violation,
         insert_id=pick("insertId", obj, "insertId"),
+        public=ip_key is not None and not is_internal(ip_key),
     )

@@ -10,9 +10,10 @@ linear time. Queries are a bisect on the key's time list.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import Any, Dict, Generic, List, Set, Tuple, TypeVar
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Generic, List, Set, Tuple, TypeVar
 
-from .evidence import Evidence, host_key
+from .evidence import Evidence, host_key, user_key
 from .model import AuditEntry, Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
 
 R = TypeVar("R")
@@ -62,6 +63,13 @@ class TimeIndex(Generic[R]):
         times, recs = self._sorted(key)
         return recs[bisect_left(times, lo) : bisect_right(times, hi)]
 
+    def count(self, key: str, lo: float, hi: float) -> int:
+        """How many records of ``key`` have ``lo <= time <= hi`` (no copy)."""
+        if key not in self._times:
+            return 0
+        times, _recs = self._sorted(key)
+        return bisect_right(times, hi) - bisect_left(times, lo)
+
     def prune(self, lo: float, hi: float) -> int:
         """Drop records outside ``[lo, hi]``; return how many were dropped."""
         dropped = 0
@@ -90,20 +98,94 @@ class TimeIndex(Generic[R]):
         self._size = 0
 
 
+#: How far either side of a call the NAT log's completeness is judged (see :class:`NatHealth`): wide
+#: enough that a firewall losing even a small share of its translations shows it.
+HEALTH_WINDOW = 7200.0
+_AID_LIMIT = 200_000
+
+
+class NatHealth:
+    """Whether an egress's NAT log is complete around a time, judged from the calls seen leaving it.
+
+    Every Google Cloud call with a public caller address must have left through a translation at
+    that second if that address is one of our NAT egresses, unless it rode a connection its program
+    had already opened (gcloud runs, SDKs, browsers and Terraform keep connections open). Each audit
+    entry (visible or masked) whose program made no other call from that address in the ``reuse``
+    seconds before it is a *check*, once the stream has passed the seconds around it: *ok* when a
+    translation to its caller address lies within the network tolerance, *missing* when none does.
+    Around a call, the log of its egress is then *complete* when at least one check was ok and none
+    missing, *incomplete* when some were missing (it loses connections: absence proves nothing), and
+    *absent* when none was ok (not a NAT egress we see: a home, a hotel).
+
+    A call that rode a connection opened by a call that left no audit entry (Data Access logging
+    off) also counts as missing: the log is then judged incomplete and nobody is ruled out, the safe
+    side of the doubt.
+    """
+
+    __slots__ = ("_pending", "_results")
+
+    def __init__(self) -> None:
+        self._pending: Deque[Tuple[float, AuditEntry]] = deque()
+        self._results: TimeIndex[int] = TimeIndex()
+
+    def __len__(self) -> int:
+        return len(self._pending) + len(self._results)
+
+    def expect(self, entry: AuditEntry) -> None:
+        """A call left through its caller address: check the NAT log there once it has streamed past."""
+        self._pending.append((entry.time, entry))
+
+    def settle(self, store: EvidenceStore, tolerance: float, reuse: float, ready: Callable[[float], bool]) -> int:
+        """Record the checks whose seconds (and ``reuse`` before them) have streamed past; returns how many."""
+        done = 0
+        pending = self._pending
+        while pending and ready(pending[0][0]):
+            time, entry = pending.popleft()
+            ip = entry.ip_key or ""
+            agent = entry.user_agent
+            if agent and any(a is not entry and a.user_agent == agent and a.time < time
+                             and (a.principal == entry.principal or entry.masked or a.masked)
+                             for a in store.audit_ip.between(ip, time - reuse, time)):
+                continue  # may have ridden the connection an earlier call of its program opened
+            self._results.add(ip, time, store.nats.count(ip, time - tolerance, time + tolerance))
+            done += 1
+        return done
+
+    def state(self, ip: str, time: float, window: float = HEALTH_WINDOW) -> Tuple[str, int, int]:
+        """``(state, checks ok, checks missing)`` for ``ip`` within ``window`` of ``time``."""
+        found = self._results.between(ip, time - window, time + window)
+        ok = sum(1 for n in found if n)
+        missing = len(found) - ok
+        if not ok:
+            return "absent", 0, missing
+        return ("incomplete" if missing else "complete"), ok, missing
+
+    def prune(self, lo: float, hi: float) -> int:
+        return self._results.prune(lo, hi)
+
+    def clear(self) -> None:
+        self._pending.clear()
+        self._results.clear()
+
+
 class EvidenceStore:
     """All evidence of the current time horizon, indexed the ways the evidence chains look it up.
 
     Intervals (DHCP leases, VPN sessions, interactive logons) are kept for ``lookback``; points
     (NAT, EDR, proxy, sign-ins, other GCP audit entries) only for the short window around the
-    calls still waiting for them. See :class:`guardrail.correlate.Correlator` for the horizons.
+    calls still waiting for them. See :class:`guardrail.correlate.engine.Correlator` for the horizons.
     """
 
     def __init__(self) -> None:
         # intervals, by start time
         self.leases: TimeIndex[Lease] = TimeIndex()  # by leased ip
-        self.vpn_public: TimeIndex[Session] = TimeIndex()  # by public client ip
-        self.vpn_assigned: TimeIndex[Session] = TimeIndex()  # by assigned tunnel ip
+        self.leases_by_host: TimeIndex[Lease] = TimeIndex()  # by device key
+        self.vpn_public: TimeIndex[Session] = TimeIndex()  # whole sessions by public client ip
+        self.vpn_assigned: TimeIndex[Session] = TimeIndex()  # whole sessions by assigned tunnel ip
         self.logons: TimeIndex[Logon] = TimeIndex()  # by host key
+        # VPN start / end rows (CIM tag=start, tag=end), by their own time, paired when queried
+        self.vpn_marks_public: TimeIndex[Session] = TimeIndex()
+        self.vpn_marks_assigned: TimeIndex[Session] = TimeIndex()
         # points
         self.signins: TimeIndex[SignIn] = TimeIndex()  # by public ip
         self.nats: TimeIndex[Nat] = TimeIndex()  # by public (translated) ip
@@ -114,10 +196,19 @@ class EvidenceStore:
         self.audit_invocation: TimeIndex[AuditEntry] = TimeIndex()  # by gcloud invocation-id
         self.audit_ip: TimeIndex[AuditEntry] = TimeIndex()  # by caller ip
         self.audit_resource: TimeIndex[AuditEntry] = TimeIndex()  # by project|resource leaf
+        #: sensor id -> device name, learned from EDR records that carry both
+        self.aid_hosts: Dict[str, str] = {}
+        self.health = NatHealth()
+        #: how far past the held calls VPN end rows are kept (the command's lookback)
+        self.mark_reach = 43200.0
 
     @property
     def intervals(self) -> Tuple[TimeIndex[Any], ...]:
-        return (self.leases, self.vpn_public, self.vpn_assigned, self.logons)
+        return (self.leases, self.leases_by_host, self.vpn_public, self.vpn_assigned, self.logons)
+
+    @property
+    def marks(self) -> Tuple[TimeIndex[Any], ...]:
+        return (self.vpn_marks_public, self.vpn_marks_assigned)
 
     @property
     def points(self) -> Tuple[TimeIndex[Any], ...]:
@@ -125,7 +216,8 @@ class EvidenceStore:
                 self.audit_invocation, self.audit_ip, self.audit_resource)
 
     def __len__(self) -> int:
-        return sum(len(s) for s in self.intervals) + sum(len(s) for s in self.points)
+        return (sum(len(s) for s in self.intervals) + sum(len(s) for s in self.marks)
+                + sum(len(s) for s in self.points) + len(self.health))
 
     def add(self, rec: Evidence) -> None:
         """Index one evidence record by every key a chain may look it up by."""
@@ -138,6 +230,8 @@ class EvidenceStore:
             self.proxies.add(rec.host, rec.time, rec)
         elif kind is Sighting:
             assert isinstance(rec, Sighting)
+            if rec.aid and rec.host and len(self.aid_hosts) < _AID_LIMIT:
+                self.aid_hosts.setdefault(rec.aid, rec.host)
             if rec.aip:
                 self.edr_aip.add(rec.aip, rec.time, rec)
             if rec.local_ip:
@@ -147,6 +241,7 @@ class EvidenceStore:
         elif kind is Lease:
             assert isinstance(rec, Lease)
             self.leases.add(rec.ip, rec.start, rec)
+            self.leases_by_host.add(host_key(rec.host), rec.start, rec)
         elif kind is Logon:
             assert isinstance(rec, Logon)
             self.logons.add(host_key(rec.host), rec.time, rec)
@@ -155,18 +250,67 @@ class EvidenceStore:
             self.signins.add(rec.ip, rec.time, rec)
         elif kind is Session:
             assert isinstance(rec, Session)
-            self.vpn_public.add(rec.public_ip, rec.start, rec)
-            if rec.assigned_ip:
-                self.vpn_assigned.add(rec.assigned_ip, rec.start, rec)
+            if rec.mark:
+                at = rec.start if rec.mark == "start" else rec.end
+                self.vpn_marks_public.add(rec.public_ip, at, rec)
+                if rec.assigned_ip:
+                    self.vpn_marks_assigned.add(rec.assigned_ip, at, rec)
+            else:
+                self.vpn_public.add(rec.public_ip, rec.start, rec)
+                if rec.assigned_ip:
+                    self.vpn_assigned.add(rec.assigned_ip, rec.start, rec)
 
     def add_audit(self, entry: AuditEntry) -> None:
-        """Index a GCP audit entry for the self-join and service-agent chains."""
+        """Index a GCP audit entry for the self-join and service-agent chains, and as a NAT check."""
         if entry.invocation_id:
             self.audit_invocation.add(entry.invocation_id, entry.time, entry)
         if entry.ip_key:
             self.audit_ip.add(entry.ip_key, entry.time, entry)
+            if entry.public:
+                self.health.expect(entry)
         if entry.resource:
             self.audit_resource.add(entry.project + "|" + entry.resource_leaf, entry.time, entry)
+
+    def host_of(self, rec: Sighting) -> str:
+        """The device an EDR record is about: its own name, else the name its sensor id was seen with."""
+        return rec.host or self.aid_hosts.get(rec.aid, "")
+
+    def sessions(self, ip: str, time: float, lookback: float, tolerance: float,
+                 assigned: bool = False) -> List[Session]:
+        """VPN sessions of client address (or, ``assigned``, tunnel address) ``ip`` up at ``time``.
+
+        Whole sessions count while ``start <= time <= end``. Start and end rows are paired per user
+        in time order: a start is closed by that user's next end; an end with no start before it in
+        the window closes a session that began before the window (its duration, where logged, says
+        when); a start with no end is still up.
+        """
+        whole = self.vpn_assigned if assigned else self.vpn_public
+        marks = self.vpn_marks_assigned if assigned else self.vpn_marks_public
+        found = [s for s in whole.between(ip, time - lookback, time + tolerance) if s.end >= time - tolerance]
+        rows = marks.between(ip, time - lookback, time + lookback)
+        if not rows:
+            return found
+        by_user: Dict[str, List[Session]] = {}
+        for row in rows:
+            by_user.setdefault(user_key(row.user), []).append(row)
+        for user_rows in by_user.values():
+            opened: List[Session] = []
+            for row in user_rows:
+                if row.mark == "start":
+                    if opened:  # a second start: the first session's end was not logged
+                        opened[0] = opened[0]._replace(end=row.start)
+                        found.extend(s for s in opened if s.start <= time + tolerance and s.end >= time - tolerance)
+                    opened = [row]
+                    continue
+                began = opened[0].start if opened else row.start
+                if row.mark == "end-open" and not opened:
+                    began = time - lookback - tolerance  # began before the window
+                session = row._replace(start=began, mark="end")
+                opened = []
+                if session.start <= time + tolerance and session.end >= time - tolerance:
+                    found.append(session)
+            found.extend(s for s in opened if s.start <= time + tolerance)
+        return found
 
     def prune(self, point_lo: float, point_hi: float, interval_lo: float, interval_hi: float) -> int:
         """Drop evidence no waiting or future call can use; return how many records went."""
@@ -175,8 +319,15 @@ class EvidenceStore:
             dropped += store.prune(point_lo, point_hi)
         for store in self.intervals:
             dropped += store.prune(interval_lo, interval_hi)
+        for store in self.marks:
+            dropped += store.prune(interval_lo - self.mark_reach, interval_hi + self.mark_reach)
+        dropped += self.health.prune(interval_lo - HEALTH_WINDOW, interval_hi + HEALTH_WINDOW)
+        if len(self.aid_hosts) >= _AID_LIMIT:
+            self.aid_hosts.clear()
         return dropped
 
     def clear(self) -> None:
-        for store in self.intervals + self.points:
+        for store in self.intervals + self.marks + self.points:
             store.clear()
+        self.health.clear()
+        self.aid_hosts.clear()

@@ -69,6 +69,8 @@ class AuditEntry:
     resource: str
     violation: str
     insert_id: str
+    #: the caller address is a public one (``ip_key`` set and outside the internal ranges)
+    public: bool = False
 
     @property
     def resource_leaf(self) -> str:
@@ -88,7 +90,13 @@ class Lease(NamedTuple):
 
 
 class Session(NamedTuple):
-    """VPN: ``user`` on ``host`` connected from ``public_ip``, given ``assigned_ip``, start to end."""
+    """VPN: ``user`` on ``host`` connected from ``public_ip``, given ``assigned_ip``, start to end.
+
+    ``mark`` says what the row itself knew: ``""`` a whole session (one row with its duration),
+    ``"start"`` a CIM ``tag=start`` row (end unknown until its end row), ``"end"`` a ``tag=end`` row
+    whose duration gives the start, ``"end-open"`` a ``tag=end`` row without one (the session began
+    before it, how long before is unknown). :func:`guardrail.correlate.index.active_sessions` pairs them.
+    """
 
     start: float
     end: float
@@ -97,6 +105,7 @@ class Session(NamedTuple):
     user: str
     host: str
     source: str
+    mark: str = ""
 
 
 class Logon(NamedTuple):
@@ -130,7 +139,12 @@ class Nat(NamedTuple):
 
 
 class Sighting(NamedTuple):
-    """An EDR (CrowdStrike FDR) record: device, optional user, addresses and looked-up domain."""
+    """An EDR (CrowdStrike FDR) record: device, optional user, addresses and looked-up domain.
+
+    ``host`` is the device name (``ComputerName``, or ``aid_computer_name`` from the ``aid_master``
+    lookup); a record that carries only the sensor id keeps it in ``aid`` and ``host`` stays empty
+    until another record of that sensor names the device.
+    """
 
     time: float
     host: str
@@ -140,6 +154,8 @@ class Sighting(NamedTuple):
     domain: str
     kind: str
     source: str
+    aid: str = ""
+    remote_ip: str = ""
 
 
 class ProxyHit(NamedTuple):
@@ -152,22 +168,6 @@ class ProxyHit(NamedTuple):
     user_agent: str
     url: str
     source: str
-
-
-@dataclass(frozen=True)
-class Clue:
-    """One piece of evidence pointing at one person.
-
-    ``channel`` names the independent observation it comes from; clues on the same channel are
-    not independent (the best one counts), clues on different channels combine.
-    """
-
-    user: str
-    user_key: str
-    host: str
-    weight: float
-    channel: str
-    line: str
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,8 @@ OPTION_TABLE: Tuple[OptionSpec, ...] = (
                "endpoint clocks (EDR, Windows logons) may be off by this much", 0, 3600),
     OptionSpec("network_tolerance", _duration, 2.0, "2s", "<duration>",
                "NAT and proxy records count within this of the call", 0, 300),
+    OptionSpec("fingerprint_window", _duration, 60.0, "60s", "<duration>",
+               "a proxy record carrying the call's gcloud invocation-id counts within this of the call", 0, 3600),
     OptionSpec("lookback", _duration, 43200.0, "12h", "<duration>",
                "how far back a DHCP lease, VPN session or interactive logon may have started", 60, _WEEK),
     OptionSpec("selfjoin_window", _duration, 120.0, "2m", "<duration>",
@@ -102,9 +104,9 @@ OPTION_TABLE: Tuple[OptionSpec, ...] = (
     OptionSpec("agent_window", _duration, 60.0, "60s", "<duration>",
                "a service agent's originating call comes at most this much earlier", 0, 3600),
     OptionSpec("min_confidence", _fraction, 0.6, "0.6", "<num>",
-               "a person is named only at this confidence or above ...", 0.0, 1.0),
+               "a person singled out by the evidence is named only at this confidence or above", 0.0, 1.0),
     OptionSpec("margin", _fraction, 0.25, "0.25", "<num>",
-               "... and this far ahead of the runner-up", 0.0, 1.0),
+               "accepted for older searches and ignored: nobody is named ahead of a runner-up", 0.0, 1.0),
     OptionSpec("keep_evidence", _boolean, False, "false", "<bool>",
                "pass evidence rows (and other rows) through, output fields empty"),
     OptionSpec("max_buffer", _count, 50000, "50000", "<int>",
@@ -126,6 +128,7 @@ class Options:
     window: float = float(_default("window"))
     skew: float = float(_default("skew"))
     network_tolerance: float = float(_default("network_tolerance"))
+    fingerprint_window: float = float(_default("fingerprint_window"))
     lookback: float = float(_default("lookback"))
     selfjoin_window: float = float(_default("selfjoin_window"))
     agent_window: float = float(_default("agent_window"))
@@ -138,12 +141,12 @@ class Options:
     @property
     def point_back(self) -> float:
         """How far before a call point evidence (sign-ins, agents' origins, skewed EDR) reaches."""
-        return max(self.window, self.agent_window, self.selfjoin_window) + self.skew
+        return max(self.window, self.agent_window, self.selfjoin_window, self.fingerprint_window) + self.skew
 
     @property
     def forward(self) -> float:
-        """How far after a call evidence may be stamped (clock skew, self-join)."""
-        return max(self.skew, self.selfjoin_window, self.network_tolerance)
+        """How far after a call evidence may be stamped (clock skew, self-join, proxy completion)."""
+        return max(self.skew, self.selfjoin_window, self.network_tolerance, self.fingerprint_window)
 
     @property
     def slack(self) -> float:

@@ -1,76 +1,75 @@
-"""Evidence chains and scoring: from a denied call to a named person, or to an honest "cannot tell".
+"""The evidence chains: plain functions from a denied call to the observations that bear on it.
 
-Resolution runs in two phases because the evidence arrives at two very different distances from
-the call:
+Each rule reads one kind of record and says what that record *links* (a person, a device, an
+internal address) to the call, how precisely in time (a network clock, an endpoint clock, an
+interval) and how uniquely (a fingerprint only this call has, an address only one endpoint held,
+or an attribute many people share). The rules decide nothing; :mod:`.decide` weighs what they
+found. Resolution runs in two phases because the evidence arrives at two distances from the call:
 
-* **point rules** (:data:`POINT_RULES`) read evidence stamped within seconds or minutes of the
-  call (NAT, EDR, proxy, IdP sign-ins, other GCP audit entries). They run once that short
-  window has streamed past and turn what they find into :class:`Lead` values, so the bulky
-  point evidence can be dropped early;
-* **interval rules** (:data:`INTERVAL_RULES`) read DHCP leases, VPN sessions and interactive
-  logons, which may have started hours before the call, and expand the leads (internal IP →
-  device → person) once the ``lookback`` has streamed past.
-
-Each rule is a plain function; its docstring says what it weighs and why. :func:`score` then
-combines independent channels per person into a confidence and decides the status.
+* **point rules** (:data:`POINT_RULES`) read records stamped within seconds or minutes of the call
+  (NAT, EDR, proxy, IdP sign-ins, other audit entries). They run once that window has streamed
+  past and keep what they found in a :class:`Pending`, so the bulky point evidence can go early;
+* **interval rules** (:func:`device_of`, :func:`user_on`, :func:`addresses_of`, :func:`vpn_users`)
+  read DHCP leases, VPN sessions and interactive logons, which may have begun hours before the
+  call, once the ``lookback`` has streamed past.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
-from .evidence import host_key
+from .evidence import host_key, is_person, user_key
 from .index import EvidenceStore
-from .model import (
-    AuditEntry,
-    fmt_time,
-)
+from .model import AuditEntry, Session, Sighting, fmt_time
 from .netaddr import is_internal
 from .options import Options
 
-#: Weight of one channel when it alone names exactly one person. Shared evidence (several
-#: people on the same channel) divides the weight between them, see :func:`score`.
-WEIGHTS: Dict[str, float] = {
-    "gcp-invocation": 0.97,  # same gcloud run: invocation-id is unique per run
-    "vpn": 0.9,  # the public IP is this user's VPN client address while the session is up
-    "nat": 0.85,  # NAT log names the internal address behind the public IP at that second
-    "internal-ip": 0.85,  # the call came straight from an internal address
-    "gcp-origin": 0.85,  # a service agent acted for the originating call on the same resource
-    "proxy": 0.8,  # the proxy saw a request to the same Google API host with the same agent
-    "gcp-client": 0.75,  # another call from the same IP and agent within a short window
-    "idp": 0.65,  # an IdP sign-in from the same public IP shortly before
-    "edr-ip": 0.65,  # the EDR cloud saw the device egress from the same public IP
-    "edr-dns": 0.5,  # the device resolved the API host around that time (many devices do)
-}
-UNIQUE_AGENT = 0.95  # the proxy logged the call's own gcloud invocation-id: as good as a name
-PROXY_WITHOUT_AGENT = 0.7  # proxy hit on the API host at the call's second, no agent logged to compare
-ORIGIN_FACTOR = 0.9  # evidence about an originating call counts a little less for the agent's call
+# What an observation links, and how uniquely (see docs/commands/correlatepolicydenied.md).
+FP_INVOCATION = "same gcloud run"  # a visible entry of the same gcloud invocation: a fingerprint
+FP_PROXY = "proxy fingerprint"  # a proxy record carrying the call's gcloud invocation-id
+AGENT_ORIGIN = "originating call"  # a service agent's call: the visible call it acted for
+INTERNAL = "internal address"  # the caller address itself is internal: its holder at t
+NAT = "NAT translation"  # a device translated to the caller address at the call's second
+EDR_HOST = "EDR, same API host"  # a device behind the caller address reached the call's API host
+PROXY_SHARED = "proxy, shared agent"  # a proxy request to the API host with no or a common agent
+SIGNIN = "IdP sign-in"  # a sign-in from the caller address shortly before
+SAME_CLIENT = "same address and agent"  # a visible call from the caller address with the same agent
+#: Observations only this call can have produced.
+FINGERPRINTS = frozenset({FP_INVOCATION, FP_PROXY, AGENT_ORIGIN})
 
 
 @dataclass(frozen=True)
-class Lead:
-    """A partial chain: names a person, or a device / internal address still to be followed."""
+class Obs:
+    """One observation tying something (a person, a device, an internal address) to the call."""
 
-    channel: str
-    weight: float
+    kind: str
+    time: float
     lines: Tuple[str, ...]
-    user: str = ""
-    host: str = ""
-    internal_ip: str = ""
-    time: float = 0.0
-    #: A fingerprint that only picks between people other evidence already ties to the call
-    #: (a request to the same API host in the same second can be anyone's, anywhere).
-    selector: bool = False
+    user: str = ""  # the person the record itself names
+    host: str = ""  # the device the record itself names
+    ip: str = ""  # the internal address the record itself names
+    #: a device that reported holding ``ip`` behind the caller address at that moment (EDR), used
+    #: when no DHCP lease or VPN tunnel says who held it
+    hint: str = ""
+    hint_line: str = ""
 
 
 @dataclass(frozen=True)
 class Pending:
     """What the point rules found for one call; kept while the interval evidence streams past."""
 
-    leads: Tuple[Lead, ...]
-    #: (public ip, time, weight factor, lines) to look up in VPN sessions
-    public_ips: Tuple[Tuple[str, float, float, Tuple[str, ...]], ...]
+    observations: Tuple[Obs, ...]
+    #: people (user keys) and devices (``h:`` keys) seen at the caller address around the call
+    presence: FrozenSet[str]
+    #: visible calls from the caller address around the call (they may explain traffic away)
+    visible: Tuple[AuditEntry, ...]
+    #: proxy requests around the call (a visible call they carried left through the proxy)
+    proxied: Tuple[Tuple[float, str, str, str], ...]
+    #: translations to the caller address at the call's second, whoever's
+    translations: int
+    #: a service agent's masked originating calls, with what their own point rules found
+    origins: Tuple[Tuple[AuditEntry, Pending], ...] = ()
 
 
 def line(source: str, time: float, text: str) -> str:
@@ -78,11 +77,11 @@ def line(source: str, time: float, text: str) -> str:
     return f"{source} {fmt_time(time)} {text}"
 
 
-PointRule = Callable[[AuditEntry, EvidenceStore, Options], Iterable[Lead]]
+PointRule = Callable[[AuditEntry, EvidenceStore, Options], Iterable[Obs]]
 
 
-def _is_public(ip: Optional[str]) -> bool:
-    return bool(ip) and not is_internal(ip or "")
+def _public(e: AuditEntry) -> bool:
+    return e.public and not e.cloud_shell
 
 
 def _came_from_an_endpoint(e: AuditEntry) -> bool:
@@ -94,136 +93,160 @@ def _came_from_an_endpoint(e: AuditEntry) -> bool:
     return bool(e.service) and e.ip_key is not None and not e.service_agent and not e.cloud_shell
 
 
-def rule_idp_signin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """IdP sign-ins from the caller's public IP within ``window`` before the call.
-
-    A browser sign-in and a gcloud call from the same address minutes apart are usually the same
-    person; the agents may differ. Office egress addresses carry many sign-ins, which split the
-    weight between them.
-    """
-    if not _is_public(e.ip_key) or e.cloud_shell:
-        return
-    for s in store.signins.between(e.ip_key or "", e.time - o.window, e.time + o.network_tolerance):
-        agent = f" http_user_agent={s.user_agent!r}" if s.user_agent else ""
-        app = f" app={s.app}" if s.app else ""
-        yield Lead("idp", WEIGHTS["idp"], (line(s.source, s.time, f"sign-in user={s.user} src={s.ip}{app}{agent}"),),
-                   user=s.user, time=e.time)
-
-
-def rule_nat(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """NAT records translating an internal address to the caller's public IP at the call's second.
-
-    Network gear is on time (``network_tolerance``); the internal address is then followed to
-    the device leased it and the person logged on there.
-    """
-    if not _is_public(e.ip_key) or e.cloud_shell:
-        return
-    tol = o.network_tolerance
-    seen: Set[Tuple[str, str]] = set()
-    for n in store.nats.between(e.ip_key or "", e.time - tol, e.time + tol):
-        if (n.internal_ip, n.user) in seen:
-            continue
-        seen.add((n.internal_ip, n.user))
-        user = f" user={n.user}" if n.user else ""
-        yield Lead("nat", WEIGHTS["nat"],
-                   (line(n.source, n.time, f"NAT src_ip={n.internal_ip} src_translated_ip={n.public_ip}{user}"),),
-                   user=n.user, internal_ip=n.internal_ip, time=e.time)
-
-
-def rule_internal_caller(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """The call came from an internal address (Private Google Access, interconnect): follow it."""
-    if e.ip_key and is_internal(e.ip_key) and not e.cloud_shell:
-        yield Lead("internal-ip", WEIGHTS["internal-ip"], (), internal_ip=e.ip_key, time=e.time)
-
-
-def rule_edr_public_ip(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """EDR records whose ``aip`` (address seen by the EDR cloud) is the caller IP, within ``skew``.
-
-    Endpoint clocks drift, hence the wider tolerance. The record names the device and sometimes
-    the user; a device alone is followed to its interactive logon.
-    """
-    if not _is_public(e.ip_key) or e.cloud_shell:
-        return
-    for s in store.edr_aip.between(e.ip_key or "", e.time - o.skew, e.time + o.skew):
-        user = f" UserName={s.user}" if s.user else ""
-        yield Lead("edr-ip", WEIGHTS["edr-ip"],
-                   (line(s.source, s.time, f"{s.kind} aip={s.aip} ComputerName={s.host}{user}"),),
-                   user=s.user, host=s.host, time=e.time)
-
-
-def rule_proxy_fingerprint(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """Proxy requests to the event's Google API host at the call's second, with the same agent.
-
-    A matching gcloud agent carries the run's invocation-id and is as good as a name; a request
-    with a different agent is another client and is ignored; one with no agent logged weighs less.
-    """
-    if not _came_from_an_endpoint(e):
-        return
-    host = e.service.lower()
-    tol = o.network_tolerance
-    agent = e.user_agent
-    for p in store.proxies.between(host, e.time - tol, e.time + tol):
-        if p.user_agent and agent:
-            if not (p.user_agent == agent or agent.startswith(p.user_agent) or p.user_agent.startswith(agent)):
-                continue
-            unique = bool(e.invocation_id) and ("invocation-id/" + e.invocation_id) in p.user_agent.lower()
-            weight = UNIQUE_AGENT if unique else WEIGHTS["proxy"]
-            how = "same gcloud invocation-id" if unique else "same user agent"
-        else:
-            unique = False
-            weight = PROXY_WITHOUT_AGENT
-            how = "no user agent to compare"
-        who = " ".join(x for x in (f"user={p.user}" if p.user else "", f"src={p.src_ip}" if p.src_ip else "") if x)
-        yield Lead("proxy", weight, (line(p.source, p.time, f"proxy {who} dest={p.host} ({how})"),),
-                   user=p.user, internal_ip=p.src_ip if p.src_ip and is_internal(p.src_ip) else "", time=e.time,
-                   selector=not unique)
-
-
-def rule_edr_dns(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """EDR records of a device resolving the event's API host within ``skew`` of the call.
-
-    Weak alone (many devices talk to Google APIs), useful to single out one of several
-    candidates behind a shared address.
-    """
-    if not _came_from_an_endpoint(e):
-        return
-    for s in store.edr_domain.between(e.service.lower(), e.time - o.skew, e.time + o.skew):
-        user = f" UserName={s.user}" if s.user else ""
-        yield Lead("edr-dns", WEIGHTS["edr-dns"],
-                   (line(s.source, s.time, f"{s.kind} DomainName={s.domain} ComputerName={s.host}{user}"),),
-                   user=s.user, host=s.host, time=e.time, selector=True)
-
-
-def _unmasked_principal(entry: AuditEntry) -> bool:
+def _visible(entry: AuditEntry) -> bool:
     return not entry.masked and not entry.service_agent and bool(entry.principal)
 
 
-def rule_gcloud_invocation(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """Other audit entries of the same gcloud run (same ``invocation-id``) with a visible principal."""
+def rule_gcloud_invocation(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """Visible entries of the same gcloud run (``invocation-id``): a fingerprint naming the principal.
+
+    gcloud draws a new random invocation-id for every run and a run uses one credential, so a
+    visible entry carrying it names who ran the command, whatever address it came from.
+    """
     if not e.invocation_id:
         return
     w = o.selfjoin_window
     for a in store.audit_invocation.between(e.invocation_id, e.time - w, e.time + w):
-        if _unmasked_principal(a) and a is not e:
-            yield Lead("gcp-invocation", WEIGHTS["gcp-invocation"],
-                       (line("gcp:audit", a.time, f"{a.method} principalEmail={a.principal} "
-                                                  f"invocation-id={a.invocation_id}"),),
-                       user=a.principal, time=e.time)
+        if a is not e and _visible(a):
+            yield Obs(FP_INVOCATION, a.time, (line("gcp:audit", a.time, f"{a.method} principalEmail={a.principal} "
+                                                                      f"invocation-id={a.invocation_id}"),),
+                      user=a.principal)
 
 
-def rule_gcp_same_client(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """Audit entries with a visible principal from the same caller IP and agent, ``selfjoin_window`` apart."""
-    if not e.ip_key or not e.user_agent:
+def _agent_matches(call: str, logged: str) -> bool:
+    return logged == call or call.startswith(logged) or logged.startswith(call)
+
+
+def rule_proxy(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """Proxy requests to the call's Google API host.
+
+    A logged agent carrying the call's gcloud ``invocation-id`` is unique to the call: a
+    fingerprint, kept within ``fingerprint_window`` (proxies stamp the request's completion and
+    their clocks differ from Google's by seconds). A request with the same agent but no
+    invocation-id (a browser, an SDK) or with no agent at all (a ``CONNECT`` tunnel) is shared by
+    everyone reaching that host: it only makes its sender a candidate, within ``network_tolerance``.
+    A request with another agent is another program's.
+    """
+    if not _came_from_an_endpoint(e):
+        return
+    host = e.service.lower()
+    wide = max(o.fingerprint_window, o.network_tolerance)
+    tol = o.network_tolerance
+    marker = "invocation-id/" + e.invocation_id if e.invocation_id else ""
+    for p in store.proxies.between(host, e.time - wide, e.time + wide):
+        who = " ".join(x for x in (f"user={p.user}" if p.user else "", f"src={p.src_ip}" if p.src_ip else "") if x)
+        ip = p.src_ip if p.src_ip and is_internal(p.src_ip) else ""
+        if marker and marker in p.user_agent.lower():
+            yield Obs(FP_PROXY, p.time, (line(p.source, p.time, f"proxy {who} dest={p.host} "
+                                                                f"(same gcloud invocation-id)"),), user=p.user, ip=ip)
+            continue
+        if abs(p.time - e.time) > tol:
+            continue
+        if p.user_agent and not (e.user_agent and _agent_matches(e.user_agent, p.user_agent)):
+            continue
+        how = "same user agent" if p.user_agent else "no user agent logged"
+        yield Obs(PROXY_SHARED, p.time, (line(p.source, p.time, f"proxy {who} dest={p.host} ({how})"),),
+                  user=p.user, ip=ip)
+
+
+def rule_nat(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """Translations of an internal address to the caller address at the call's second.
+
+    Network gear is on time (``network_tolerance``). Each translated address is one device behind
+    the egress at that second; whether that set is the whole truth depends on the NAT log's
+    completeness, which :mod:`.decide` judges.
+    """
+    if not _public(e):
+        return
+    tol = o.network_tolerance
+    for n in store.nats.between(e.ip_key or "", e.time - tol, e.time + tol):
+        user = f" user={n.user}" if n.user else ""
+        hint = hint_line = ""
+        for s in store.edr_local.between(n.internal_ip, e.time - o.skew, e.time + o.skew):
+            if s.aip == e.ip_key and _device(store, s):
+                hint = _device(store, s)
+                hint_line = line(s.source, s.time, f"{s.kind} LocalAddressIP4={s.local_ip} aip={s.aip} device={hint}")
+                break
+        yield Obs(NAT, n.time, (line(n.source, n.time, f"NAT src_ip={n.internal_ip} src_translated_ip={n.public_ip}"
+                                                       f"{user}"),), user=n.user, ip=n.internal_ip, hint=hint,
+                  hint_line=hint_line)
+
+
+def rule_internal_caller(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """The call came from an internal address (Private Google Access, Interconnect): its holder at t."""
+    if e.ip_key and is_internal(e.ip_key) and not e.cloud_shell:
+        yield Obs(INTERNAL, e.time, (), ip=e.ip_key)
+
+
+def _device(store: EvidenceStore, s: Sighting) -> str:
+    return store.host_of(s) or (f"aid:{s.aid}" if s.aid else "")
+
+
+def rule_edr_host(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """EDR records of a device behind the caller address that concern the call's API host.
+
+    A device's look-up of the API host, or a connection record of a device that looked the host up
+    around then, within ``skew`` (endpoint clocks drift). Every record of one device at that moment
+    is one observation: its connection and its look-up are the same act, not two votes. A record
+    that names no host (a connection, a process) says only that the device was online behind the
+    address, and is no observation about this call.
+    """
+    if not _came_from_an_endpoint(e) or not e.public:
+        return
+    skew = o.skew
+    host = e.service.lower()
+    near = store.edr_aip.between(e.ip_key or "", e.time - skew, e.time + skew)
+    looked_up: Dict[str, List[Sighting]] = {}
+    for s in store.edr_domain.between(host, e.time - skew, e.time + skew):
+        if s.aip == e.ip_key:
+            looked_up.setdefault(_device(store, s), []).append(s)
+    for s in near:
+        device = _device(store, s)
+        if device in looked_up and s.domain != host:
+            looked_up[device].append(s)
+    for device, records in looked_up.items():
+        records.sort(key=lambda r: r.time)
+        lines = tuple(line(r.source, r.time, f"{r.kind} aip={r.aip}"
+                           + (f" DomainName={r.domain}" if r.domain else "")
+                           + (f" LocalAddressIP4={r.local_ip}" if r.local_ip else "")
+                           + f" device={device}" + (f" UserName={r.user}" if r.user else "")) for r in records)
+        user = next((r.user for r in records if r.user), "")
+        ip = next((r.local_ip for r in records if r.local_ip and is_internal(r.local_ip)), "")
+        yield Obs(EDR_HOST, records[0].time, lines, user=user, host=device, ip=ip)
+
+
+def rule_idp_signin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """IdP sign-ins from the caller address within ``window`` before the call.
+
+    The agents may differ (a browser sign-in, a gcloud call). At an address only one person uses
+    this points at them; at an office egress everyone signs in, and it makes a candidate only.
+    """
+    if not _public(e):
+        return
+    for s in store.signins.between(e.ip_key or "", e.time - o.window, e.time + o.network_tolerance):
+        agent = f" http_user_agent={s.user_agent!r}" if s.user_agent else ""
+        app = f" app={s.app}" if s.app else ""
+        yield Obs(SIGNIN, s.time, (line(s.source, s.time, f"sign-in user={s.user} src={s.ip}{app}{agent}"),),
+                  user=s.user)
+
+
+def rule_gcp_same_client(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """Visible calls from the same caller address with the same agent within ``selfjoin_window``.
+
+    The same program from the same address minutes apart; at a shared egress many people run the
+    same browser build or SDK, so it makes a candidate there. Its connection may also have carried
+    the masked call (clients keep connections open), so the NAT log's silence does not rule it out.
+    """
+    if not e.ip_key or not e.user_agent or e.cloud_shell:
         return
     w = o.selfjoin_window
     for a in store.audit_ip.between(e.ip_key, e.time - w, e.time + w):
-        if a is not e and a.user_agent == e.user_agent and _unmasked_principal(a):
+        if a is not e and a.user_agent == e.user_agent and _visible(a):
             if e.invocation_id and a.invocation_id == e.invocation_id:
-                continue  # already weighed by the invocation rule
-            yield Lead("gcp-client", WEIGHTS["gcp-client"],
-                       (line("gcp:audit", a.time, f"{a.method} principalEmail={a.principal} callerIp={a.caller_ip} "
-                                                  "same user agent"),),
-                       user=a.principal, time=e.time)
+                continue  # the invocation rule has it
+            yield Obs(SAME_CLIENT, a.time, (line("gcp:audit", a.time, f"{a.method} principalEmail={a.principal} "
+                                                                      f"callerIp={a.caller_ip} same user agent"),),
+                      user=a.principal)
 
 
 def origin_calls(e: AuditEntry, store: EvidenceStore, o: Options) -> List[AuditEntry]:
@@ -235,84 +258,97 @@ def origin_calls(e: AuditEntry, store: EvidenceStore, o: Options) -> List[AuditE
     return [a for a in reversed(found) if a is not e and not a.service_agent]
 
 
-def rule_service_agent_origin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """Service agents (``callerIp=private``) act for an earlier call on the same project + resource.
-
-    A visible principal on that call names the person; a masked one is followed through the
-    other point rules from its own caller IP and agent, at a slightly lower weight.
-    """
+def rule_service_agent_origin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
+    """A service agent (``callerIp=private``) acts for an earlier visible call on the same resource."""
     for a in origin_calls(e, store, o):
-        head = line("gcp:audit", a.time, f"originating call {a.method} on {a.resource} principalEmail="
-                    f"{a.principal or '(none)'} callerIp={a.caller_ip}")
-        if _unmasked_principal(a):
-            yield Lead("gcp-origin", WEIGHTS["gcp-origin"], (head,), user=a.principal, time=e.time)
-            continue
-        for rule in POINT_RULES:
-            if rule is rule_service_agent_origin:
-                continue
-            for lead in rule(a, store, o):
-                yield replace(lead, weight=lead.weight * ORIGIN_FACTOR, lines=(head, *lead.lines))
+        if _visible(a):
+            text = f"originating call {a.method} on {a.resource} principalEmail={a.principal} callerIp={a.caller_ip}"
+            yield Obs(AGENT_ORIGIN, a.time, (line("gcp:audit", a.time, text),), user=a.principal)
 
 
 #: Rules over point evidence, in the order their evidence lines are shown.
 POINT_RULES: Tuple[PointRule, ...] = (
     rule_gcloud_invocation,
     rule_service_agent_origin,
-    rule_nat,
     rule_internal_caller,
-    rule_proxy_fingerprint,
-    rule_edr_public_ip,
-    rule_edr_dns,
+    rule_nat,
+    rule_proxy,
+    rule_edr_host,
     rule_idp_signin,
     rule_gcp_same_client,
 )
 
 
+def presence(e: AuditEntry, store: EvidenceStore, o: Options) -> FrozenSet[str]:
+    """Who was seen at the caller address around the call: user keys, and ``h:`` keys of devices.
+
+    An address only one person was seen at (a home, a phone) is that person's; an address with
+    several (an office, a hotel) or with NAT translations (an egress of ours: ``i:`` keys) is
+    shared. Stops looking once two are found: that is all the decision needs.
+    """
+    if not _public(e):
+        return frozenset()
+    ip = e.ip_key or ""
+    lo, hi = e.time - o.point_back, e.time + o.forward
+    if store.nats.count(ip, lo, hi):
+        return frozenset({"i:" + n.internal_ip for n in store.nats.between(ip, lo, hi)[:2]})
+    seen: Set[str] = set()
+    for s in store.signins.between(ip, lo, hi):
+        seen.add(user_key(s.user))
+    for a in store.audit_ip.between(ip, lo, hi):
+        if _visible(a):
+            seen.add(user_key(a.principal))
+    if len(seen) < 2:
+        records = store.edr_aip.between(ip, lo, hi)
+        users = {_device(store, r): user_key(r.user) for r in records if r.user}  # a device's records name its user
+        for r in records:
+            device = _device(store, r)
+            seen.add(users.get(device) or "h:" + device)
+    return frozenset(seen)
+
+
 def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
-    """Phase one: run the point rules and note which public IPs still need VPN sessions."""
-    leads: List[Lead] = []
+    """Phase one: run the point rules, note who was at the address and which visible calls may explain."""
+    observations: List[Obs] = []
     for rule in POINT_RULES:
-        leads.extend(rule(e, store, o))
-    # EDR records placing a device on an internal address at that time complete a lead early, but
-    # only when the EDR cloud saw that device leave through the caller's address: the same private
-    # address exists on countless home networks.
-    extra: List[Lead] = []
-    for lead in leads:
-        if lead.internal_ip and not lead.host and _is_public(e.ip_key):
-            for s in store.edr_local.between(lead.internal_ip, e.time - o.skew, e.time + o.skew):
-                if s.aip != e.ip_key:
-                    continue
-                seen = line(s.source, s.time, f"{s.kind} LocalAddressIP4={s.local_ip} ComputerName={s.host}")
-                extra.append(replace(lead, host=s.host, user=lead.user or s.user, lines=(*lead.lines, seen)))
-    publics: List[Tuple[str, float, float, Tuple[str, ...]]] = []
-    if _is_public(e.ip_key) and not e.cloud_shell:
-        publics.append((e.ip_key or "", e.time, 1.0, ()))
+        observations.extend(rule(e, store, o))
+    visible: Tuple[AuditEntry, ...] = ()
+    proxied: List[Tuple[float, str, str, str]] = []
+    translations = 0
+    if _public(e):
+        reach = max(o.skew, o.network_tolerance) + o.network_tolerance
+        visible = tuple(a for a in store.audit_ip.between(e.ip_key or "", e.time - reach, e.time + reach)
+                        if a is not e and _visible(a))
+        wide = max(o.fingerprint_window, o.network_tolerance)
+        for a in visible:
+            for p in store.proxies.between(a.service.lower(), a.time - wide, a.time + wide):
+                proxied.append((p.time, user_key(p.user) if p.user else "", p.src_ip, a.service.lower()))
+        translations = len(store.nats.between(e.ip_key or "", e.time - o.network_tolerance,
+                                              e.time + o.network_tolerance))
+    origins: List[Tuple[AuditEntry, Pending]] = []
     for a in origin_calls(e, store, o):
-        if not _unmasked_principal(a) and _is_public(a.ip_key) and not a.cloud_shell:
-            head = line("gcp:audit", a.time, f"originating call {a.method} callerIp={a.caller_ip}")
-            publics.append((a.ip_key or "", a.time, ORIGIN_FACTOR, (head,)))
-    return Pending(tuple(leads + extra), tuple(publics))
+        if not _visible(a):
+            origins.append((a, gather(a, store, o)))
+    return Pending(tuple(observations), presence(e, store, o), visible, tuple(proxied), translations, tuple(origins))
 
 
-def rule_vpn_session(e: AuditEntry, pending: Pending, store: EvidenceStore, o: Options) -> Iterable[Lead]:
-    """VPN sessions whose public client address is the caller IP and which are up at the call.
+# ---------------------------------------------------------------------------------------------------
+# interval rules: addresses -> devices -> people, as the leases, sessions and logons at t say
+
+
+def vpn_users(ip: str, t: float, store: EvidenceStore, o: Options) -> List[Tuple[Session, str]]:
+    """VPN sessions whose public client address is ``ip`` and which are up at ``t``, with their lines.
 
     Sessions are intervals: one that ended before the call, or began after it, does not count
     (a home address may have belonged to someone else yesterday).
     """
-    tol = o.network_tolerance
-    for ip, t, factor, head in pending.public_ips:
-        for s in store.vpn_public.between(ip, t - o.lookback, t + tol):
-            if s.end < t - tol:
-                continue
-            host = f" dest_nt_host={s.host}" if s.host else ""
-            until = fmt_time(s.end) if s.end != float("inf") else "open"
-            seen = line(s.source, s.start, f"VPN src_ip={s.public_ip} user={s.user}{host} until {until}")
-            yield Lead("vpn", WEIGHTS["vpn"] * factor, (*head, seen), user=s.user, host=s.host, time=t)
-
-
-IntervalRule = Callable[[AuditEntry, Pending, EvidenceStore, Options], Iterable[Lead]]
-INTERVAL_RULES: Tuple[IntervalRule, ...] = (rule_vpn_session,)
+    out = []
+    for s in store.sessions(ip, t, o.lookback, o.network_tolerance):
+        host = f" dest_nt_host={s.host}" if s.host else ""
+        until = fmt_time(s.end) if s.end != float("inf") else "open"
+        out.append((s, line(s.source, max(s.start, t - o.lookback), f"VPN src_ip={s.public_ip} user={s.user}{host} "
+                                                                    f"until {until}")))
+    return out
 
 
 def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str, str, Tuple[str, ...]]:
@@ -322,13 +358,14 @@ def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
     to another laptop minutes before), and only while it is still running at ``t``.
     """
     tol = o.network_tolerance
-    for s in reversed(store.vpn_assigned.between(ip, t - o.lookback, t + tol)):
-        if s.end >= t - tol:
-            return s.host, s.user, (line(s.source, s.start, f"VPN dest_ip={ip} user={s.user} dest_nt_host={s.host}"),)
-        break
+    tunnels = store.sessions(ip, t, o.lookback, tol, assigned=True)
+    if tunnels:
+        s = max(tunnels, key=lambda x: x.start)
+        return s.host, s.user, (line(s.source, max(s.start, t - o.lookback),
+                                     f"VPN dest_ip={ip} user={s.user} dest_nt_host={s.host}"),)
     leases = store.leases.between(ip, t - o.lookback, t + tol)
     if not leases:
-        return "", "", ("no DHCP lease or VPN session for " + ip + " before " + fmt_time(t),)
+        return "", "", (f"no DHCP lease or VPN session for {ip} before {fmt_time(t)}",)
     lease = leases[-1]
     if lease.end < t - tol:
         return "", "", (line(lease.source, lease.start, f"DHCP lease of {ip} to {lease.host} ended "
@@ -338,21 +375,41 @@ def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
                                                             f"lease_duration={lease.end - lease.start:g}"),)
 
 
+def addresses_of(host: str, t: float, store: EvidenceStore, o: Options) -> Set[str]:
+    """Internal addresses device ``host`` held at ``t`` (its DHCP lease running then)."""
+    tol = o.network_tolerance
+    leases = store.leases_by_host.between(host_key(host), t - o.lookback, t + tol)
+    by_ip: Dict[str, float] = {}
+    for lease in leases:
+        by_ip[lease.ip] = max(by_ip.get(lease.ip, 0.0), lease.end)
+    out: Set[str] = set()
+    for ip, end in by_ip.items():
+        # the address counts only while this device's lease is the latest one for it
+        latest = store.leases.between(ip, t - o.lookback, t + tol)
+        if end >= t - tol and latest and host_key(latest[-1].host) == host_key(host):
+            out.add(ip)
+    return out
+
+
 def user_on(host: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str, Tuple[str, ...]]:
     """The person of the most recent interactive logon on ``host`` before ``t`` (shared devices)."""
     logons = store.logons.between(host_key(host), t - o.lookback, t + o.network_tolerance)
     if not logons:
-        return "", ("no interactive logon on " + host + " before " + fmt_time(t),)
+        return "", (f"no interactive logon on {host} before {fmt_time(t)}",)
     logon = logons[-1]
     return logon.user, (line(logon.source, logon.time, f"logon user={logon.user} dest={logon.host}"),)
 
 
-def expand(lead: Lead, store: EvidenceStore, o: Options) -> Lead:
-    """Phase two for one lead: internal IP → device → person, as far as the evidence goes."""
-    if lead.internal_ip and not lead.host:
-        host, user, lines = device_of(lead.internal_ip, lead.time, store, o)
-        lead = replace(lead, host=host, user=lead.user or user, lines=lead.lines + lines)
-    if lead.host and not lead.user:
-        user, lines = user_on(lead.host, lead.time, store, o)
-        lead = replace(lead, user=user, lines=lead.lines + lines)
-    return lead
+def named(user: str) -> Optional[str]:
+    """The comparison key of a user name that names a person, else None."""
+    return user_key(user) if user and is_person(user) else None
+
+
+def distinct_people(users: Sequence[str]) -> List[str]:
+    """The users of ``users`` that are people, one spelling per person, first spelling kept."""
+    out: Dict[str, str] = {}
+    for user in users:
+        key = named(user)
+        if key is not None and key not in out:
+            out[key] = user.strip()
+    return list(out.values())

@@ -2,7 +2,8 @@
 
 Splunk hands the action's parameters (``param.*`` in ``alert_actions.conf``, overridable per saved
 search) as strings in the payload's ``configuration`` object. :func:`parse_config` turns them into a
-frozen :class:`NotifyConfig` or raises :class:`ConfigError` naming the parameter.
+frozen :class:`NotifyConfig` or raises :class:`ConfigError` naming the parameter. URLs are parsed by
+:mod:`.url` only (the webhook's, the proxy's, splunkd's), addresses judged by :mod:`.addresses`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
-from urllib.parse import urlsplit
 
 from ..errors import GuardrailError
+from .addresses import parse_allowed_addresses
+from .url import Url, parse_host, parse_url
 
 FORMATS = ("slack", "teams", "json")
 SEVERITY_LABELS = {1: "debug", 2: "info", 3: "low", 4: "medium", 5: "high", 6: "critical"}
 SECRET_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+# A last label that getaddrinfo would read as a number: such a "name" is an address in disguise.
+_IP_LIKE = re.compile(r"[0-9]+\Z|0x")
 
 # Hard ceilings: a saved search can override any param, but not make the action hammer a webhook
 # or hold a Splunk alert worker for minutes.
@@ -27,6 +30,9 @@ MAX_ATTEMPTS_CEILING = 6
 MAX_BACKOFF_CEILING = 120.0
 MAX_TIMEOUT_CEILING = 60.0
 MAX_ROWS_CEILING = 20
+# The whole run (secret, results, every attempt and wait) ends by total_timeout; the shipped 120 s
+# sit well inside alert_actions.conf's maxtime (3m), after which splunkd kills the action unlogged.
+MAX_TOTAL_CEILING = 600.0
 
 
 class NotifyError(GuardrailError):
@@ -60,6 +66,7 @@ class RetryPolicy:
     backoff_base: float = 1.0
     backoff_max: float = 30.0
     timeout: float = 10.0
+    total_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,8 @@ class NotifyConfig:
     max_rows: int
     retry: RetryPolicy
     ca_bundle: Optional[str]
-    proxy: Optional[str] = None
+    proxy: Optional[Url] = None
+    allowed_addresses: Tuple[str, ...] = ()
 
 
 def _text(conf: Mapping[str, object], key: str, default: str = "") -> str:
@@ -87,6 +95,8 @@ def _number(conf: Mapping[str, object], key: str, default: float, low: float, hi
     if raw == "":
         return default
     try:
+        if not raw.isascii():  # float() would read digits of other scripts ("١٠") as 10
+            raise ValueError(raw)
         value = float(raw)
     except ValueError:
         raise ConfigError(f"param.{key}", f"not a number: {raw!r}") from None
@@ -98,7 +108,7 @@ def _number(conf: Mapping[str, object], key: str, default: float, low: float, hi
 def severity_label(raw: str) -> str:
     """Map Splunk's numeric ``alert.severity`` (1-6) to its label; keep a label as given."""
     text = raw.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return SEVERITY_LABELS.get(int(text), "unknown")
     if text.lower() in SEVERITY_LABELS.values():
         return text.lower()
@@ -106,37 +116,46 @@ def severity_label(raw: str) -> str:
 
 
 def parse_allowed_hosts(raw: str) -> Tuple[str, ...]:
-    """Parse ``allowed_hosts``: comma-separated host names, ``*.`` prefix for any subdomain."""
-    hosts = tuple(h.strip().lower().rstrip(".") for h in raw.split(",") if h.strip())
-    for host in hosts:
-        if not HOST_PATTERN.match(host):
-            raise ConfigError("param.allowed_hosts", f"not a host name or *.domain pattern: {host!r}")
-    return hosts
+    """Parse ``allowed_hosts``: comma-separated host names, ``*.`` prefix for any subdomain, or IP
+    addresses (matched exactly, never by a ``*.`` entry)."""
+    hosts = []
+    for entry in (h.strip().lower().rstrip(".") for h in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            hosts.append(ipaddress.ip_address(entry).compressed)
+            continue
+        except ValueError:
+            pass
+        try:
+            name = parse_host(entry[2:] if entry.startswith("*.") else entry, "entry")
+        except ValueError:
+            name = ""
+        if not name or _IP_LIKE.match(name.rsplit(".", 1)[-1]):
+            raise ConfigError("param.allowed_hosts", f"not a host name, *.domain pattern or IP address: {entry!r}")
+        hosts.append(f"*.{name}" if entry.startswith("*.") else name)
+    return tuple(hosts)
 
 
-def parse_proxy(raw: str) -> Optional[str]:
+def parse_proxy(raw: str) -> Optional[Url]:
     """Validate ``proxy``: ``http(s)://host:port`` of an HTTPS-tunnelling (CONNECT) proxy, or empty.
 
     Credentials are refused: they would have to sit in a .conf file. TLS to the webhook stays end to
     end through the tunnel, so the proxy sees the webhook's host name but never its path or token.
+    The proxy's addresses pass the same address rules as a webhook's (:mod:`.addresses`).
     """
     text = raw.strip()
     if not text:
         return None
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ConfigError("param.proxy", "does not parse as http(s)://host:port") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port is None:
-        raise ConfigError("param.proxy", "must be http(s)://host:port")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("param.proxy", "credentials in the proxy URL are not supported")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        proxy = parse_url(text, "the proxy URL", schemes=("http", "https"))
+    except ValueError as err:
+        raise ConfigError("param.proxy", f"{err}; expected http(s)://host:port") from None
+    if not re.search(r":[0-9]+/?\Z", text):
+        raise ConfigError("param.proxy", "must be http(s)://host:port (the port is required)")
+    if proxy.target != "/":
         raise ConfigError("param.proxy", "must be http(s)://host:port without a path")
-    host = parts.hostname
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme.lower()}://{host}:{port}"
+    return proxy
 
 
 def parse_config(conf: Mapping[str, object]) -> NotifyConfig:
@@ -156,11 +175,16 @@ def parse_config(conf: Mapping[str, object]) -> NotifyConfig:
     ca_bundle = _text(conf, "ca_bundle") or None
     if ca_bundle is not None and not os.path.isfile(ca_bundle):
         raise ConfigError("param.ca_bundle", "no such file")
+    try:
+        allowed_addresses = parse_allowed_addresses(_text(conf, "allowed_addresses"))
+    except ValueError as err:
+        raise ConfigError("param.allowed_addresses", str(err)) from None
     retry = RetryPolicy(
         max_attempts=int(_number(conf, "max_attempts", 4, 1, MAX_ATTEMPTS_CEILING)),
         backoff_base=_number(conf, "backoff_base", 1.0, 0.0, MAX_BACKOFF_CEILING),
         backoff_max=_number(conf, "backoff_max", 30.0, 0.0, MAX_BACKOFF_CEILING),
         timeout=_number(conf, "timeout", 10.0, 0.1, MAX_TIMEOUT_CEILING),
+        total_timeout=_number(conf, "total_timeout", 120.0, 1.0, MAX_TOTAL_CEILING),
     )
     return NotifyConfig(
         fmt=fmt,
@@ -172,6 +196,7 @@ def parse_config(conf: Mapping[str, object]) -> NotifyConfig:
         retry=retry,
         ca_bundle=ca_bundle,
         proxy=parse_proxy(_text(conf, "proxy")),
+        allowed_addresses=allowed_addresses,
     )
 
 
@@ -182,43 +207,39 @@ def host_allowed(host: str, allowed: Tuple[str, ...]) -> bool:
     itself nor ``badexample.com``; IP literals only match when listed exactly.
     """
     name = host.lower().rstrip(".")
+    is_ip = _IP_LIKE.match(name.rsplit(".", 1)[-1]) is not None or ":" in name
     for entry in allowed:
         if entry.startswith("*."):
-            if name.endswith(entry[1:]) and len(name) > len(entry) - 1:
+            if not is_ip and name.endswith(entry[1:]) and len(name) > len(entry) - 1:
                 return True
         elif name == entry:
             return True
     return False
 
 
-def check_destination(url: str, allowed: Tuple[str, ...]) -> str:
-    """Return the host of ``url`` if it may receive a notification, else raise DestinationError.
+def check_destination(url: str, allowed: Tuple[str, ...]) -> Url:
+    """Parse the webhook URL and return it if it may receive a notification, else raise DestinationError.
 
-    Only ``https`` with a host on the allowlist; no user info in the URL (it would leak into
-    proxies' logs and is never needed by a webhook). Messages never quote the URL: its path
-    often is the webhook's secret.
+    Only ``https`` with a host on the allowlist, parsed by the strict parser of :mod:`.url` (no user
+    info, backslashes, whitespace, percent-encoded or numeric-trick hosts). The :class:`~.url.Url`
+    returned is what the client uses: nothing parses the text again. Messages never quote the URL:
+    its path often is the webhook's secret.
     """
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # raises ValueError on a bad port
-    except ValueError:
-        raise DestinationError("webhook", "the stored URL does not parse") from None
-    if parts.scheme.lower() != "https":
-        raise DestinationError("webhook", f"scheme {parts.scheme or 'none'!r} refused: only https is allowed")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise DestinationError("webhook", "the stored URL has no host")
-    if parts.username is not None or parts.password is not None:
-        raise DestinationError("webhook", "user info in the URL is refused")
-    if not host_allowed(host, allowed):
-        raise DestinationError("webhook", f"host {host} is not in param.allowed_hosts")
-    del port
-    return host
+        parsed = parse_url(url.strip())
+    except ValueError as err:
+        raise DestinationError("webhook", str(err)) from None
+    if not host_allowed(parsed.host, allowed):
+        raise DestinationError("webhook", f"host {parsed.host} is not in param.allowed_hosts")
+    return parsed
 
 
 def is_loopback(url: str) -> bool:
     """True when ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = parse_url(url, "splunkd's URI", schemes=("https", "http")).host
+    except ValueError:
+        return False
     if host == "localhost":
         return True
     try:

@@ -7,17 +7,13 @@ a bounded length and escaped for the target's markup: a crafted user agent must 
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .config import ConfigError
+from .results import Results
 
 MAX_VALUE = 160
-MAX_RESULTS_BYTES = 64 * 1024 * 1024
 
 # Which column names what, best first: the alerts put their verdict in `finding` and the person in
 # `identified_user`; other searches that use the action may only have the raw fields.
@@ -33,6 +29,8 @@ DETAIL_FIELDS = (
     "denials",
     "triage_status",
 )
+# The only columns read from the results file (results.read_results keeps no other).
+SHOWN_FIELDS = frozenset((*WHO_FIELDS, *WHAT_FIELDS, *DETAIL_FIELDS, "match_confidence"))
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,8 @@ class AlertSummary:
     results_link: str
     sid: str
     app: str
+    complete: bool = True  # False: the results file was read only in part; count covers that part
+    problem: str = ""
 
 
 def clip(value: str, limit: int = MAX_VALUE) -> str:
@@ -63,25 +63,6 @@ def clip(value: str, limit: int = MAX_VALUE) -> str:
     text = ", ".join(part.strip() for part in value.splitlines() if part.strip())
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def read_results(path: str) -> List[Dict[str, str]]:
-    """Read Splunk's gzip-compressed CSV results file; ``__mv_`` columns are dropped."""
-    if not path:
-        raise ConfigError("results_file", "missing from the payload")
-    try:
-        with gzip.open(path, "rb") as handle:
-            data = handle.read(MAX_RESULTS_BYTES + 1)
-    except OSError as err:
-        raise ConfigError("results_file", f"cannot be read ({type(err).__name__})") from None
-    if len(data) > MAX_RESULTS_BYTES:
-        raise ConfigError("results_file", "larger than 64 MiB")
-    text = data.decode("utf-8", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
-    rows: List[Dict[str, str]] = []
-    for raw in reader:
-        rows.append({k: (v or "") for k, v in raw.items() if k and not k.startswith("__mv_")})
-    return rows
 
 
 def _first(row: Mapping[str, str], names: Iterable[str]) -> str:
@@ -105,7 +86,7 @@ def _confidence(row: Mapping[str, str]) -> str:
 def summarise(
     alert: str,
     severity: str,
-    rows: List[Dict[str, str]],
+    results: Results,
     max_rows: int,
     results_link: str,
     sid: str = "",
@@ -113,7 +94,7 @@ def summarise(
 ) -> AlertSummary:
     """Pick the top ``max_rows`` rows (in the search's own order) and what to say about each."""
     top: List[Row] = []
-    for row in rows[:max_rows]:
+    for row in results.rows[:max_rows]:
         who = _first(row, WHO_FIELDS) or "unknown caller"
         what = _first(row, WHAT_FIELDS)
         details = tuple(
@@ -125,17 +106,27 @@ def summarise(
     return AlertSummary(
         alert=clip(alert or "unnamed search", 120),
         severity=severity,
-        count=len(rows),
+        count=results.count,
         rows=tuple(top),
         results_link=results_link.strip(),
         sid=clip(sid, 120),
         app=clip(app, 60),
+        complete=results.complete,
+        problem=results.problem,
     )
 
 
 def _title(summary: AlertSummary) -> str:
     noun = "result" if summary.count == 1 else "results"
-    return f"[{summary.severity.upper()}] {summary.alert}: {summary.count} {noun}"
+    count = f"{summary.count}" if summary.complete else f"at least {summary.count}"
+    return f"[{summary.severity.upper()}] {summary.alert}: {count} {noun}"
+
+
+def _truncation_note(summary: AlertSummary) -> Optional[str]:
+    if summary.complete:
+        return None
+    return (f"The results file was read only in part ({summary.problem}): "
+            f"{summary.count} rows counted; open the results in Splunk for all of them.")
 
 
 def _safe_link(link: str) -> Optional[str]:
@@ -182,7 +173,8 @@ def slack_message(summary: AlertSummary) -> Dict[str, Any]:
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*Severity:* {slack_escape(summary.severity)}   *Results:* {summary.count}",
+                "text": f"*Severity:* {slack_escape(summary.severity)}   *Results:* "
+                    f"{summary.count if summary.complete else f'at least {summary.count}'}",
             },
         },
     ]
@@ -193,6 +185,9 @@ def slack_message(summary: AlertSummary) -> Dict[str, Any]:
     if summary.count > len(summary.rows):
         more = summary.count - len(summary.rows)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"and {more} more"}]})
+    note = _truncation_note(summary)
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(note)}]})
     link = _safe_link(summary.results_link)
     if link:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{link}|Open the results in Splunk>"}})
@@ -211,7 +206,7 @@ def teams_message(summary: AlertSummary) -> Dict[str, Any]:
          "text": _title(summary)},  # the saved search name is set by an admin
         {"type": "FactSet", "facts": [
             {"title": "Severity", "value": markdown_escape(summary.severity)},
-            {"title": "Results", "value": str(summary.count)},
+            {"title": "Results", "value": str(summary.count) if summary.complete else f"at least {summary.count}"},
         ]},
     ]
     for row in summary.rows:
@@ -224,6 +219,9 @@ def teams_message(summary: AlertSummary) -> Dict[str, Any]:
     if summary.count > len(summary.rows):
         body.append({"type": "TextBlock", "isSubtle": True,
                      "text": f"and {summary.count - len(summary.rows)} more"})
+    note = _truncation_note(summary)
+    if note:
+        body.append({"type": "TextBlock", "isSubtle": True, "wrap": True, "text": markdown_escape(note)})
     card: Dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -254,6 +252,8 @@ def json_message(summary: AlertSummary) -> Dict[str, Any]:
             for r in summary.rows
         ],
         "rows_truncated": summary.count > len(summary.rows),
+        "results_truncated": not summary.complete,
+        "results_problem": summary.problem,
     }
 
 
