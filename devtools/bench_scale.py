@@ -33,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, cast
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
@@ -52,6 +52,9 @@ from devtools.scenarios import Row  # noqa: E402
 from devtools.scenarios.evaluate import insert_id  # noqa: E402
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
+ADDRESS_KEY_FIELDS = tuple(dict.fromkeys(n for kind in ("ip", "nat", "audit") for n in keys.KEY_FIELDS[kind]))
+HOST_FIELDS = keys.KEY_FIELDS["host"]
+NO_VALUES: Dict[str, List[str]] = {}
 # The correlating alerts before the summary: (cron period in minutes, window start, window end,
 # point evidence start), minutes before the run; session evidence was read from 10 hours back.
 FORMER_ALERTS = ((5, 20, 5, 30), (15, 40, 10, 50), (15, 40, 10, 50), (20, 70, 10, 80), (5, 25, 5, 35))
@@ -71,11 +74,12 @@ class Run:
         self.released: List[object] = []
         self.keep: Optional[List[Row]] = None
         ranges = keys.Ranges(earliest, latest, options)
-        self.gcp, self.intervals = ranges.gcp, ranges.intervals
-        self.points = (ranges.gcp[0], ranges.gcp[1])
+        self.intervals = ranges.intervals
+        # unnarrowed: every point row and audit entry as far back as the NAT log's checks reach
+        self.points = ranges.key_source
 
     def takes(self, row: Row, t: float, kinds: Tuple[bool, bool, bool], former: Optional[str],
-              values: Optional[Tuple[List[str], List[str]]]) -> bool:
+              values: Optional[Mapping[str, Sequence[str]]]) -> bool:
         if self.narrowing is not None:
             return self.narrowing.keep_classified(row, t, kinds, values)
         if former == "interval":
@@ -180,8 +184,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     busiest.keep = []
     runs = [full, narrowed, *cycles]
     # what any run's keys could match: a row none of them can match is decided without them
-    spelled = {form.lower() for run in runs if run.narrowing is not None
-               for form in run.narrowing.keys.exact}
+    spelled = {form for run in runs if run.narrowing is not None for form in run.narrowing.keys.spelled}
     wildcards = any(run.narrowing.keys.wild for run in runs if run.narrowing is not None)
     hosts = {host for run in runs if run.narrowing is not None for host, _ in run.narrowing.keys.hosts}
     widened = any(run.narrowing.keys.widened for run in runs if run.narrowing is not None)
@@ -202,15 +205,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if former is not None and full.takes(row, t, kinds, former, None):
                     chosen[full.name].append(row)
                 continue
-            values = select.key_values(row) if kinds[2] else None
+            values = select.key_values(row) if (kinds[0] or kinds[2]) else None
             if values is not None and not widened and not (
-                    any(v.lower() in spelled or (wildcards and ":" in v) for v in values[0])
-                    or any(h in low for low in values[1] for h in hosts)):
-                kinds = (kinds[0], kinds[1], False)
-                if not kinds[1]:
-                    if former is not None and full.takes(row, t, kinds, former, None):
-                        chosen[full.name].append(row)
-                    continue
+                    any(v.lower() in spelled or (wildcards and ":" in v)
+                        for name in ADDRESS_KEY_FIELDS for v in values.get(name, ()))
+                    or any(h in v.lower() for name in HOST_FIELDS for v in values.get(name, ()) for h in hosts)):
+                values = NO_VALUES  # no run's key can match it: only its kind and time decide
             for run in runs:
                 if run.takes(row, t, kinds, former, values):
                     chosen[run.name].append(row)

@@ -6,9 +6,9 @@ import functools
 import ipaddress
 import re
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
-from devtools.conf import ROOT, parse_conf
+from devtools.conf import ROOT, Stanza, parse_conf
 
 from .evaluate import multivalue
 from .parser import Node, unescape
@@ -146,7 +146,10 @@ class SearchParser:
             if self.peek() != ")":
                 raise EvalError(f"{token} IN list is not closed")
             self.pos += 1
-            return ("or", [("cmp", token, "=", v) for v in values])
+            # the same as (field=v1 OR field=v2 ...): plain values looked up at once, patterns one by one
+            plain = frozenset(v.lower() for v in values if "*" not in v and "/" not in v)
+            patterns = tuple(v for v in values if "*" in v or "/" in v)
+            return ("in", token, plain, patterns)
         if token.upper() in {"AND"} or token == "*":  # noqa: S105 ("*" alone matches every event)
             return ("true",)
         return ("term", unescape(token) if token.startswith('"') else token)
@@ -158,12 +161,17 @@ def _search_eval(node: Node, fields: Fields, now: float) -> bool:
         return all(_search_eval(n, fields, now) for n in node[1])
     if kind == "or":
         return any(_search_eval(n, fields, now) for n in node[1])
+    if kind == "guarded_or":
+        for name, (plain, patterns) in node[1].items():
+            if any(v.lower() in plain or any(_wild(p, v) for p in patterns) for v in multivalue(fields.get(name))):
+                return any(_search_eval(n, fields, now) for n in node[2])
+        return False
     if kind == "not":
         return not _search_eval(node[1], fields, now)
     if kind == "true":
         return True
     if kind == "time":
-        bound = epoch_of(node[2], now)
+        bound = _epoch(node[2], now)
         if bound is None:
             raise EvalError(f"{node[1]}={node[2]!r} is not a time modifier")
         try:
@@ -173,6 +181,10 @@ def _search_eval(node: Node, fields: Fields, now: float) -> bool:
         return t >= bound if node[1] == "earliest" else t < bound
     if kind == "term":
         return str(node[1]).lower() in str(fields.get("_raw", "")).lower()
+    if kind == "in":
+        _, name, plain, patterns = node
+        return any(v.lower() in plain or any(_wild(p, v) for p in patterns)
+                   for v in multivalue(fields.get(name)))
     _, name, op, pattern = node
     values = multivalue(fields.get(name))
     if op in ("<", "<=", ">", ">="):
@@ -191,10 +203,64 @@ def _order(op: str, value: str, bound: str) -> bool:
         return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
 
 
+@functools.lru_cache(maxsize=65536)
+def _epoch(modifier: str, now: float) -> Optional[float]:
+    return epoch_of(modifier, now)
+
+
+Requirement = Dict[str, Tuple[FrozenSet[str], Tuple[str, ...]]]
+
+
+def _requirement(node: Node) -> Optional[Requirement]:
+    """Field values one of which an event must have for ``node`` to match it (plain values in lower
+    case, patterns), or None when the node needs none."""
+    kind = node[0]
+    if kind == "in":
+        return {node[1]: (node[2], node[3])}
+    if kind == "cmp" and node[2] == "=":
+        value = node[3]
+        exact = "*" not in value and "/" not in value
+        return {node[1]: (frozenset({value.lower()}) if exact else frozenset(), () if exact else (value,))}
+    if kind == "or" and node[1]:
+        merged: Dict[str, Tuple[Set[str], List[str]]] = {}
+        for child in node[1]:
+            found = _requirement(child)
+            if found is None:
+                return None
+            for name, (values, patterns) in found.items():
+                entry = merged.setdefault(name, (set(), []))
+                entry[0].update(values)
+                entry[1].extend(patterns)
+        return {name: (frozenset(values), tuple(dict.fromkeys(patterns)))
+                for name, (values, patterns) in merged.items()}
+    if kind == "and":
+        for child in node[1]:
+            found = _requirement(child)
+            if found is not None:
+                return found
+    return None
+
+
+def _guard(node: Node) -> Node:
+    """The same tree, with every large OR first checking, at once, the values its branches need
+    (an event none of whose values any branch asks for is decided without the branches)."""
+    kind = node[0]
+    if kind in ("and", "or"):
+        children = [_guard(child) for child in node[1]]
+        if kind == "or" and len(children) >= 16:
+            found = _requirement(("or", children))
+            if found is not None:
+                return ("guarded_or", found, children)
+        return (kind, children)
+    if kind == "not":
+        return ("not", _guard(node[1]))
+    return node
+
+
 @functools.lru_cache(maxsize=256)
 def parse_search(search: str) -> Node:
     """The parsed form of a search clause (cached: the same clause is matched against many events)."""
-    return SearchParser(search).parse()
+    return _guard(SearchParser(search).parse())
 
 
 def search_matches(search: str, fields: Fields, now: float = 0.0) -> bool:
@@ -205,14 +271,19 @@ def search_matches(search: str, fields: Fields, now: float = 0.0) -> bool:
     return _search_eval(parse_search(search), fields, now)
 
 
+@functools.lru_cache(maxsize=8)
+def _conf(path: Path) -> List[Stanza]:
+    return list(parse_conf(path)) if path.is_file() else []
+
+
 def with_eventtypes(fields: Fields, root: Path = ROOT) -> Fields:
     """Add the ``eventtype`` and ``tag`` fields eventtypes.conf / tags.conf give an event."""
-    eventtypes = [s.name for s in parse_conf(root / "default" / "eventtypes.conf")
+    eventtypes = [s.name for s in _conf(root / "default" / "eventtypes.conf")
                   if s.name != "default" and search_matches(s.get("search") or "", fields)]
     tags: List[str] = []
     tags_conf = root / "default" / "tags.conf"
     if tags_conf.is_file():
-        for stanza in parse_conf(tags_conf):
+        for stanza in _conf(tags_conf):
             field, _, value = stanza.name.partition("=")
             if field == "eventtype" and value in eventtypes:
                 tags += [s.key for s in stanza.settings if s.value.strip() == "enabled" and s.key not in tags]

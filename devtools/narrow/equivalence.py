@@ -17,7 +17,7 @@ from guardrail.correlate.model import OUTPUT_FIELDS
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
 
-from .keys import MAX_KEYS, MERGE_SECS, Plan, Ranges, plan
+from .keys import MAX_KEYS, MERGE_SECS, AuditView, Plan, Ranges, plan
 from .select import Narrowing, view_from_row
 
 Value = Union[str, Sequence[str]]
@@ -90,22 +90,20 @@ class Comparison:
         return not self.differences
 
 
+def audit_views(rows: Sequence[Row]) -> List[AuditView]:
+    """The audit entries of a stream as the key search sees them."""
+    return [v for v in (view_from_row(r) for r in rows) if v is not None]
+
+
 def narrowed_rows(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
-                  max_keys: int = MAX_KEYS, merge_secs: float = MERGE_SECS,
-                  elapsed: float = 0.0) -> Tuple[Plan, List[Row]]:
-    """The key plan of a run and the rows it reads."""
+                  max_keys: int = MAX_KEYS, merge_secs: float = MERGE_SECS, elapsed: float = 0.0,
+                  views: Optional[Sequence[AuditView]] = None) -> Tuple[Plan, List[Row]]:
+    """The key plan of a run and the rows it reads (``views``: :func:`audit_views` of ``rows``,
+    when the caller already has them)."""
     options = options or Options()
-    source_lo, source_hi = Ranges(earliest, latest, options).key_source
-    views = []
-    for row in rows:
-        try:
-            t = float(str(row.get("_time")))
-        except ValueError:
-            continue
-        if source_lo <= t < source_hi:
-            view = view_from_row(row)
-            if view is not None:
-                views.append(view)
+    if views is None:
+        source_lo, source_hi = Ranges(earliest, latest, options).key_source
+        views = audit_views([r for r in rows if source_lo <= float(str(r.get("_time") or 0)) < source_hi])
     keyplan = plan(views, earliest, latest, options, max_keys=max_keys, merge_secs=merge_secs, elapsed=elapsed)
     return keyplan, Narrowing(keyplan, options).select(rows)
 
@@ -118,13 +116,14 @@ def in_range(rows: Sequence[Row], earliest: float, latest: float, options: Optio
 
 
 def compare(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
-            max_keys: int = MAX_KEYS, elapsed: float = 0.0, narrowed: Optional[Sequence[Row]] = None) -> Comparison:
+            max_keys: int = MAX_KEYS, elapsed: float = 0.0, narrowed: Optional[Sequence[Row]] = None,
+            views: Optional[Sequence[AuditView]] = None) -> Comparison:
     """Both runs over ``rows`` (the full stream) for the denials of ``[earliest, latest)``.
 
     ``narrowed`` replaces the mirror's selection (a test that breaks it on purpose).
     """
     options = options or Options()
-    keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed)
+    keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed, views=views)
     if narrowed is not None:
         chosen = list(narrowed)
     full = verdicts(rows, options, earliest, latest)

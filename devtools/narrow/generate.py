@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from guardrail.correlate.index import HEALTH_WINDOW
+
 from devtools.conf import ROOT, parse_conf
 
 from . import filters, keys
@@ -24,6 +26,7 @@ MACROS = ROOT / "default" / "macros.conf"
 def definitions() -> Dict[str, str]:
     """Stanza name -> definition of every generated macro."""
     out = {name: render() for name, (render, _) in filters.FILTERS.items()}
+    out[keys.HEALTH_MACRO] = f"{HEALTH_WINDOW:g}"
     out["guardrail_point_back"] = keys.render_point_back()
     out["guardrail_forward"] = keys.render_forward()
     out["guardrail_epoch(1)"] = keys.render_epoch()

@@ -30,7 +30,7 @@ from guardrail.errors import RowError
 from devtools.conf import ROOT, parse_conf
 
 from . import filters
-from .keys import ADDRESS_FIELDS, HOST_FIELDS, AuditView, Plan, Ranges
+from .keys import KEY_FIELDS, AuditView, Plan, Ranges
 
 Value = Union[str, Sequence[str]]
 Row = Mapping[str, Value]
@@ -279,15 +279,14 @@ class Spans:
 
 
 class KeyMatcher:
-    """The key clauses of a plan as a fast matcher: exact spellings by dict, wildcards by regex,
-    each with the windows (``[earliest, latest)``, whole seconds as the search writes them) of its key."""
+    """The key clauses of a plan as a fast matcher, per kind of key: exact spellings by dict,
+    wildcards by regex, hosts by substring, each with its key's time spans."""
 
     def __init__(self, plan: Plan, options: Options) -> None:
         self.widened = plan.widened
-        gcp_lo, gcp_hi = Ranges(plan.earliest, plan.latest, options).gcp
-        self.wide: Span = (gcp_lo, gcp_hi)
-        exact: Dict[str, List[Span]] = {}
-        wild: Dict[str, List[Span]] = {}
+        self.wide: Span = Ranges(plan.earliest, plan.latest, options).key_source
+        exact: Dict[str, Dict[str, List[Span]]] = {}
+        wild: Dict[str, Dict[str, List[Span]]] = {}
         hosts: Dict[str, List[Span]] = {}
         for window in plan.windows:
             kind, _, value = window.key.partition("=")
@@ -296,38 +295,56 @@ class KeyMatcher:
                 hosts.setdefault(value, []).append(span)
                 continue
             for form in plan.spelled.get(window.key, []):
-                (wild if "*" in form else exact).setdefault(form.lower() if "*" not in form else form, []).append(span)
-        self.exact = {k: Spans(v) for k, v in exact.items()}
-        self.wild = [(_regex(k), Spans(v)) for k, v in wild.items()]
+                if "*" in form:
+                    wild.setdefault(kind, {}).setdefault(form, []).append(span)
+                else:
+                    exact.setdefault(kind, {}).setdefault(form.lower(), []).append(span)
+        self.exact = {kind: {k: Spans(v) for k, v in forms.items()} for kind, forms in exact.items()}
+        self.wild = {kind: [(_regex(k), Spans(v)) for k, v in forms.items()] for kind, forms in wild.items()}
         self.hosts = [(k, Spans(v)) for k, v in hosts.items()]
+        #: every exact spelling of every kind, lower case: a value none of them is can only match a wildcard
+        self.spelled = {form for forms in self.exact.values() for form in forms}
 
     def matches(self, row: Row, t: float) -> bool:
-        return self.matches_values(*key_values(row), t)
+        return self.matches_values(key_values(row), t)
 
-    def matches_values(self, addresses: Sequence[str], hosts: Sequence[str], t: float) -> bool:
+    def matches_values(self, values: Mapping[str, Sequence[str]], t: float) -> bool:
         """:meth:`matches` given a row's :func:`key_values`."""
         if self.widened:
             return self.wide[0] <= t < self.wide[1]
-        for value in addresses:
-            spans = self.exact.get(value.lower())
-            if spans is not None and t in spans:
-                return True
-            if ":" in value:  # every wildcard spelling has a colon in it
-                for pattern, wild_spans in self.wild:
-                    if t in wild_spans and pattern.fullmatch(value):
+        for kind in ("ip", "nat", "audit"):
+            exact = self.exact.get(kind, {})
+            wild = self.wild.get(kind, [])
+            for name in KEY_FIELDS[kind]:
+                for value in values.get(name, ()):
+                    spans = exact.get(value.lower())
+                    if spans is not None and t in spans:
                         return True
-        for low in hosts:
-            for host, host_spans in self.hosts:
-                if host in low and t in host_spans:
-                    return True
+                    if ":" in value:  # every wildcard spelling has a colon in it
+                        for pattern, wild_spans in wild:
+                            if t in wild_spans and pattern.fullmatch(value):
+                                return True
+        for name in KEY_FIELDS["host"]:
+            for value in values.get(name, ()):
+                low = value.lower()
+                for host, host_spans in self.hosts:
+                    if host in low and t in host_spans:
+                        return True
         return False
 
 
-def key_values(row: Row) -> Tuple[List[str], List[str]]:
-    """The values of a row's address fields, and of its host fields in lower case."""
-    addresses = [v for name in ADDRESS_FIELDS for v in filters.values(row, name)]
-    hosts = [v.lower() for name in HOST_FIELDS for v in filters.values(row, name)]
-    return addresses, hosts
+_KEYED_FIELDS = tuple(dict.fromkeys(name for names in KEY_FIELDS.values() for name in names))
+
+
+def key_values(row: Row) -> Dict[str, List[str]]:
+    """The values of a row's key fields. A raw audit entry (no extracted ``caller_ip``) gives its
+    caller address as the search's ``caller_ip`` would read it."""
+    out = {name: filters.values(row, name) for name in _KEYED_FIELDS}
+    if not out["caller_ip"] and "_raw" in row and "protoPayload" in _text(row.get("_raw")):
+        view = view_from_row(row)
+        if view is not None and view.caller_ip:
+            out["caller_ip"] = [view.caller_ip]
+    return out
 
 
 class Narrowing:
@@ -348,17 +365,17 @@ class Narrowing:
         return self.keep_classified(row, t, classify(row))
 
     def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
-                        values: Optional[Tuple[List[str], List[str]]] = None) -> bool:
+                        values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
         """:meth:`keep` for a row already classified (:func:`classify`) and timed (and, for a
         stream read by several runs, its :func:`key_values`)."""
         audit, interval, keyed = kinds
-        if audit:
-            return self.gcp[0] <= t < self.gcp[1]
+        if audit and self.gcp[0] <= t < self.gcp[1]:
+            return True
         if interval and self.intervals[0] <= t < self.intervals[1]:
             return True
-        if not keyed:
+        if not (keyed or audit):
             return False
-        return self.keys.matches_values(*(values or key_values(row)), t)
+        return self.keys.matches_values(values if values is not None else key_values(row), t)
 
     def select(self, rows: Iterable[Row]) -> List[Row]:
         return [row for row in rows if self.keep(row)]

@@ -24,9 +24,11 @@ the same seed gives the same stream.
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.options import Options
 
 from devtools.scenarios import Row, World
@@ -48,6 +50,8 @@ FDR_EVENTS = ("ProcessRollup2", "ProcessRollup2", "ProcessRollup2", "NetworkConn
 LOGON_TYPES = ("3",) * 800 + ("5",) * 60 + ("4",) * 20 + ("8",) * 10 + ("2",) * 3 + ("7",) * 10 + ("10",) * 2 + \
     ("11",) * 3 + ("",) * 2 + ("failure",) * 90
 IDP_SOURCETYPES = ("OktaIM2:log", "ms:aad:signin", "gws:reports:login")
+# destination ports of outbound translated connections: web mostly, some DNS and NTP straight out
+WEB_OUT = ("443",) * 16 + ("80",) * 2 + ("53", "123")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Mix:
     dns: int = 800_000
     auth: int = 450_000
     edr: int = 600_000
+    edr_logons: int = 3_000  # FDR UserLogon events (logons and unlocks the sensor saw)
     idp: int = 40_000
     dhcp: int = 3_000
     vpn: int = 2_000
@@ -80,6 +85,7 @@ class Person:
     aip: str
     home: str
     developer: bool
+    aid: str = ""
 
 
 @dataclass
@@ -107,7 +113,8 @@ class Org:
             pool = self.pools[site] if place == "office" else self.pools[4]
             aip = home if place == "home" else pool[i % len(pool)]
             self.people.append(Person(user, f"LAPTOP-{i:05d}", f"00:1b:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:"
-                                      f"{i & 255:02x}:7e", place, site, internal, aip, home, rng.random() < 0.2))
+                                      f"{i & 255:02x}:7e", place, site, internal, aip, home, rng.random() < 0.2,
+                                      f"{uuid.UUID(int=rng.getrandbits(128)).hex}"))
 
     def egress(self, person: Person, rng: random.Random) -> str:
         """The address a connection of ``person`` leaves the organisation through (PAT over the pool)."""
@@ -136,9 +143,12 @@ class Hour:
         self.world = World(seed + 2, DAY0)
         self.start, self.end = START, START + HOUR
         o = self.options
-        self.first = self.start - o.agent_window - o.lookback - 60  # everything a run over the hour reads
+        first_run = self.start + 300 - 900  # the first scheduled run whose window touches the hour
         self.last = self.end + o.forward + o.network_tolerance + 60
-        self.point_from = self.start - o.point_back - o.agent_window - 60
+        # point evidence and audit entries: as far back as the NAT log's checks of the first run reach
+        self.point_from = first_run - o.agent_window - HEALTH_WINDOW - o.selfjoin_window - o.network_tolerance - 60
+        # interval evidence: the lookback of the first run
+        self.first = min(first_run - o.agent_window - o.lookback, self.point_from) - 60
         self.planned: Dict[int, List[Row]] = {}
         self.denied: Dict[str, float] = {}
         self.counts: Dict[str, int] = {}
@@ -155,7 +165,7 @@ class Hour:
         rng, org, mix = self.rng, self.org, self.mix
         b = Builder(self.world, "hour", "one business hour")
         developers = [p for p in org.people if p.developer] or org.people[:1]
-        for _ in range(int(mix.audit * self.scale)):
+        for _ in range(int(mix.audit * self.scale * (self.last - self.point_from) / HOUR)):
             person = rng.choice(developers)
             t = self.point_from + rng.random() * (self.last - self.point_from)
             b.gcp_activity(t, person.user + "@example-corp.com", org.egress(person, rng),
@@ -165,6 +175,7 @@ class Hour:
             person = rng.choice(developers)
             caller = org.egress(person, rng)
             agent = self.world.gcloud_ua("gcloud.compute.instances.create")
+            service = "notebooks.googleapis.com" if k % 10 == 9 else None
             if person.place != "home":
                 b.nat(t, person.internal, caller, rng.choice(GOOGLE_API_IPS))
                 if person.place == "vpn":
@@ -173,8 +184,11 @@ class Hour:
                     b.dhcp(self.start - 6 * HOUR, person.internal, person.host, person.mac, 12 * HOUR)
                     b.logon(self.start - 6 * HOUR + 300, person.user, person.host)
             else:
-                b.edr(t + rng.randrange(-20, 20), "NetworkConnectIP4", caller, "192.168.1.20", person.host,
-                      user=person.user, remote=rng.choice(GOOGLE_API_IPS))
+                seen = t + rng.randrange(-20, 20)
+                b.edr(seen - 1, "DnsRequest", caller, "192.168.1.20", person.host, user=person.user,
+                      domain=service or "compute.googleapis.com", naming="aid_computer_name")
+                b.edr(seen, "NetworkConnectIP4", caller, "192.168.1.20", person.host,
+                      remote=rng.choice(GOOGLE_API_IPS), naming="aid_computer_name")
                 b.idp(t - rng.randrange(30, 280), person.user, caller, self.world.browser_ua()[1])
             if k % 10 == 9:  # a service agent acting for the developer's call on a notebook
                 project = self.world.project()
@@ -185,7 +199,7 @@ class Hour:
                 b.denied(t, person.user, "agent", "private", "google-api-go-client/0.5", project=project, denial=1,
                          auth={"principalEmail": principal}, resource=resource, via_activity=False)
             else:
-                b.denied(t, person.user, "masked call", caller, agent[0])
+                b.denied(t, person.user, "masked call", caller, agent[0], denial=1)
         for row in b.scenario.rows:
             self._add(row)
         self.denied = {k: t.time for k, t in b.scenario.truth.items()}
@@ -210,14 +224,16 @@ class Hour:
         def when() -> str:
             return splunk_time(t0 + rng.random() * 60)
 
-        n = self._count(mix.firewall, t0, True)
+        # Rows no run reads at all (DNS, connections without translation) fill the business hour only.
+        within = self.start <= t0 < self.end
+        n = self._count(mix.firewall if within else mix.firewall * mix.nat_share, t0, True)
         for _ in range(n):
             p = people[int(rng.random() * len(people))]
-            if p.place != "home" and rng.random() < mix.nat_share:
+            if p.place != "home" and (not within or rng.random() < mix.nat_share):
                 rows.append({"_time": when(), "sourcetype": "pan:traffic", "tag": "network\ncommunicate",
                              "src_ip": p.internal, "src_translated_ip": org.egress(p, rng),
                              "dest_ip": f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.9",
-                             "dest_port": "443", "action": "allowed"})
+                             "dest_port": rng.choice(WEB_OUT), "action": "allowed"})
             else:
                 rows.append({"_time": when(), "sourcetype": "pan:traffic", "tag": "network\ncommunicate",
                              "src_ip": p.internal, "dest_ip": f"10.{rng.randrange(40, 60)}.{rng.randrange(256)}.5",
@@ -230,7 +246,7 @@ class Hour:
             rows.append({"_time": when(), "sourcetype": "zscalernss-web", "tag": "web\nproxy", "src": p.internal,
                          "user": p.user, "dest": host, "url": f"https://{host}/", "http_user_agent": "Mozilla/5.0",
                          "action": "allowed"})
-        for _ in range(self._count(mix.dns, t0, True)):
+        for _ in range(self._count(mix.dns, t0, True) if within else 0):
             p = people[int(rng.random() * len(people))]
             rows.append({"_time": when(), "sourcetype": "MSAD:NT6:DNS", "tag": "network\nresolution\ndns",
                          "src": p.internal, "query": rng.choice(OTHER_HOSTS)})
@@ -249,12 +265,16 @@ class Hour:
             kind = rng.choice(FDR_EVENTS)
             row: Row = {"_time": when(), "sourcetype": "crowdstrike:events:sensor", "event_simpleName": kind,
                         "aip": p.aip, "LocalAddressIP4": p.internal if p.place != "home" else "192.168.1.20",
-                        "ComputerName": p.host}
+                        "aid": p.aid, "aid_computer_name": p.host}
             if kind == "ProcessRollup2":
                 row["UserName"] = p.user
             elif kind == "DnsRequest":
                 row["DomainName"] = rng.choice(GOOGLE_HOSTS) if rng.random() < 0.1 else rng.choice(OTHER_HOSTS)
             rows.append(row)
+        for _ in range(self._count(mix.edr_logons, t0, False)):
+            p = people[int(rng.random() * len(people))]
+            rows.append({"_time": when(), "sourcetype": "crowdstrike:events:sensor", "event_simpleName": "UserLogon",
+                         "aip": p.aip, "aid": p.aid, "aid_computer_name": p.host, "UserName": p.user})
         for _ in range(self._count(mix.idp, t0, True)):
             p = people[int(rng.random() * len(people))]
             source = p.home if p.place == "home" else org.egress(p, rng)

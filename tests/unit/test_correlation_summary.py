@@ -16,8 +16,9 @@ from functools import lru_cache
 from typing import Dict, List, Set
 
 import pytest
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.model import OUTPUT_FIELDS
-from guardrail.correlate.options import OPTIONS_BY_NAME, Options, parse_options
+from guardrail.correlate.options import OPTION_TABLE, OPTIONS_BY_NAME, Options, parse_options
 
 from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Env, Fields, evaluate, run_search
@@ -121,7 +122,16 @@ def test_one_macro_holds_the_lookback_and_it_is_the_commands() -> None:
     assert "guardrail_session_evidence_earliest" not in everything and "-10h" not in everything
 
 
-@pytest.mark.parametrize("option", ["window", "skew", "network_tolerance", "selfjoin_window", "agent_window"])
+# every duration the command takes but the lookback (which the next test covers)
+DURATIONS = [spec.name for spec in OPTION_TABLE if spec.syntax == "<duration>" and spec.name != "lookback"]
+
+
+def test_every_duration_option_has_its_macro() -> None:
+    assert set(DURATIONS) <= set(keys.OPTION_MACROS) and "fingerprint_window" in DURATIONS
+    assert (MACROS[keys.HEALTH_MACRO].get("definition") or "") == f"{HEALTH_WINDOW:g}"
+
+
+@pytest.mark.parametrize("option", DURATIONS)
 def test_the_evidence_windows_follow_the_options_the_command_gets(option: str) -> None:
     for value in (1.0, 45.0, 300.0):
         content = AppContent(dict(CONTENT.macros), CONTENT.commands, CONTENT.lookups)

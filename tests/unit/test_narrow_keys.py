@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 import pytest
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.netaddr import normalize_ip
 from guardrail.correlate.options import Options
 
@@ -100,7 +101,7 @@ def test_compressed_is_rfc_5952() -> None:
 def test_every_form_matches_a_spelling_of_its_key(address: str) -> None:
     _, full = addresses.reduce(address)
     window = keys.Window("ip=" + full, 100.0, 200.0)
-    text = keys.clause(window)
+    text = keys.clause(window.key, [window])
     for form in forms_of(address):
         for name in keys.ADDRESS_FIELDS:
             assert search_matches(text, {"_time": "150", name: form}), (name, form)
@@ -135,13 +136,35 @@ def activity(t: float, ip: str, principal: str = "", resource: str = "projects/p
     return AuditView(t, False, principal, project, resource, ip, "notebooks.googleapis.com")
 
 
-def test_a_masked_call_names_its_address_and_host_within_the_point_horizon() -> None:
+def test_a_masked_call_names_its_address_host_and_nat_log_checks() -> None:
     p = plan([denial()], T - 60, T + 60)
-    assert {w.key for w in p.windows} == {"ip=203.0.113.5", "host=compute.googleapis.com"}
-    for w in p.windows:
+    found = {w.key: w for w in p.windows}
+    assert set(found) == {"ip=203.0.113.5", "host=compute.googleapis.com", "audit=203.0.113.5", "nat=203.0.113.5"}
+    for key in ("ip=203.0.113.5", "host=compute.googleapis.com"):
+        w = found[key]
         assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
         assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
+    audit = found["audit=203.0.113.5"]
+    assert (audit.lo, audit.hi) == (T - HEALTH_WINDOW - OPTS.selfjoin_window, T + HEALTH_WINDOW)
+    nat = found["nat=203.0.113.5"]  # the call itself is one of the NAT log's checks
+    assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
     assert p.searches[-1] == keys.sentinel(T - 60)
+    assert len(p.searches) == 5  # one clause per key
+
+
+def test_the_nat_log_checks_are_the_calls_from_the_address_within_the_health_window() -> None:
+    # 2 h and a second before, 2 h before, 50 min before, 40 s after; 2 h after is past the run's end
+    checks = [activity(T + d, "203.0.113.5", "avery.lin@example-corp.com")
+              for d in (-HEALTH_WINDOW - 1, -HEALTH_WINDOW, -3000, 40, HEALTH_WINDOW)]
+    elsewhere = activity(T + 41, "198.51.100.99", "blake.ng@example-corp.com")
+    p = plan([denial(), *checks, elsewhere], T - 60, T + 60)
+    nat = sorted((w.lo, w.hi) for w in p.windows if w.key == "nat=203.0.113.5")
+    tol = OPTS.network_tolerance
+    assert nat == [(T + d - tol, T + d + tol) for d in (-HEALTH_WINDOW, -3000)] + [(T - tol, T + 40 + tol)]
+    # the call 40 s later is near enough that its host may explain the traffic; 3000 s earlier is not
+    hosts = {w.key for w in p.windows if w.key.startswith("host=")}
+    assert hosts == {"host=compute.googleapis.com", "host=notebooks.googleapis.com"}
+    assert not any("198.51.100.99" in w.key for w in p.windows)
 
 
 def test_only_masked_denials_of_the_run_are_keyed() -> None:
@@ -158,6 +181,8 @@ def test_nearby_windows_of_a_key_merge() -> None:
     ip = [w for w in close.windows if w.key.startswith("ip=")]
     assert [(w.lo, w.hi) for w in ip] == [(T - OPTS.point_back, T + 200 + OPTS.forward)]
     assert len([w for w in apart.windows if w.key.startswith("ip=")]) == 2
+    [both] = [s for s in apart.searches if s.startswith("(src_translated_ip IN") and " OR src IN" in s]
+    assert both.count("(earliest=") == 2  # one clause, both windows
 
 
 def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
@@ -170,7 +195,9 @@ def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
                activity(T - 5, "198.51.100.11", principal="service-9@gcp-sa-x.iam.gserviceaccount.com")]
     p = plan(entries, T - 60, T + 60)
     found = {w.key: w for w in p.windows}
-    assert set(found) == {"ip=198.51.100.7", "host=notebooks.googleapis.com", "host=compute.googleapis.com"}
+    assert {k.split("=", 1)[1] for k in found if not k.startswith("host=")} == {"198.51.100.7"}
+    assert {k for k in found if k.startswith("host=")} == {"host=notebooks.googleapis.com",
+                                                            "host=compute.googleapis.com"}
     origin = found["ip=198.51.100.7"]
     assert origin.lo == T - OPTS.agent_window - OPTS.point_back  # the origin's own horizon
 
@@ -183,7 +210,7 @@ def test_it_widens_instead_of_narrowing_silently(case: str, why: str) -> None:
         entries.append(denial(ip="64:ff9b::1.2.3.4"))
     p = plan(entries, T - 60, T + 60, max_keys=5 if case == "cap" else 100, elapsed=50 if case == "slow" else 0)
     assert p.widened and why in p.why
-    lo, hi = keys.Ranges(T - 60, T + 60, OPTS).gcp
+    lo, hi = keys.Ranges(T - 60, T + 60, OPTS).key_source
     assert p.searches == [f"earliest={lo} latest={hi}", keys.sentinel(T - 60)]
 
 
@@ -198,7 +225,8 @@ def test_a_run_without_keys_returns_only_the_sentinel() -> None:
 
 @lru_cache(maxsize=1)
 def days() -> Dict[str, List[Fields]]:
-    return {"scenarios": index_events(build_all(per_scenario=2)[-1].rows),
+    chains = [r for part in build_all(per_scenario=2)[:-1] if part.name != "office_day" for r in part.rows]
+    return {"scenarios": index_events(chains),
             "adversarial": index_events(adversarial.build_day(9, DAY0).rows)}
 
 
