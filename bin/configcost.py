@@ -1,19 +1,20 @@
 """configcost: AWS Config recording cost, continuous versus daily, from CloudTrail changes.
 
 Thin adapter: parses options, feeds every chunk to guardrail.configcost.Estimator and writes the
-estimate once splunkd sends the last chunk. All logic lives in the engine.
+estimate once splunkd sends the last chunk. All logic lives in the engine; chunk bodies are read by
+:class:`scp_fastpath.SafeInputMixin`, so no byte of input ends the search.
 """
 
 import sys
-from decimal import Decimal
 
 import bootstrap  # noqa: F401  (puts bin/lib on sys.path before splunklib is imported)
-from guardrail.configcost import Estimator, Options
-from splunklib.searchcommands import Configuration, Option, ReportingCommand, dispatch, validators
+from guardrail.configcost import OPTION_BOUNDS, Estimator, parse_options
+from guardrail.errors import OptionError
+from scp_fastpath import SafeInputMixin
+from splunklib.searchcommands import Configuration, Option, ReportingCommand, dispatch
 
 
-@Configuration(requires_preop=False)
-class ConfigCostCommand(ReportingCommand):
+class ConfigCostCommand(SafeInputMixin, ReportingCommand):
     """
     **Syntax:**
     configcost [snapshot_hour=<int>] [month_days=<int>]
@@ -25,24 +26,17 @@ class ConfigCostCommand(ReportingCommand):
     aws_control_tower_accounts lookup (both appended with inputlookup append=true).
     """
 
-    snapshot_hour = Option(
-        doc="UTC hour at which each 24-hour daily-recording window starts (default 0).",
-        require=False, default=0, validate=validators.Integer(0, 23))
-    month_days = Option(
-        doc="Days in the month used for the per-month projection (default 30).",
-        require=False, default=30, validate=validators.Integer(1, 31))
-
     def prepare(self):
         # No super().prepare(): splunklib would announce a `phase="map"` preop even without a
         # map method, and splunkd would run that on the indexers. The estimate is one reduce.
         info = self.metadata.searchinfo if self.metadata else None
-        earliest = _as_float(getattr(info, "earliest_time", None))
-        latest = _as_float(getattr(info, "latest_time", None))
-        self._estimator = Estimator(Options(
-            snapshot_hour=int(self.snapshot_hour),
-            month_days=Decimal(int(self.month_days)),
-            earliest=earliest, latest=latest,
-        ))
+        given = {name: str(getattr(self, name)) for name in OPTION_BOUNDS if getattr(self, name) is not None}
+        try:
+            options = parse_options(given, getattr(info, "earliest_time", None), getattr(info, "latest_time", None))
+        except OptionError as error:
+            self.write_error("{}", error)  # the text may hold braces: never a format string
+            sys.exit(1)
+        self._estimator = Estimator(options)
 
     def reduce(self, records):
         # splunklib calls reduce once per chunk: keep state and answer only on the last one.
@@ -51,16 +45,16 @@ class ConfigCostCommand(ReportingCommand):
             return
         result = self._estimator.finish()
         for message in result.messages:
-            self.write_warning(message)
+            self.write_warning("{}", message)
+        for reason, count in sorted(self.take_input_counts().items()):
+            self.write_warning("configcost: {} {}", count, reason.split(":", 1)[-1])
         yield from result.rows
 
 
-def _as_float(value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
+# splunklib reads the options off the class when Configuration decorates it; values are checked by
+# the engine (ASCII digits, bounds) in prepare.
+for _name, (_low, _high, _default, _meaning) in OPTION_BOUNDS.items():
+    setattr(ConfigCostCommand, _name, Option(doc=f"{_meaning} ({_low}-{_high}, default {_default}).", require=False))
+ConfigCostCommand = Configuration(requires_preop=False)(ConfigCostCommand)
 
 dispatch(ConfigCostCommand, sys.argv, sys.stdin, sys.stdout, __name__, allow_empty_input=True)

@@ -1,7 +1,8 @@
 """correlatepolicydenied: name the person behind masked GCP Policy Denied events.
 
-Thin adapter: splunklib speaks SCP v2, :class:`scp_fastpath.FastChunkMixin` moves the rows, and
-:class:`guardrail.correlate.Correlator` does the work. A centralized (stateful) streaming command:
+Thin adapter: splunklib speaks SCP v2, :class:`scp_fastpath.FastChunkMixin` moves the rows (and
+reads any chunk body without ending the search), and :class:`guardrail.correlate.Correlator` does
+the work. A centralized (stateful) streaming command:
 ``distributed=False`` keeps it on the search head, where the whole time-ordered stream meets
 (evidence on one indexer must meet a denied event from another), while rows still stream
 through chunk by chunk; an events-type (dataset processing) command would make splunkd collect
@@ -77,7 +78,14 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
         for item in released:
             yield to_record(item)
 
+    def columns_repeated(self, names):
+        # the SDK's record path dropped these repeats; the engine counts them as feed_rows would
+        self._engine.columns_repeated(names)
+
     def _report(self, finished):
+        # what the chunk reader repaired (NUL characters; on the SDK's path also ragged rows) is
+        # counted with the engine's own reasons
+        self._engine.stats.update(self.take_input_counts())
         for text in self._engine.take_warnings():
             self.write_warning("{}", text)
         if finished:

@@ -96,6 +96,7 @@ def decode_rows(body: str) -> List[Dict[str, Value]]:
     """Rows of a command's CSV reply, with ``__mv_`` columns folded back into lists."""
     if not body:
         return []
+    csv.field_size_limit(2**31 - 1)  # splunkd takes fields of any size back (a _raw may be tens of MiB)
     reader = csv.reader(io.StringIO(body))
     header = next(reader)
     rows: List[Dict[str, Value]] = []

@@ -6,7 +6,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 TEST_PREREQS += browser-deps
 
-.PHONY: browser-deps chromium nodejs test-browser
+.PHONY: browser-deps chromium nodejs test-browser dashboard-images pngquant
 
 browser-deps: nodejs chromium $(BROWSER_DIR)/node_modules/.stamp
 
@@ -25,3 +25,11 @@ $(BROWSER_DIR)/node_modules/.stamp: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/p
 # The dashboard rings alone: definition checks, then every view rendered in headless Chromium.
 test-browser: vendor browser-deps
 	$(PY) -m pytest tests/browser
+
+# The screenshots docs/dashboards.md shows: render every view, then write docs/images/<view>.png from the
+# 1440 px renders through pngquant (Debian). Run after changing a view; commit the images it writes.
+pngquant:
+	@command -v pngquant >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pngquant)
+
+dashboard-images: test-browser pngquant
+	$(PY) -m tests.browser.docs_images

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
+from devtools import splcheck
+
 ROOT = Path(__file__).resolve().parents[2]
 VIEWS = ROOT / "default" / "data" / "ui" / "views"
 
 # A token reference: $name$ or $name|filter$ (Studio filters: s, h, u, n).
 TOKEN = re.compile(r"\$([A-Za-z0-9_][A-Za-z0-9_.:\-]*)(?:\|[shun])?\$")
+# A token reference with its whole filter chain ($name|s$, $name|s|u$).
+TOKEN_WITH_FILTERS = re.compile(r"\$([A-Za-z0-9_][A-Za-z0-9_.:\-]*)((?:\|[a-z]+)*)\$")
 # Event handler types Dashboard Studio knows (the definition schema's own list).
 EVENT_HANDLER_TYPES = frozenset({
     "drilldown.setToken", "drilldown.setTimeRange", "drilldown.customUrl", "drilldown.linkToDashboard",
@@ -220,3 +224,93 @@ def last_macro(query: str) -> Optional[str]:
     stages = [s.strip() for s in re.split(r"\|(?![shun]\$)", query)]
     match = re.fullmatch(r"`([\w.:-]+)`", stages[-1]) if stages else None
     return match.group(1) if match else None
+
+
+# ---- what reaches SPL ---------------------------------------------------------------------------------------------
+
+
+def unescaped_tokens(query: str) -> List[str]:
+    """Token uses of a query that could change the SPL around them.
+
+    A token's value reaches SPL only safely through the ``|s`` filter, which quotes it and escapes quotes and
+    backslashes, and only outside hand-written quotes: ``"$tok|s$"`` would close the author's quote and
+    ``"$tok$"`` lets a value containing ``"`` end the string and write SPL of its own.
+    """
+    outside = {i for i, _ in splcheck.outside_quotes(query)}
+    problems = []
+    for match in TOKEN_WITH_FILTERS.finditer(query):
+        token, filters = match.group(1), match.group(2).split("|")[1:]
+        if match.start() not in outside:
+            problems.append(f"${token}{match.group(2)}$ inside hand-written quotes")
+        elif "s" not in filters:
+            problems.append(f"${token}{match.group(2)}$ without the |s filter")
+    return problems
+
+
+# Commands whose output is a table of results rather than events (Splunk's transforming commands), and the
+# generating commands that only ever return results.
+TRANSFORMING = frozenset({"stats", "chart", "timechart", "top", "rare", "table", "tstats", "xyseries", "contingency",
+                          "addtotals", "mstats", "datamodel", "pivot"})
+RESULT_GENERATING = frozenset({"inputlookup", "rest", "makeresults", "tstats", "mstats", "metadata", "dbinspect"})
+
+
+def reporting_commands(root: Path = ROOT) -> Set[str]:
+    """The app's own custom commands that are reporting (transforming) commands."""
+    from devtools.conf import parse_conf
+
+    out: Set[str] = set()
+    conf = root / "default" / "commands.conf"
+    for stanza in parse_conf(conf) if conf.is_file() else []:
+        script = root / "bin" / (stanza.get("filename") or f"{stanza.name}.py")
+        if script.is_file() and "ReportingCommand" in script.read_text(encoding="utf-8"):
+            out.add(stanza.name)
+    return out
+
+
+def transforming(query: str, content: splcheck.AppContent, reporting: Set[str]) -> bool:
+    """Does the search return results (a table), not raw events, once its macros are expanded?"""
+    expanded = splcheck.expand(splcheck.resolve_token_filters(query), content, [])
+    stages = [s.strip() for s in splcheck.split_top_level(expanded, "|")]
+    commands = [splcheck.first_word(s) for s in stages if s]
+    if not commands:
+        return False
+    if not stages[0] and commands[0] in RESULT_GENERATING:
+        return True
+    return any(c in TRANSFORMING or c in reporting for c in commands[1:])
+
+
+def chained_bases(definition: Dict[str, Any]) -> Set[str]:
+    """The data sources some ds.chain extends."""
+    sources = definition.get("dataSources") or {}
+    return {(s.get("options") or {}).get("extend") for s in sources.values() if s.get("type") == "ds.chain"} - {None}
+
+
+def tokens_with_a_value_at_load(definition: Dict[str, Any]) -> Set[str]:
+    """Tokens set before anyone clicks: input defaults (a time picker's parts) and defaults.tokens."""
+    tokens: Set[str] = set()
+    for item in (definition.get("inputs") or {}).values():
+        options = item.get("options") or {}
+        if options.get("token") and options.get("defaultValue") not in (None, ""):
+            tokens.add(options["token"])
+            if item.get("type") == "input.timerange":
+                tokens |= {f"{options['token']}.earliest", f"{options['token']}.latest"}
+    for namespace in ((definition.get("defaults") or {}).get("tokens") or {}).values():
+        tokens |= set(namespace)
+    return tokens
+
+
+def click_tokens(definition: Dict[str, Any]) -> Set[str]:
+    """Tokens a drilldown (a click) sets."""
+    tokens: Set[str] = set()
+    for _, handler in event_handlers(definition):
+        if handler.get("type") == "drilldown.setToken":
+            tokens |= {t["token"] for t in (handler.get("options") or {}).get("tokens") or [] if t.get("token")}
+    return tokens
+
+
+def input_tokens(definition: Dict[str, Any]) -> Set[str]:
+    return {(i.get("options") or {}).get("token") for i in (definition.get("inputs") or {}).values()} - {None}
+
+
+def query_tokens(query: str) -> Set[str]:
+    return {m.group(1) for m in TOKEN.finditer(query)}

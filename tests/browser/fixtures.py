@@ -86,45 +86,91 @@ def when(row: Row) -> float:
 
 
 def strftime(row: Row) -> str:
-    return datetime.fromtimestamp(when(row), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    """``strftime(_time, "%Y-%m-%d %H:%M:%S %Z")`` for a viewer whose Splunk time zone is UTC."""
+    return stamp(when(row))
 
 
-CORRELATED_FIELDS = ("time", "match_status", "identified_user", "identified_host", "confidence", "candidate_users",
-                     "subject", "caller_ip", "gcp_project", "gcp_service", "gcp_method", "gcp_violation",
+def stamp(epoch: float, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime(fmt)
+
+
+def iso(epoch: float) -> str:
+    """A ``_time`` the way splunkd hands it to a dashboard."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
+
+
+def spl_number(value: float) -> str:
+    """A number as SPL's string concatenation writes it (no ``.0`` on whole numbers)."""
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def words(value: str) -> str:
+    """``replace(value, "_", " ")``: machine values as the panels show them."""
+    return value.replace("_", " ")
+
+
+def matches_subject(name: str, subject: str) -> bool:
+    """The User activity search terms for a user field: ``*<key>`` or ``<key>@*`` (any case)."""
+    key = user_key(subject.strip())
+    name = name.lower()
+    return bool(key) and (name.endswith(key) or name.startswith(key + "@"))
+
+
+CORRELATED_FIELDS = ("_time", "_call", "_subject", "match_status", "identified_user", "identified_host", "confidence",
+                     "candidate_users", "caller_ip", "gcp_project", "gcp_service", "gcp_method", "gcp_violation",
                      "match_evidence")
-ATTRIBUTED_FIELDS = ("time", "match_status", "identified_user", "identified_host", "confidence", "gcp_project",
-                     "gcp_service", "gcp_method", "caller_ip", "match_evidence")
+ATTRIBUTED_FIELDS = ("_time", "match_status", "identified_user", "identified_host", "confidence", "gcp_project",
+                     "gcp_service", "gcp_method", "caller_ip")
 
 
 def correlated_row(row: Row) -> Dict[str, Any]:
-    """``eval confidence=round(match_confidence, 2), subject=coalesce(nullif(identified_user, ""), caller_ip)``."""
+    """The command's row after the investigation base search's ``eval``: confidence in percent, the person to
+    open in User activity (``_subject``) and a key for the selected call (``_call``)."""
     out = {f: first(row.get(f)) for f in CORRELATED_FIELDS}
-    out["time"] = strftime(row)
-    out["confidence"] = round(float(first(row.get("match_confidence")) or 0), 2)
-    out["subject"] = first(row.get("identified_user")) or first(row.get("caller_ip"))
+    out["_time"] = when(row)
+    out["confidence"] = round(100 * float(first(row.get("match_confidence")) or 0))
+    out["_subject"] = first(row.get("identified_user")) or first(row.get("caller_ip"))
+    out["_call"] = f"{spl_number(when(row))}:{out['caller_ip']}:{out['gcp_method']}"
     out["candidate_users"] = as_list(row.get("candidate_users"))
     out["match_evidence"] = as_list(row.get("match_evidence"))
     return out
 
 
 def investigation_tables(rows: List[Row]) -> Dict[str, Table]:
-    """policy_denied_investigation: ds_correlated (``sort - _time | table ...``) and its chain ds_match_status."""
+    """policy_denied_investigation: ds_correlated and its chains (outcome pie, attribution table, evidence)."""
     ordered = sorted(rows, key=when, reverse=True)
     shaped = [correlated_row(r) for r in ordered]
-    counts = Counter(first(r.get("match_status")) for r in rows)
+    counts = Counter(words(first(r.get("match_status"))) for r in rows)
+    attribution = [[words(s["match_status"]), s["identified_user"], s["confidence"], stamp(s["_time"]), s["caller_ip"],
+                    s["identified_host"], s["candidate_users"] if s["match_status"] == "ambiguous" else "",
+                    s["gcp_project"], s["gcp_method"], s["_call"], s["_subject"]] for s in shaped]
+    evidence = [[line, s["_subject"], s["_call"]] for s in shaped for line in s["match_evidence"]]
+    evidence.append(["Click a call in the table above to see the evidence behind its attribution", "", ""])
     return {
-        "ds_correlated": table(CORRELATED_FIELDS, [[s[f] for f in CORRELATED_FIELDS] for s in shaped]),
+        "ds_correlated": table(CORRELATED_FIELDS, [[iso(s[f]) if f == "_time" else s[f] for f in CORRELATED_FIELDS]
+                                                   for s in shaped]),
         "ds_match_status": table(("match_status", "count"), sorted(counts.items())),
+        "ds_attribution": table(("Status", "Identified user", "Confidence", "Time", "Caller IP", "Host", "Candidates",
+                                 "Project", "Method", "_call", "_subject"), attribution),
+        "ds_call_evidence": {**table(("Evidence used", "_subject", "_call"), evidence),
+                             "match": {"field": "_call", "query": '_call=="([^"]*)"'}},
     }
 
 
-def attributed_table(rows: List[Row], subject: str) -> Table:
-    """user_activity ds_attributed: ``where id_key==subject_key OR caller_ip==subject | sort - _time``."""
-    key = user_key(subject)
+def attributed_tables(rows: List[Row], subject: str) -> Dict[str, Table]:
+    """user_activity ds_attributed (``search`` on the subject's terms) and its chains, newest first."""
     keep = [r for r in sorted(rows, key=when, reverse=True)
-            if (key and user_key(first(r.get("identified_user"))) == key) or first(r.get("caller_ip")) == subject]
+            if matches_subject(first(r.get("identified_user")), subject) or first(r.get("caller_ip")) == subject]
     shaped = [correlated_row(r) for r in keep]
-    return table(ATTRIBUTED_FIELDS, [[s[f] for f in ATTRIBUTED_FIELDS] for s in shaped])
+    return {
+        "ds_attributed": table(ATTRIBUTED_FIELDS, [[iso(s[f]) if f == "_time" else s[f] for f in ATTRIBUTED_FIELDS]
+                                                   for s in shaped]),
+        "ds_attributed_table": table(
+            ("Status", "Identified user", "Confidence", "Time", "Method", "Project", "Service", "Caller IP", "Host"),
+            [[words(s["match_status"]), s["identified_user"], s["confidence"], stamp(s["_time"]), s["gcp_method"],
+              s["gcp_project"], s["gcp_service"], s["caller_ip"], s["identified_host"]] for s in shaped]),
+        "ds_kpi_denied": table(("denied",), [[len(shaped)]]),
+    }
 
 
 def evidence_kind(row: Row) -> Optional[str]:
@@ -142,38 +188,40 @@ def evidence_kind(row: Row) -> Optional[str]:
     return None
 
 
+ADDRESS_FIELDS = ("src_ip", "src", "dest_ip", "src_translated_ip", "aip", "LocalAddressIP4")
+
+
 def evidence_tables(events: List[Row], subject: str) -> Dict[str, Table]:
-    """user_activity ds_evidence and its chains over the sample's endpoint-side events for one subject."""
-    key = user_key(subject)
+    """user_activity ds_evidence (the subject's search terms, then the kind of each record) and its chains."""
     kept = []
     for row in sorted(events, key=when, reverse=True):
         kind = evidence_kind(row)
         ev_user = first(row.get("user")) or first(row.get("UserName"))
-        ips = [first(row.get(f)) for f in ("src_ip", "src", "dest_ip", "src_translated_ip", "aip", "LocalAddressIP4")]
-        if kind and ((key and user_key(ev_user) == key) or subject in ips):
+        named = any(matches_subject(first(row.get(f)), subject) for f in ("user", "UserName"))
+        if kind and (named or subject in [first(row.get(f)) for f in ADDRESS_FIELDS]):
             # coalesce(dest_nt_host, ComputerName, aid_computer_name, dest of a logon); a proxy's dest is the site
             device = next((first(row.get(f)) for f in ("dest_nt_host", "ComputerName", "aid_computer_name")
                            if first(row.get(f))), first(row.get("dest")) if kind == "Logon / sign-in" else "")
-            kept.append({"_time": when(row), "time": strftime(row), "evidence_kind": kind, "ev_user": ev_user,
-                         "device": device, "client": first(row.get("src_ip")) or first(row.get("src")),
+            kept.append({"_time": when(row), "evidence_kind": kind, "ev_user": ev_user, "device": device,
+                         "client": first(row.get("src_ip")) or first(row.get("src")),
                          "dest_ip": first(row.get("dest_ip")), "src_translated_ip": first(row.get("src_translated_ip")),
                          "url": first(row.get("url")), "http_user_agent": first(row.get("http_user_agent"))})
     if not kept:
         raise FixtureUnavailable(f"the motivating case has no evidence for {subject}")
-    fields = ("time", "evidence_kind", "ev_user", "device", "client", "dest_ip", "src_translated_ip", "url",
-              "http_user_agent")
+    fields = ("evidence_kind", "ev_user", "device", "client", "dest_ip", "src_translated_ip", "url", "http_user_agent")
     buckets: Dict[str, Counter[str]] = {}
-    for item in kept:  # timechart count BY evidence_kind (5-minute buckets)
-        start = int(item["_time"] // 300 * 300)
-        stamp = datetime.fromtimestamp(start, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
-        buckets.setdefault(stamp, Counter())[item["evidence_kind"]] += 1
+    for item in kept:  # timechart sum(count) BY evidence_kind (5-minute buckets)
+        buckets.setdefault(iso(item["_time"] // 300 * 300), Counter())[item["evidence_kind"]] += 1
     kinds = sorted({item["evidence_kind"] for item in kept})
     return {
-        "ds_evidence": table(("_time", "evidence_kind", "ev_user", "device"),
-                             [[i["_time"], i["evidence_kind"], i["ev_user"], i["device"]] for i in kept]),
-        "ds_ev_table": table(fields, [[i[f] for f in fields] for i in kept]),
+        "ds_evidence": table(("_time", *fields, "count"),
+                             [[iso(i["_time"]), *[i[f] for f in fields], 1] for i in kept]),
+        "ds_ev_table": table(("Evidence", "Time", "User", "Device", "Client IP", "Destination IP", "Translated IP",
+                              "Site (proxy)"),
+                             [[i["evidence_kind"], stamp(i["_time"]), *[i[f] for f in fields[1:6]],
+                               re.sub(r"^[a-zA-Z]+://([^/:]+).*$", r"\1", i["url"])] for i in kept]),
         "ds_ev_timeline": table(("_time", *kinds),
-                                [[stamp, *[counts[k] for k in kinds]] for stamp, counts in sorted(buckets.items())]),
+                                [[stamp_, *[counts[k] for k in kinds]] for stamp_, counts in sorted(buckets.items())]),
     }
 
 
@@ -214,14 +262,23 @@ def denied_fields(row: Row) -> Dict[str, Any]:
     return out
 
 
+VIOLATION_LABELS = {"vpc_sc": "VPC Service Controls", "org_policy": "Organisation policy", "iam": "IAM"}
+NO_DENIALS = ("No Policy Denied events in this range — check that gcp_audit_index points at your Cloud Audit Logs, "
+              "or widen the filters")
+
+
+def explanation(reason: str) -> str:
+    """`` `dashboard_reason_explanation` ``: the constraint's lookup description (VPC-SC and IAM reasons are
+    explained in the macro itself)."""
+    return constraint_text(reason) or "No description of this reason in gcp_org_policy_constraints.csv"
+
+
 def denied_tables(rows: List[Row]) -> Dict[str, Table]:
-    """policy_denied_investigation: the denied-call base search and its chains, over the sample's denials."""
+    """policy_denied_investigation: the denied-call base search (``stats count BY _time caller ...``) and its
+    chains, over the sample's denials."""
     denied = sorted((denied_fields(r) for r in rows), key=lambda d: d["_time"])
-    iso = {d["_time"]: datetime.fromtimestamp(d["_time"], tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+00:00")
-           for d in denied}
-    hhmm = {d["_time"]: datetime.fromtimestamp(d["_time"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            for d in denied}
-    # streamstats time_window=15m count BY caller gcp_project gcp_service | where in_15m>=3
+
+    # sort 0 _time | streamstats time_window=15m sum(count) BY caller gcp_project gcp_service | where in_15m>=3
     def key(d: Dict[str, Any]) -> Tuple[str, str, str]:
         return d["caller"], d["gcp_project"], d["gcp_service"]
 
@@ -235,37 +292,42 @@ def denied_tables(rows: List[Row]) -> Dict[str, Table]:
     for (caller, project, service), items in sorted(creations.items(), key=lambda kv: -len(kv[1])):
         if len(items) >= 2:
             first_t, last_t = items[0]["_time"], items[-1]["_time"]
-            retries.append([caller, project, service, len(items), len({i["gcp_resource"] for i in items}),
-                            round((last_t - first_t) / 60, 1), hhmm[first_t], hhmm[last_t],
-                            sorted({i["gcp_method"] for i in items}), sorted({i["reason"] for i in items})])
+            retries.append([caller, len(items), round((last_t - first_t) / 60, 1), project, service,
+                            len({i["gcp_resource"] for i in items}), stamp(first_t), stamp(last_t),
+                            sorted({i["gcp_method"] for i in items})])
     reasons: Dict[Tuple[str, str], List[Dict[str, Any]]] = {}
     for d in denied:
         reasons.setdefault((d["gcp_violation_type"], d["reason"]), []).append(d)
     buckets: Dict[str, Counter[str]] = {}
-    for d in denied:  # timechart count BY gcp_violation_type (30-minute spans over a day)
-        start = datetime.fromtimestamp(d["_time"] // 1800 * 1800, tz=timezone.utc)
-        buckets.setdefault(start.strftime("%Y-%m-%dT%H:%M:%S.000+00:00"), Counter())[d["gcp_violation_type"]] += 1
-    kinds = sorted({d["gcp_violation_type"] for d in denied})
+    for d in denied:  # timechart sum(count) BY violation (30-minute spans over a day)
+        buckets.setdefault(iso(d["_time"] // 1800 * 1800), Counter())[VIOLATION_LABELS[d["gcp_violation_type"]]] += 1
+    kinds = sorted({VIOLATION_LABELS[d["gcp_violation_type"]] for d in denied})
+    hours: Counter[float] = Counter(d["_time"] // 3600 * 3600 for d in denied)  # timechart span=1h
     base_fields = ("_time", "caller", "gcp_project", "gcp_service", "gcp_method", "gcp_resource", "caller_ip",
                    "gcp_violation_type", "reason", "service_declared")
+    reason_rows = sorted(reasons.items(), key=lambda kv: -len(kv[1]))
     return {
         "ds_projects": table(("label", "value"), [[f"{p} ({n})", p] for p, n in
                                                   Counter(d["gcp_project"] for d in denied).most_common()]),
         "ds_services": table(("label", "value"), [[f"{s} ({n})", s] for s, n in
                                                   Counter(d["gcp_service"] for d in denied).most_common()]),
-        "ds_denied": table(base_fields, [[iso[d["_time"]] if f == "_time" else d[f] for f in base_fields]
-                                         for d in reversed(denied)]),
-        "ds_kpi_denials": table(("denials",), [[len(denied)]]),
+        "ds_denied": table((*base_fields, "count"), [[iso(d["_time"]) if f == "_time" else d[f] for f in base_fields]
+                                                     + [1] for d in denied]),
+        "ds_kpi_denials": table(("_time", "denials", "total"),
+                                [[iso(h), n, len(denied)] for h, n in sorted(hours.items())]),
         "ds_kpi_callers": table(("callers",), [[len({d["caller"] for d in denied})]]),
         "ds_kpi_retry": table(("retrying_callers",), [[len(retrying)]]),
         "ds_kpi_undeclared": table(("undeclared_denials",), [[sum(d["service_declared"] != "yes" for d in denied)]]),
         "ds_timeline": table(("_time", *kinds), [[t, *[c[k] for k in kinds]] for t, c in sorted(buckets.items())]),
-        "ds_retries": table(("caller", "gcp_project", "gcp_service", "attempts", "resources", "minutes", "first",
-                             "last", "methods", "reasons"), retries),
-        "ds_reasons": table(("gcp_violation_type", "reason", "explanation", "denials", "callers", "projects"),
-                            [[kind, reason, constraint_text(reason), len(items), len({i["caller"] for i in items}),
-                              len({i["gcp_project"] for i in items})]
-                             for (kind, reason), items in sorted(reasons.items(), key=lambda kv: -len(kv[1]))]),
+        "ds_retries": table(("Caller", "Attempts", "Within (min)", "Project", "Service", "Resources", "First attempt",
+                             "Last attempt", "Methods"), retries),
+        "ds_reasons": table(("Reason", "Violation type", "Denials", "Callers", "Projects"),
+                            [[reason, VIOLATION_LABELS[kind], len(items), len({i["caller"] for i in items}),
+                              len({i["gcp_project"] for i in items})] for (kind, reason), items in reason_rows]),
+        "ds_reason_detail": {**table(("Reason", "What it means"),
+                                     [[reason, explanation(reason)] for (_, reason), _ in reason_rows]
+                                     + [["", "Click a reason on the left to read what it means"]]),
+                             "match": {"field": "Reason", "query": 'reason="([^"]*)"'}},
     }
 
 
@@ -296,12 +358,9 @@ def build(out_dir: Path, views: Sequence[str], python: Optional[str] = None) -> 
     events = sample_events()
     rows = correlate(events, python)
     subject = default_subject(rows)
-    attributed = attributed_table(rows, subject)
     generated: Dict[str, Dict[str, Table]] = {
         "policy_denied_investigation": {**denied_tables(rows), **investigation_tables(rows)},
-        "user_activity": {"ds_attributed": attributed,
-                          "ds_kpi_denied": table(("denied",), [[len(attributed["columns"][0])]]),
-                          **evidence_tables(events, subject)},
+        "user_activity": {**attributed_tables(rows, subject), **evidence_tables(events, subject)},
     }
     for view in views:
         data = {**static_tables(view), **generated.get(view, {})}

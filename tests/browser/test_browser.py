@@ -1,21 +1,24 @@
 """The browser ring: every view rendered by @splunk/dashboard-core in headless Debian Chromium.
 
-One Chromium session (``render.js``) renders every view of default/data/ui/views with fixture data and
-clicks the drilldowns of ``scenarios.json``; these tests read its report. The correlation panels' data
-is the output of bin/correlatepolicydenied.py run over SCP v2 on the motivating case at test time.
-Screenshots land in build/screenshots/ (not committed).
+One Chromium session (``render.js``) renders every view of default/data/ui/views with fixture data at 1440
+and 1920 px wide and clicks the drilldowns of ``scenarios.json``; these tests read its report: what ran, and
+what an analyst sees (table headers, visible text, chart labels, cells, the theme's colours). The correlation
+panels' data is the output of bin/correlatepolicydenied.py run over SCP v2 on the motivating case at test
+time. Screenshots land in build/screenshots/<view>.<width>.png (not committed).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
+from devtools import dashboard_theme as theme
 from tests.browser import dashboard_checks as dc
 from tests.browser import fixtures as fx
 
@@ -24,6 +27,13 @@ BUILD = dc.ROOT / "build" / "browser"
 SCREENSHOTS = dc.ROOT / "build" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 VIEW_IDS = [p.stem for p in dc.all_views()]
+WIDTHS = ("1440", "1920")
+# What Studio shows when a panel waits for a token or its search found nothing.
+STUDIO_PLACEHOLDERS = ("Set token value to render visualization", "No search results returned")
+RAW_TOKEN = re.compile(r"\$[A-Za-z_][\w.:|-]*\$")
+# Columns whose values must never wrap: addresses, project ids, account ids, times.
+ONE_LINE_COLUMNS = re.compile(r"^(Time|Created|Saved|Last fired|(First|Last) (attempt|seen)|Expires.*|"
+                              r"(Caller|Client|Destination|Translated) IP|Caller CIDR|Project|Account|Region)$")
 SCENARIOS: Dict[str, Any] = json.loads((HERE / "scenarios.json").read_text(encoding="utf-8"))
 DRILLDOWNS: List[Tuple[str, str]] = [(view, d["name"]) for view, spec in SCENARIOS.items() if not view.startswith("_")
                                      for d in spec.get("drilldowns", [])]
@@ -55,9 +65,9 @@ def report(facts: Dict[str, Any]) -> Dict[str, Any]:
     return data
 
 
-def panels_not_showing_data(panels: List[Dict[str, Any]], allowed_waiting: List[str]) -> List[str]:
+def panels_not_showing_data(panels: List[Dict[str, Any]]) -> List[str]:
     return [f"{p['id']}: {p['state']}{' ' + p.get('detail', '') if p.get('detail') else ''}"
-            for p in panels if p["state"] != "data" and not (p["state"] == "waiting" and p["id"] in allowed_waiting)]
+            for p in panels if p["state"] != "data"]
 
 
 @pytest.mark.parametrize("view", VIEW_IDS)
@@ -69,18 +79,79 @@ def test_view_renders_without_page_errors(view: str, report: Dict[str, Any]) -> 
 
 
 @pytest.mark.parametrize("view", VIEW_IDS)
-def test_every_panel_shows_data(view: str, report: Dict[str, Any]) -> None:
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_panel_shows_data(view: str, width: str, report: Dict[str, Any]) -> None:
+    """No panel waits for a token, fails or stays empty, at either width and after the drilldowns."""
     entry = report[view]
     definition = dc.load_view(dc.VIEWS / f"{view}.xml").definition
-    assert {p["id"] for p in entry["panels"]} == set(definition.get("visualizations", {}))
-    waiting = SCENARIOS.get(view, {}).get("initiallyWaiting", [])
-    assert panels_not_showing_data(entry["panels"], waiting) == []
-    for panel in entry["panels"]:
-        if panel["id"] in waiting:  # a panel that waits for the analyst must really wait, then show data
-            assert panel["state"] == "waiting", panel
-            after = {p["id"]: p for p in entry["panelsAfter"] or []}
-            state = after.get(panel["id"], {}).get("state")
-            assert state == "data", f"{panel['id']} shows {state} after the drilldowns"
+    panels = entry["pages"][width]["panels"]
+    assert {p["id"] for p in panels} == set(definition.get("visualizations", {}))
+    assert panels_not_showing_data(panels) == []
+    assert panels_not_showing_data(entry["panelsAfter"] or []) == []
+
+
+def facts_seen(entry: Dict[str, Any]) -> List[Tuple[str, Dict[str, Any]]]:
+    """Every page of one view an analyst sees: both widths, after the drilldowns, and the views they open."""
+    seen = [(f"{width} px", page["facts"]) for width, page in entry["pages"].items()]
+    if entry.get("factsAfter"):
+        seen.append(("after the drilldowns", entry["factsAfter"]))
+    seen += [(f"opened by '{d['name']}'", d["targetFacts"]) for d in entry["drilldowns"] if d.get("targetFacts")]
+    return seen
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_table_headers_are_labels_not_field_names(view: str, report: Dict[str, Any]) -> None:
+    raw = {(where, h["viz"], h["label"]) for where, facts in facts_seen(report[view]) for h in facts["headers"]
+           if "_" in h["label"]}
+    assert raw == set()
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_table_headers_wrap_between_words(view: str, report: Dict[str, Any]) -> None:
+    """A header may take two lines, never break inside a word ("Confiden / ce")."""
+    broken = {(where, h["viz"], h["label"], h["lines"]) for where, facts in facts_seen(report[view])
+              for h in facts["headers"] if h["lines"] > len(h["label"].split())}
+    assert broken == set()
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_no_raw_tokens_or_studio_placeholders_are_visible(view: str, report: Dict[str, Any]) -> None:
+    shown = [(where, found) for where, facts in facts_seen(report[view])
+             for found in RAW_TOKEN.findall(facts["text"]) + [p for p in STUDIO_PLACEHOLDERS if p in facts["text"]]]
+    assert shown == []
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_chart_labels_are_not_cut_where_they_fit(view: str, report: Dict[str, Any]) -> None:
+    """A legend, axis or slice label ellipsized although its full text fits (a legend row, a third of the chart)."""
+    cut = [(where, label["viz"], label["shown"], label["full"]) for where, facts in facts_seen(report[view])
+           for label in facts["chartLabels"] if label["fits"]]
+    assert cut == []
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_addresses_projects_and_times_stay_on_one_line(view: str, report: Dict[str, Any]) -> None:
+    wrapped = [(where, c["viz"], c["header"], c["text"]) for where, facts in facts_seen(report[view])
+               for c in facts["cells"] if ONE_LINE_COLUMNS.match(c["header"])
+               and c["lines"] > len([v for v in c["text"].split("\n") if v.strip()])]
+    assert wrapped == []
+
+
+def test_every_view_shows_one_theme(report: Dict[str, Any]) -> None:
+    """The same canvas, input bar and panel colours in every view, at every width: the theme of theme.json."""
+    colours = {(view, width): tuple(sorted(page["facts"]["theme"].items()))
+               for view, entry in report.items() for width, page in entry["pages"].items()}
+    assert len(set(colours.values())) == 1, colours
+    attributes = {view: theme.split_view((dc.VIEWS / f"{view}.xml").read_text(encoding="utf-8"))[0]
+                  for view in report}
+    assert set(attributes.values()) == {theme.load_theme()["theme"]}
+
+
+@pytest.mark.parametrize("view", VIEW_IDS)
+def test_pies_show_parts_of_a_whole_with_six_slices_at_most(view: str, report: Dict[str, Any]) -> None:
+    pies = [(width, p["id"], p.get("evidence")) for width, page in report[view]["pages"].items()
+            for p in page["panels"] if p["type"] == "splunk.pie" and p.get("evidence", 0) > 6]
+    assert pies == []
 
 
 @pytest.mark.parametrize("view", VIEW_IDS)
@@ -94,7 +165,9 @@ def test_searches_ran_with_the_resolved_time_range(view: str, report: Dict[str, 
     for name, source in definition["dataSources"].items():
         if source["type"] == "ds.search" and name in searches:
             params = searches[name]["queryParameters"] or {}
-            assert (params.get("earliest"), params.get("latest")) == (earliest, latest), (name, params)
+            own = source["options"].get("queryParameters")  # a search that writes keeps its own range
+            wanted = (own["earliest"], own["latest"]) if own else (earliest, latest)
+            assert (params.get("earliest"), params.get("latest")) == wanted, (name, params)
 
 
 @pytest.mark.parametrize(("view", "drilldown"), DRILLDOWNS, ids=[f"{v}: {d}" for v, d in DRILLDOWNS])
@@ -115,11 +188,13 @@ def test_every_drilldown_of_the_view_is_clicked(view: str) -> None:
 
 
 @pytest.mark.parametrize("view", VIEW_IDS)
-def test_a_screenshot_is_written(view: str, report: Dict[str, Any]) -> None:
-    shot = Path(report[view]["screenshot"])
-    assert shot == SCREENSHOTS / f"{view}.png"
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_screenshot_is_written_at_each_width(view: str, width: str, report: Dict[str, Any]) -> None:
+    shot = Path(report[view]["pages"][width]["screenshot"])
+    assert shot == SCREENSHOTS / f"{view}.{width}.png"
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert int.from_bytes(data[16:20], "big") == int(width)  # the IHDR width
     assert len(data) > 20_000  # a blank page compresses to a few kB
 
 
@@ -128,7 +203,7 @@ def test_correlation_panel_shows_what_the_command_found(report: Dict[str, Any], 
     ran = next(s for s in entry["searches"] if s["id"] == "ds_correlated")
     assert "| correlatepolicydenied" in ran["query"]
     assert ran["rows"] == facts["denied_rows"]
-    shown = next(p for p in entry["panels"] if p["id"] == "viz_correlated")["text"]
+    shown = next(p for p in entry["panels"] if p["id"] == "viz_attribution")["text"]
     assert facts["subject"] in shown and "identified" in shown
     if facts["statuses"].get("ambiguous"):
         assert "ambiguous" in shown

@@ -70,7 +70,8 @@ def test_search_time_range_sets_the_period_and_warnings_reach_the_inspector(splu
 def test_options_are_validated(splunk_python: str) -> None:
     with ScpSession(SCRIPT, splunk_python, ["snapshot_hour=25"]) as session:
         info = session.getinfo()
-        assert ["ERROR", "Illegal value: snapshot_hour=25"] in info.messages
+        assert info.messages == [["ERROR", "Invalid value for snapshot_hour='25': must be between 0 and 23"]]
+        assert session.close() == 1
     # snapshot_hour=6 moves the window edge to 06:00 UTC. Fargate ENIs at scale 100:
     #   long-runners of day 0 and 1 (23:xx -> 01:xx) now live inside one window: 20 short-lived;
     #   long-runners of day 2 are only created in the sample: 10, one CI each;

@@ -34,7 +34,7 @@ def test_fixtures_cover_every_data_source_and_match_the_estimate() -> None:
 def test_eni_churn_tops_the_change_volume_panel() -> None:
     stored = json.loads(dashboard.OUT.read_text(encoding="utf-8"))
     top = stored["ds_top_types"]
-    assert top["rows"][0][0] == "AWS::EC2::NetworkInterface"
+    assert top["rows"][0][0] == "EC2::NetworkInterface"  # the panel drops the AWS:: every type shares
     assert stored["ds_kpi_tower"]["rows"] == [["2"]]
 
 

@@ -21,10 +21,12 @@ from guardrail.configcost import (
     follow_path,
     is_short_lived,
     parse_change,
+    parse_options,
     parse_price,
     row_kind,
     window_bounds,
 )
+from guardrail.errors import OptionError
 
 D0 = window_bounds(date(2026, 11, 2))[0]
 H = 3600.0
@@ -284,3 +286,73 @@ def test_estimator_accepts_chunks() -> None:
     for start in range(0, len(rows), 3):
         estimator.feed(rows[start:start + 3])
     assert estimator.finish().rows == estimate_rows(rows).rows
+
+
+# --- hostile values --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e20", "-1e20", "-5", "١٧٩٠٠٠٠٠٠٠", "１７９０",
+                                   "soon"])
+def test_a_time_that_is_not_an_event_time_is_a_bad_row(value: str) -> None:
+    row = change(D0, "eni-1", eventTime="2026-11-02T10:00:00Z")
+    row["_time"] = value
+    with pytest.raises(BadChange) as error:
+        parse_change(row, 3)
+    assert error.value.field_name == "_time"
+    row["_time"] = ""  # no _time at all: the CloudTrail eventTime
+    assert parse_change(row).time == D0 + 10 * H
+
+
+@pytest.mark.parametrize("value", ["1" * 30, "1001", "１", "٣", "1.5", "1_0", "+"])
+def test_cis_per_call_is_a_small_ascii_whole_number(value: str) -> None:
+    with pytest.raises(BadChange) as error:
+        parse_change(change(D0, "eni-1", cis_per_call=value))
+    assert error.value.field_name == "cis_per_call"
+    assert parse_change(change(D0, "eni-1", cis_per_call=" 1000 ".strip())).cis_per_resource == 1000
+
+
+def test_unreadable_raw_keeps_the_change_without_an_id_and_says_so() -> None:
+    nested = change(D0, "", "create", id_path="responseElements.id", _raw='{"a":' * 100_000 + "1" + "}" * 100_000)
+    broken = change(D0 + H, "", "create", id_path="responseElements.id", _raw='{"responseElements": ')
+    result = estimate_rows([nested, broken, *PRICES])
+    [row] = result.rows
+    assert (row["events"], row["unattributed_events"], row["continuous_cis"]) == ("2", "2", "2")
+    assert "configcost: 2 change(s) with an unreadable _raw counted without a resource id" in result.messages
+
+
+@pytest.mark.parametrize("price,date_text", [("１", "2024-01-01"), ("1e30", "2024-01-01"), ("1001", "2024-01-01"),
+                                             ("Infinity", "2024-01-01"), ("0.003", "٢٠٢٤-01-01")])
+def test_prices_and_dates_are_ascii_and_bounded(price: str, date_text: str) -> None:
+    with pytest.raises(BadPrice):
+        parse_price({"recording_mode": "continuous", "price_per_ci": price, "effective_date": date_text})
+
+
+def test_money_columns_never_overflow_the_decimal_context() -> None:
+    from guardrail.configcost.estimator import _money
+
+    # quantize in the default 28-digit context fails past 24 digits before the point
+    assert _money(Decimal("1e30")) == "1" + "0" * 30 + ".0000"
+    rows = [change(D0, [f"eni-{n}" for n in range(2000)], cis_per_call="1000")]
+    prices = [dict(p, price_per_ci="1000") for p in PRICES]
+    result = estimate_rows(rows + prices, Options(earliest=D0, latest=D0 + 1))
+    assert result.rows[0]["continuous_cost_month"] == "5" + "0" * 15 + ".0000"
+
+
+@pytest.mark.parametrize("given,message", [
+    ({"snapshot_hour": "٥"}, "expected a whole number from 0 to 23 in ASCII digits"),
+    ({"month_days": "３０"}, "expected a whole number from 1 to 31 in ASCII digits"),
+    ({"snapshot_hour": "24"}, "must be between 0 and 23"),
+    ({"month_days": "{0}"}, "expected a whole number from 1 to 31"),
+    ({"colour": "red"}, "unknown option"),
+])
+def test_options_are_ascii_whole_numbers_in_range(given: Dict[str, str], message: str) -> None:
+    with pytest.raises(OptionError) as error:
+        parse_options(given)
+    assert message in str(error.value)
+
+
+def test_options_and_the_search_range() -> None:
+    options = parse_options({"snapshot_hour": " 6 ", "month_days": "31"}, "1790000000.5", float("nan"))
+    assert (options.snapshot_hour, options.month_days, options.earliest, options.latest) == (
+        6, Decimal(31), 1790000000.5, None)
+    assert parse_options({}, "0", "inf") == Options()

@@ -165,8 +165,9 @@ def test_bad_rows_are_counted_never_fatal(path: str) -> None:
     assert records[0]["_raw"] == denied_but_broken["_raw"]  # passed through as it came
     bad = {k[4:]: v for k, v in engine.stats.items() if k.startswith("bad:")}
     assert engine.stats["fixed:truncated or malformed _raw read in part"] == 1
-    assert bad == {"malformed JSON in _raw": 1, "evidence rows without _time": 1,
-                   "rows with tags the command does not use": 1, "lease_duration is negative": 1, "oversized _raw": 1}
+    assert bad == {"malformed JSON in _raw": 1, "evidence rows without a usable _time": 1,
+                   "rows with tags the command does not use": 1,
+                   "lease_duration is negative or longer than a year": 1, "oversized _raw": 1}
     assert "skipped:" in engine.summary()
 
 

@@ -124,3 +124,11 @@ def test_fdr() -> None:
     assert s.domain == "compute.googleapis.com" and s.user == ""
     with pytest.raises(RowError):
         parse_fdr({"event_simpleName": "DnsRequest"}, T0)
+
+
+@pytest.mark.parametrize("value", ["1e20", "-5", "nan", "inf", "٣٠٠"])
+def test_absurd_durations_are_bad_rows(value: str) -> None:
+    row = vpn(T0, "198.51.100.7", "10.250.0.9", "avery.lin", "LAPTOP-A")
+    row["duration"] = value
+    with pytest.raises(RowError):
+        parse_cim("vpn", row, T0)

@@ -137,3 +137,11 @@ def test_truncated_raw_with_extracted_fields_is_read_and_denied() -> None:
     cut = json.dumps(entry)[:300]
     e = parse(salvage(cut), {"logName": entry["logName"], "protoPayload.requestMetadata.callerIp": "198.51.100.7"})
     assert e.denied and e.caller_ip == "198.51.100.7"
+
+
+def test_only_ascii_digits_make_a_timestamp_or_a_status_code() -> None:
+    assert parse_rfc3339("٢٠٢٦-٠٩-٢١T00:00:00Z") is None
+    entry = log_entry(T0, log="activity", code=7)
+    entry["protoPayload"]["status"]["code"] = "٧"  # PERMISSION_DENIED in other digits is no code at all
+    assert not parse_entry(entry, {}, T0).denied
+    assert parse_entry(log_entry(T0, log="activity", code=7), {}, T0).denied

@@ -94,7 +94,7 @@ def health(nats: List[float], calls: List[AuditEntry]) -> str:
         store.add(Nat(t, EGRESS, "10.1.2.3", "", "fw"))
     for call in calls:
         store.add_audit(call)
-    store.health.settle(store, 2.0, 120.0, lambda _t: True)
+    store.health.settle(store, 2.0, 120.0, 60.0, lambda _t: True)
     return store.health.state(EGRESS, T0)[0]
 
 

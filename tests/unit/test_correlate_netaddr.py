@@ -40,3 +40,12 @@ def test_internal_ranges(ip: str) -> None:
                                 "100.128.0.1", "8.8.8.8", "0.0.0.0", "240.0.0.1"])
 def test_documentation_and_reserved_ranges_count_as_public(ip: str) -> None:
     assert is_public(ip)
+
+
+@pytest.mark.parametrize("text", [
+    "١٠.0.0.1", "10.0.0.٥", "１０．０．０．１", "１０.０.０.１", "10.0.0.²", "10.0.0.1:٨٠", "[::١]:443",
+    "２００１:db8::1", "10.0.0.1\u00a0",
+])
+def test_only_ascii_text_is_an_address(text: str) -> None:
+    # int() and str.isdigit() read other scripts' digits; "10.0.0.²" used to raise instead
+    assert normalize_ip(text) is None

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .count import count_daily
@@ -60,8 +60,13 @@ class Result:
     messages: List[str]
 
 
+# Room for every digit a total can have: the default 28 would make quantize fail on a sum of
+# more than 24 digits before the point (the inputs are bounded, a projection over a short period is not).
+_MONEY_CONTEXT = Context(prec=120)
+
+
 def _money(value: Optional[Decimal]) -> str:
-    return "" if value is None else str(value.quantize(MONEY, rounding=ROUND_HALF_UP))
+    return "" if value is None else str(value.quantize(MONEY, rounding=ROUND_HALF_UP, context=_MONEY_CONTEXT))
 
 
 def _per_month(value: Optional[Decimal], days: Decimal, month_days: Decimal) -> Optional[Decimal]:
@@ -82,6 +87,8 @@ class Estimator:
         self.failed_calls = 0
         self.bad: Dict[str, int] = {}
         self.first_error: Dict[str, str] = {}
+        #: changes used after a repair, by what was repaired
+        self.repaired: Dict[str, int] = {}
 
     def _bad(self, error: ConfigCostError) -> None:
         kind = type(error).__name__
@@ -104,7 +111,10 @@ class Estimator:
                     # A call that failed changed nothing, so Config recorded nothing.
                     self.failed_calls += 1
                 else:
-                    self.ledger.add(parse_change(row, index))
+                    change = parse_change(row, index)
+                    self.ledger.add(change)
+                    if change.repair:
+                        self.repaired[change.repair] = self.repaired.get(change.repair, 0) + 1
             except ConfigCostError as error:
                 self._bad(error)
 
@@ -198,6 +208,7 @@ class Estimator:
             f"configcost: skipped {count} row(s): {kind}; first: {self.first_error[kind]}"
             for kind, count in sorted(self.bad.items())
         ]
+        messages += [f"configcost: {count} {what}" for what, count in sorted(self.repaired.items())]
         if self.failed_calls:
             messages.append(f"configcost: ignored {self.failed_calls} failed call(s) (errorCode set)")
         if not self.prices and self.ledger.groups:

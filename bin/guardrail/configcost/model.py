@@ -15,6 +15,12 @@ CHANGES = (CREATE, MODIFY, DELETE)
 CONTINUOUS, PERIODIC = "continuous", "periodic"
 ANY_REGION = "*"
 MONEY = Decimal("0.0001")
+#: A usable event time lies in [1970, 2100); ``nan``, ``inf`` or ``1e20`` is a broken value.
+TIME_MIN, TIME_MAX = 0.0, 4102444800.0
+#: Most configuration items one call may record per resource (1 in every shipped mapping row).
+MAX_CIS_PER_CALL = 1000
+#: Highest price of one configuration item the pricing lookup may give, in USD.
+MAX_PRICE_PER_CI = Decimal(1000)
 
 # Field names, in order of preference, under which the Splunk Add-on for AWS (or an admin's own
 # extraction) delivers the account and region of a CloudTrail record.
@@ -69,6 +75,8 @@ class Change:
     resource_ids: Tuple[str, ...]
     cis_per_resource: int = 1
     daily_supported: bool = True
+    #: what was repaired to use the row ("" when nothing was): counted and reported
+    repair: str = ""
 
 
 @dataclass(frozen=True)

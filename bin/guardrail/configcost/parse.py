@@ -1,20 +1,30 @@
-"""Stage 1, parse: rows of the stream (CloudTrail changes and the appended lookups) into records."""
+"""Stage 1, parse: rows of the stream (CloudTrail changes and the appended lookups) into records.
+
+Numbers, times and dates are read from ASCII text only: ``int``, ``float``, ``Decimal`` and
+``strptime`` would read other scripts' digits (``٥``, fullwidth ``１０``) as numbers. A row whose
+values cannot be used raises :class:`BadChange` / :class:`BadPrice` (counted, never fatal).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, Optional, Tuple
 
 from .model import (
     ACCOUNT_FIELDS,
     ANY_REGION,
     CHANGES,
     CONTINUOUS,
+    MAX_CIS_PER_CALL,
+    MAX_PRICE_PER_CI,
     MODIFY,
     PERIODIC,
     REGION_FIELDS,
+    TIME_MAX,
+    TIME_MIN,
     BadChange,
     BadPrice,
     Change,
@@ -50,21 +60,39 @@ def _truthy(text: str, default: bool) -> bool:
     return text.strip().lower() in ("1", "true", "t", "yes", "y")
 
 
-def _time_of(row: Mapping[str, Any]) -> Optional[float]:
+_WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def _epoch(text: str) -> Optional[float]:
+    """Epoch seconds of a ``_time`` value; None unless ASCII, finite and within [1970, 2100)."""
+    if not text.isascii():
+        return None
+    try:
+        when = float(text)
+    except ValueError:
+        return None
+    return when if TIME_MIN <= when < TIME_MAX else None
+
+
+def _time_of(row: Mapping[str, Any], index: int) -> float:
+    """The row's ``_time``; without one, its CloudTrail ``eventTime``. Raises :class:`BadChange`."""
     text = first_value(row, "_time")
     if text:
-        try:
-            return float(text)
-        except ValueError:
-            pass
+        when = _epoch(text)
+        if when is None:
+            raise BadChange(f"_time is not a usable time: {text[:40]!r}", "aws:cloudtrail", index, "_time")
+        return when
     text = first_value(row, "eventTime")
-    if text:
+    if text and text.isascii():
         try:
             parsed = datetime.strptime(text.rstrip("Z"), "%Y-%m-%dT%H:%M:%S")
         except ValueError:
-            return None
-        return parsed.replace(tzinfo=timezone.utc).timestamp()
-    return None
+            parsed = None
+        if parsed is not None:
+            when = parsed.replace(tzinfo=timezone.utc).timestamp()
+            if TIME_MIN <= when < TIME_MAX:
+                return when
+    raise BadChange("no event time", "aws:cloudtrail", index, "_time")
 
 
 def follow_path(document: Any, path: str) -> List[str]:
@@ -109,9 +137,7 @@ def parse_change(row: Mapping[str, Any], index: int = -1) -> Change:
     if not resource_type:
         raise BadChange("no AWS Config resource type (call not in the mapping lookup)",
                         "aws:cloudtrail", index, "resource_type")
-    when = _time_of(row)
-    if when is None:
-        raise BadChange("no event time", "aws:cloudtrail", index, "_time")
+    when = _time_of(row, index)
     account = next((first_value(row, f) for f in ACCOUNT_FIELDS if first_value(row, f)), "")
     if not account:
         raise BadChange("no account id", "aws:cloudtrail", index, "recipientAccountId")
@@ -122,14 +148,17 @@ def parse_change(row: Mapping[str, Any], index: int = -1) -> Change:
     if change not in CHANGES:
         raise BadChange(f"unknown change kind {change!r}", "aws_config_resource_types", index, "change")
     cis_text = first_value(row, "cis_per_call") or "1"
-    try:
-        cis = int(cis_text)
-    except ValueError:
-        raise BadChange(f"cis_per_call is not an integer: {cis_text!r}", "aws_config_resource_types",
-                        index, "cis_per_call") from None
+    if not _WHOLE.fullmatch(cis_text):
+        raise BadChange(f"cis_per_call is not an integer: {cis_text[:40]!r}", "aws_config_resource_types",
+                        index, "cis_per_call")
+    cis = int(cis_text)
+    if cis > MAX_CIS_PER_CALL:
+        raise BadChange(f"cis_per_call is over {MAX_CIS_PER_CALL}: {cis_text[:40]!r}", "aws_config_resource_types",
+                        index, "cis_per_call")
     ids = _values(row, "resource_id")
+    repair = ""
     if not ids:
-        ids = _ids_from_raw(row)
+        ids, repair = _ids_from_raw(row)
     return Change(
         time=when,
         account=account,
@@ -139,19 +168,21 @@ def parse_change(row: Mapping[str, Any], index: int = -1) -> Change:
         resource_ids=tuple(dict.fromkeys(ids)),
         cis_per_resource=max(cis, 0),
         daily_supported=_truthy(first_value(row, "daily_supported"), True),
+        repair=repair,
     )
 
 
-def _ids_from_raw(row: Mapping[str, Any]) -> List[str]:
+def _ids_from_raw(row: Mapping[str, Any]) -> Tuple[List[str], str]:
+    """Resource ids at the row's ``id_path`` in ``_raw``, and the repair made when ``_raw`` is unreadable."""
     path = first_value(row, "id_path")
     raw = first_value(row, "_raw")
     if not path or not raw.startswith("{"):
-        return []
+        return [], ""
     try:
         document = json.loads(raw)
-    except ValueError:
-        return []
-    return follow_path(document, path)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
+        return [], "change(s) with an unreadable _raw counted without a resource id"
+    return follow_path(document, path), ""
 
 
 def parse_price(row: Mapping[str, Any], index: int = -1) -> Price:
@@ -161,15 +192,21 @@ def parse_price(row: Mapping[str, Any], index: int = -1) -> Price:
         mode = PERIODIC
     if mode not in (CONTINUOUS, PERIODIC):
         raise BadPrice(f"unknown recording mode {mode!r}", "aws_config_pricing", index, "recording_mode")
+    text = first_value(row, "price_per_ci")
     try:
-        price = Decimal(first_value(row, "price_per_ci"))
+        if not text.isascii():
+            raise InvalidOperation
+        price = Decimal(text)
     except InvalidOperation:
         raise BadPrice("price_per_ci is not a number", "aws_config_pricing", index, "price_per_ci") from None
-    if not price.is_finite() or price < 0:
-        raise BadPrice("price_per_ci must be a non-negative number", "aws_config_pricing", index,
+    if not price.is_finite() or price < 0 or price > MAX_PRICE_PER_CI:
+        raise BadPrice(f"price_per_ci must be a number from 0 to {MAX_PRICE_PER_CI}", "aws_config_pricing", index,
                        "price_per_ci")
     try:
-        effective = datetime.strptime(first_value(row, "effective_date"), "%Y-%m-%d").date()
+        text = first_value(row, "effective_date")
+        if not text.isascii():
+            raise ValueError
+        effective = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise BadPrice("effective_date is not YYYY-MM-DD", "aws_config_pricing", index,
                        "effective_date") from None

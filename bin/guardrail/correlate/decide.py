@@ -47,7 +47,6 @@ from .rules import (
     SIGNIN,
     Obs,
     Pending,
-    addresses_of,
     device_of,
     line,
     named,
@@ -159,8 +158,6 @@ def resolve_obs(obs: Obs, t: float, store: EvidenceStore, o: Options) -> Tuple[s
         lines += found
         user = logged_on if named(logged_on) else ""
         chain *= LINK["logon"]
-    if host and not host.startswith("aid:"):
-        ips |= addresses_of(host, t, store, o)
     return user, host, ips, lines, chain
 
 
@@ -216,9 +213,9 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
 
 
 def _proxied(v: AuditEntry, key: str, ips: Set[str], p: Pending) -> bool:
-    """Whether a proxy request by that person (or from their device) to the call's host carried ``v``."""
-    return any(host == v.service.lower() and ((user and user == key) or (src and src in ips))
-               for _t, user, src, host in p.proxied)
+    """Whether a proxy request by that person (or from their device) to ``v``'s host may have carried it."""
+    service = v.service.lower()
+    return (key, service) in p.proxied or any((ip, service) in p.proxied for ip in ips)
 
 
 def _identities(p: Pending, cands: Sequence[Candidate], vpn: Sequence[str], t: float, store: EvidenceStore,

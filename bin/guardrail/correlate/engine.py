@@ -14,12 +14,22 @@ event is held until the evidence around it has streamed past, then resolved and 
   frontier): everything is held until the end, at most ``max_buffer`` denied events, and the
   job inspector says so.
 
+The direction is read from the first two distinct times and settles once the rows seen span more
+than ``slack`` (until then a row on the other side only turns the direction round: nothing can be
+released while the span is that small). Only a usable ``_time`` moves the frontier (see
+:func:`epoch`): a row with ``_time=nan``, ``inf``, ``1e20`` or another script's digits is a bad
+row, counted and passed on, and a denied one goes out at once as ``unidentified``, so it can never
+hold back the events behind it or stop pruning.
+
 Memory is bounded by the horizons (and ``max_buffer``), not by the number of rows.
 
 Two ways in: :meth:`Correlator.feed_rows` takes a CSV header and value lists (the command's
 fast path, no per-row dicts for evidence), :meth:`Correlator.feed_records` takes mappings (tests,
-demos, the SDK's record path). Both return :class:`Released` rows in order; call
-:meth:`Correlator.finish` at the end of the stream.
+demos, the SDK's record path). Both run the same row loop: a mapping becomes a header (its keys)
+and a value list, and one classifier (:meth:`_Plan.classify`) decides what every row is. Both
+return :class:`Released` rows in order; call :meth:`Correlator.finish` at the end of the stream.
+A column name that appears twice in a header keeps its first column (the SDK's record reader
+keeps the first too); the duplicate is counted.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from __future__ import annotations
 import marshal
 import zlib
 from collections import Counter, deque
+from itertools import groupby
 from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import RowError
@@ -57,6 +68,17 @@ from .options import Options
 from .rules import Pending, gather
 
 UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
+#: What :meth:`_Plan.classify` says a row is (besides the CIM evidence kinds of ``cim_kind``).
+ROW_GCP, ROW_FDR, ROW_UNUSED_TAGS, ROW_OTHER = "gcp", "fdr", "unused tags", "other"
+#: Extracted fields any one of which (with or without ``data.``) marks a row as a Cloud Audit Logs entry.
+GCP_MARKERS = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
+#: A usable ``_time`` lies in [1970, 2100): a later or earlier one is not an event time but a broken
+#: value (``1e20``), and one such row would otherwise move the frontier past every real event.
+TIME_MIN, TIME_MAX = 0.0, 4102444800.0
+#: Counted reasons shared with the command's SDK record path (``bin/scp_fastpath.py``), which
+#: meets the same row shapes before the rows become mappings.
+WRONG_WIDTH = "bad:rows with a wrong column count"
+DUPLICATE_COLUMNS = "fixed:duplicate column names (first kept)"
 _INF = float("inf")
 _NAN = float("nan")
 # Errors odd data can raise deep in parsing or scoring; they cost a row or a verdict, never the search.
@@ -65,6 +87,20 @@ _DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, Ove
 #: costs ~40 us an event: paid only where the window holds many (a dense stream), not per event.
 PACK_AFTER = 2000
 _UNREADABLE = Verdict("unidentified", "", "", 0.0, (), ("denied event could not be read; see job inspector",))
+_NO_TIME = Verdict("unidentified", "", "", 0.0, (), ("denied event has no usable _time; see job inspector",))
+
+
+def epoch(text: str) -> float:
+    """The epoch seconds of a ``_time`` value, or NaN when it is not a usable time.
+
+    Usable: ASCII, a finite number, in [:data:`TIME_MIN`, :data:`TIME_MAX`). ``float`` alone would
+    take ``nan``, ``inf``, ``1e20`` and other scripts' digits (``١٧٩٠٠٠٠٠٠٠``).
+    """
+    try:
+        t = float(text)
+    except ValueError:
+        return _NAN
+    return t if TIME_MIN <= t < TIME_MAX and text.isascii() else _NAN
 
 
 
@@ -105,28 +141,61 @@ class _Held:
 
 
 class _Plan:
-    """Column positions of one CSV header, computed once per distinct header."""
+    """Column positions of one CSV header, computed once per distinct header.
 
-    def __init__(self, header: Tuple[str, ...]) -> None:
-        pos = {name: i for i, name in enumerate(header)}
+    A name that appears more than once keeps its first column (:attr:`duplicates` lists the
+    others' names).
+    """
+
+    def __init__(self, header: Tuple[str, ...], tag_kinds: Dict[str, str]) -> None:
+        pos: Dict[str, int] = {}
+        self.duplicates: List[str] = []
+        for i, name in enumerate(header):
+            if name in pos:
+                self.duplicates.append(name)
+            else:
+                pos[name] = i
         self.header = header
         self.width = len(header)
         self.time = pos.get("_time", -1)
         self.raw = pos.get("_raw", -1)
         self.tag = pos.get("tag", -1)
         self.esn = pos.get("event_simpleName", -1)
-        self.gcp: List[Tuple[str, int]] = []
-        for path in FIELD_PATHS:
-            for name in (path, "data." + path):
-                if name in pos:
-                    self.gcp.append((path, pos[name]))
-        markers = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
-        self.gcp_markers = [i for path, i in self.gcp if path in markers]
+        # ``data.``-prefixed columns first: where both carry a value, the plain one wins
+        self.gcp: List[Tuple[str, int]] = [(path, pos[name]) for prefix in ("data.", "") for path in FIELD_PATHS
+                                           for name in (prefix + path,) if name in pos]
+        self.gcp_markers = [i for path, i in self.gcp if path in GCP_MARKERS]
         self.cim = {kind: [(name, pos[name]) for name in names if name in pos]
                     for kind, names in FIELDS_BY_KIND.items()}
         self.fdr = [(name, pos[name]) for name in FDR_FIELDS if name in pos]
         # proxy rows to hosts that are not Google APIs are skipped before any parsing
         self.proxy_hosts = [pos[name] for name in ("dest", "url") if name in pos]
+        self._tag_kinds = tag_kinds
+
+    def classify(self, values: Sequence[str]) -> str:
+        """What a row is: :data:`ROW_FDR`, :data:`ROW_GCP`, a CIM evidence kind, :data:`ROW_UNUSED_TAGS`
+        or :data:`ROW_OTHER`. The one decision both ways into the engine use.
+
+        ``event_simpleName`` makes a CrowdStrike FDR row; otherwise ``protoPayload`` in ``_raw`` or
+        any :data:`GCP_MARKERS` field makes a Cloud Audit Logs entry; otherwise ``tag`` names the
+        CIM kind (:func:`guardrail.correlate.evidence.cim_kind`).
+        """
+        if self.esn >= 0 and values[self.esn]:
+            return ROW_FDR
+        if self.raw >= 0 and "protoPayload" in values[self.raw]:
+            return ROW_GCP
+        for i in self.gcp_markers:
+            if values[i]:
+                return ROW_GCP
+        tags = values[self.tag] if self.tag >= 0 else ""
+        if not tags:
+            return ROW_OTHER
+        kind = self._tag_kinds.get(tags)
+        if kind is None:
+            kind = cim_kind(parse_tags(tags)) or ROW_UNUSED_TAGS
+            if len(self._tag_kinds) < 4096:
+                self._tag_kinds[tags] = kind
+        return kind
 
 
 def _text(value: Any) -> str:
@@ -135,6 +204,16 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _keys(record: Mapping[str, Any]) -> Tuple[str, ...]:
+    """A mapping's keys as a header."""
+    return tuple(k if isinstance(k, str) else str(k) for k in record)
+
+
+def _values(record: Mapping[str, Any]) -> List[str]:
+    """A mapping's values as one row of text (lists as Splunk's newline-joined multivalue text)."""
+    return [_text(v) for v in record.values()]
 
 
 def _extracted_suffice(extracted: Mapping[str, str]) -> bool:
@@ -167,6 +246,8 @@ class Correlator:
         self.mode = UNKNOWN
         self._lo = _INF
         self._hi = -_INF
+        #: the direction stops turning round once the rows seen span more than ``slack``
+        self._settled = False
         self._held: Deque[_Held] = deque()
         self._ungathered: Deque[_Held] = deque()
         self._plans: Dict[Tuple[str, ...], _Plan] = {}
@@ -219,84 +300,112 @@ class Correlator:
         decides the kind; only GCP rows are parsed as JSON; evidence rows copy out just the
         fields their kind reads.
         """
-        key = tuple(header)
+        plan = self._plan(tuple(header))
+        if plan.duplicates:
+            self.columns_repeated(plan.duplicates)
+        return self._feed(plan, rows, None)
+
+    def columns_repeated(self, names: Sequence[str]) -> None:
+        """Count the column names one chunk's header repeats; the first column of each is used.
+
+        :meth:`feed_rows` calls it itself; a reader that turns rows into mappings (and so drops the
+        repeats) calls it with what it dropped.
+        """
+        self.stats[DUPLICATE_COLUMNS] += len(names)
+        for name in sorted(set(names)):
+            self._warn_once("repeated:" + name, f"correlatepolicydenied: column {name} appears more than once "
+                                                "in the input; the first is used")
+
+    def feed_records(self, records: Iterable[Mapping[str, Any]]) -> List[Released]:
+        """Mapping path: rows as dicts (multivalue fields as lists or newline-joined text).
+
+        Each mapping is read as a header (its keys) and a value list, through the same row loop
+        as :meth:`feed_rows`; the mapping itself is what goes out.
+        """
+        out: List[Released] = []
+        for keys, group in groupby(records, key=_keys):
+            batch = list(group)
+            out += self._feed(self._plan(keys), [_values(record) for record in batch], batch)
+        return out
+
+    def _plan(self, key: Tuple[str, ...]) -> _Plan:
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) > 64:
                 self._plans.clear()
-            plan = self._plans[key] = _Plan(key)
+            plan = self._plans[key] = _Plan(key, self._tag_kinds)
+        return plan
+
+    def _feed(self, plan: _Plan, rows: Iterable[List[str]],
+              records: Optional[Sequence[Mapping[str, Any]]]) -> List[Released]:
+        """The row loop of both ways in: classify, read the time, index or hold, pass through.
+
+        ``records`` are the mappings ``rows`` were read from (mapping input), None for CSV rows.
+        """
         out: List[Released] = []
         keep = self.options.keep_evidence
-        width, i_time, i_raw, i_tag, i_esn = plan.width, plan.time, plan.raw, plan.tag, plan.esn
-        markers, cim_fields, fdr_fields, proxy_hosts = plan.gcp_markers, plan.cim, plan.fdr, plan.proxy_hosts
-        tag_kinds = self._tag_kinds
+        key, width, i_time, i_raw = plan.header, plan.width, plan.time, plan.raw
+        classify, gcp_fields, cim_fields, fdr_fields, proxy_hosts = plan.classify, plan.gcp, plan.cim, plan.fdr, \
+            plan.proxy_hosts
         store_add = self.store.add
+        advance = self._advance
         bad = self._bad
+        t_min, t_max, gcp, other, unused, fdr, proxy = TIME_MIN, TIME_MAX, ROW_GCP, ROW_OTHER, ROW_UNUSED_TAGS, \
+            ROW_FDR, KIND_PROXY
         n_rows = n_evidence = n_other = 0
         for values in rows:
             n_rows += 1
             if len(values) != width:
-                bad("rows with a wrong column count")
+                bad(WRONG_WIDTH[4:])
                 values = (values + [""] * width)[:width]
-            esn = values[i_esn] if i_esn >= 0 else ""
-            if not esn:
-                raw = values[i_raw] if i_raw >= 0 else ""
-                is_gcp = bool(raw) and "protoPayload" in raw
-                if not is_gcp:
-                    for i in markers:
-                        if values[i]:
-                            is_gcp = True
-                            break
-                if is_gcp:
-                    extracted = {path: values[i] for path, i in plan.gcp if values[i]}
-                    released = self._on_gcp(raw, extracted, values[i_time] if i_time >= 0 else "", key, values, None)
-                    if released is not None and keep:
-                        out.append(released)
-                    continue
+            kind = classify(values)  # one of the module's constants: compared by identity
+            time_text = values[i_time] if i_time >= 0 else ""
             try:
-                t = float(values[i_time]) if i_time >= 0 else _NAN
+                t = float(time_text)
             except ValueError:
                 t = _NAN
-            if t == t:
-                self._advance(t)
-            if esn:
-                if t != t:
-                    bad("evidence rows without _time")
+            if not (t_min <= t < t_max and time_text.isascii()):  # epoch(), inlined
+                t = _NAN
+            if kind is gcp:
+                raw = values[i_raw] if i_raw >= 0 else ""
+                extracted = {path: values[i] for path, i in gcp_fields if values[i]}
+                if records is None:
+                    released = self._on_gcp(raw, extracted, t, bool(time_text), key, values, None)
                 else:
+                    released = self._on_gcp(raw, extracted, t, bool(time_text), (), (), records[n_rows - 1])
+                if released is not None and keep:
+                    out.append(released)
+                continue
+            if t == t:
+                advance(t)
+            if kind is other:
+                n_other += 1
+            elif kind is unused:
+                bad("rows with tags the command does not use")
+            elif t != t:
+                bad("evidence rows without a usable _time")
+            elif kind is fdr:
+                try:
+                    for rec in parse_fdr({name: values[i] for name, i in fdr_fields}, t):
+                        store_add(rec)
+                    n_evidence += 1
+                except RowError as error:
+                    bad(error.reason)
+                except _DATA_ERRORS as error:
+                    bad(f"unreadable evidence rows ({type(error).__name__})")
+            else:
+                n_evidence += 1
+                if kind is not proxy or any(mentions_google_api(values[i]) for i in proxy_hosts):
                     try:
-                        for rec in parse_fdr({name: values[i] for name, i in fdr_fields}, t):
+                        for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields[kind]}, t):
                             store_add(rec)
-                        n_evidence += 1
                     except RowError as error:
                         bad(error.reason)
                     except _DATA_ERRORS as error:
                         bad(f"unreadable evidence rows ({type(error).__name__})")
-            else:
-                tags = values[i_tag] if i_tag >= 0 else ""
-                if tags:
-                    kind = tag_kinds.get(tags)
-                    if kind is None:
-                        kind = cim_kind(parse_tags(tags))
-                        if len(tag_kinds) < 4096:
-                            tag_kinds[tags] = kind
-                    if not kind:
-                        bad("rows with tags the command does not use")
-                    elif t != t:
-                        bad("evidence rows without _time")
-                    else:
-                        n_evidence += 1
-                        if kind is not KIND_PROXY or any(mentions_google_api(values[i]) for i in proxy_hosts):
-                            try:
-                                for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields[kind]}, t):
-                                    store_add(rec)
-                            except RowError as error:
-                                bad(error.reason)
-                            except _DATA_ERRORS as error:
-                                bad(f"unreadable evidence rows ({type(error).__name__})")
-                else:
-                    n_other += 1
             if keep:
-                out.append(Released(key, values, None, None, None))
+                out.append(Released(key, values, None, None, None) if records is None
+                           else Released((), (), records[n_rows - 1], None, None))
         self.stats["rows"] += n_rows
         self.stats["evidence"] += n_evidence
         self.stats["other"] += n_other
@@ -306,29 +415,32 @@ class Correlator:
     def preload(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Index evidence from outside the stream (the ``evidence=`` lookup); returns rows used.
 
-        Evidence rows and GCP audit entries are indexed like streamed ones but do not move the
-        time frontier (they may lie anywhere in time); denied events in them are not output.
+        Rows are told apart by the same classifier as streamed rows. Evidence rows and GCP audit
+        entries are indexed like streamed ones but do not move the time frontier (they may lie
+        anywhere in time); denied events in them are not output.
         """
         used = 0
         for record in records:
-            raw = _text(record.get("_raw", ""))
+            plan = self._plan(_keys(record))
+            values = _values(record)
+            kind = plan.classify(values)
+            t = epoch(values[plan.time]) if plan.time >= 0 else _NAN
             try:
-                t = float(_text(record.get("_time", "")))
-            except ValueError:
-                t = float("nan")
-            try:
-                if record.get("event_simpleName"):
-                    recs = parse_fdr({k: _text(v) for k, v in record.items()}, t) if t == t else []
-                elif "protoPayload" in raw:
-                    entry_obj = load_entry(raw)
-                    if entry_obj is not None:
-                        self.store.add_audit(parse_entry(entry_obj, {}, t if t == t else None))
-                        used += 1
+                if kind == ROW_GCP:
+                    raw = values[plan.raw] if plan.raw >= 0 else ""
+                    entry = self._read_entry(raw, {path: values[i] for path, i in plan.gcp if values[i]},
+                                             t if t == t else None)
+                    self.store.add_audit(entry)
+                    used += 1
                     continue
+                if kind in (ROW_OTHER, ROW_UNUSED_TAGS):
+                    continue
+                if t != t:
+                    raise RowError("no usable _time", field="_time")
+                if kind == ROW_FDR:
+                    recs = parse_fdr({name: values[i] for name, i in plan.fdr}, t)
                 else:
-                    tags = record.get("tag", "")
-                    kind = cim_kind(parse_tags(tags if isinstance(tags, list) else _text(tags))) if tags else ""
-                    recs = parse_cim(kind, {k: _text(v) for k, v in record.items()}, t) if kind and t == t else []
+                    recs = parse_cim(kind, {name: values[i] for name, i in plan.cim[kind]}, t)
             except (RowError, *_DATA_ERRORS) as error:
                 self._bad("evidence lookup rows: " + (error.reason if isinstance(error, RowError)
                                                       else type(error).__name__))
@@ -339,59 +451,9 @@ class Correlator:
         self.stats["evidence lookup rows"] += used
         # the NAT log around these calls is all here already: check it now
         o = self.options
-        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, lambda _t: True)
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, o.fingerprint_window,
+                                 lambda _t: True)
         return used
-
-    def feed_records(self, records: Iterable[Mapping[str, Any]]) -> List[Released]:
-        """Mapping path: rows as dicts (multivalue fields as lists or newline-joined text)."""
-        out: List[Released] = []
-        keep = self.options.keep_evidence
-        for record in records:
-            self.stats["rows"] += 1
-            raw = _text(record.get("_raw", ""))
-            esn = _text(record.get("event_simpleName", ""))
-            extracted: Dict[str, str] = {}
-            if not esn:
-                for path in FIELD_PATHS:
-                    value = _text(record.get(path, "")) or _text(record.get("data." + path, ""))
-                    if value:
-                        extracted[path] = value
-            marked = "logName" in extracted or "protoPayload.methodName" in extracted
-            if not esn and ("protoPayload" in raw or marked):
-                released = self._on_gcp(raw, extracted, _text(record.get("_time", "")), (), (), record)
-                if released is not None and keep:
-                    out.append(released)
-                continue
-            try:
-                t = float(_text(record.get("_time", "")))
-            except ValueError:
-                t = float("nan")
-            flat = {k: _text(v) for k, v in record.items() if isinstance(k, str)}
-            tags = record.get("tag", "")
-            kind = cim_kind(parse_tags(tags if isinstance(tags, list) else _text(tags))) if tags else ""
-            if (esn or kind) and t != t:
-                self._bad("evidence rows without _time")
-            elif esn or kind:
-                try:
-                    for rec in parse_fdr(flat, t) if esn else parse_cim(kind, flat, t):
-                        self.store.add(rec)
-                    self.stats["evidence"] += 1
-                    self._advance(t)
-                except RowError as error:
-                    self._bad(error.reason)
-                except _DATA_ERRORS as error:
-                    self._bad(f"unreadable evidence rows ({type(error).__name__})")
-            else:
-                if tags:
-                    self._bad("rows with tags the command does not use")
-                else:
-                    self.stats["other"] += 1
-                if t == t:
-                    self._advance(t)
-            if keep:
-                out.append(Released((), (), record, None, None))
-        out.extend(self._release())
-        return out
 
     def finish(self) -> List[Released]:
         """End of stream: resolve everything still held with the evidence there is."""
@@ -399,30 +461,45 @@ class Correlator:
 
     # ------------------------------------------------------------------ GCP rows
 
-    def _on_gcp(self, raw: str, extracted: Dict[str, str], time_text: str, header: Tuple[str, ...],
+    def _read_entry(self, raw: str, extracted: Dict[str, str], t: Optional[float]) -> AuditEntry:
+        """The audit entry of a GCP row; raises :class:`RowError` (or a data error) when it cannot be read.
+
+        ``t`` is the row's usable ``_time``; without one the LogEntry ``timestamp`` is used.
+        """
+        if raw and len(raw) > MAX_RAW_CHARS:
+            raise RowError("oversized _raw", field="_raw")
+        entry_obj = None
+        if not _extracted_suffice(extracted) and raw and looks_like_audit(raw):
+            try:
+                entry_obj = load_entry(raw)
+            except RowError as error:
+                if error.reason != "malformed JSON in _raw":
+                    raise
+                entry_obj = salvage(raw)  # cut by TRUNCATE: keep what survived, extracted fields win
+                if not entry_obj and not extracted:
+                    raise
+                self.stats["fixed:truncated or malformed _raw read in part"] += 1
+        if entry_obj is None and not extracted:
+            raise RowError("GCP row without a LogEntry", field="_raw")
+        entry = parse_entry(entry_obj, extracted, t)
+        if not TIME_MIN <= entry.time < TIME_MAX:
+            raise RowError("no usable _time or timestamp", field="_time")
+        return entry
+
+    def _on_gcp(self, raw: str, extracted: Dict[str, str], t: float, time_given: bool, header: Tuple[str, ...],
                 values: Sequence[Any], record: Optional[Mapping[str, Any]]) -> Optional[Released]:
-        """Parse a GCP row; hold it if denied, index it if not. Returns a pass-through for non-denied."""
+        """Parse a GCP row; hold it if denied, index it if not. Returns a pass-through for non-denied.
+
+        ``t`` is the row's ``_time`` (NaN when not usable); ``time_given`` says whether the row had
+        one at all. A row without ``_time`` is timed by its LogEntry ``timestamp``; a row whose
+        ``_time`` is there but broken is a bad row: its ``timestamp`` could lie anywhere, and
+        waiting for evidence around it would hold back every event behind it.
+        """
+        usable = t == t
+        if usable:
+            self._advance(t)
         try:
-            t: Optional[float] = float(time_text) if time_text else None
-        except ValueError:
-            t = None
-        try:
-            if raw and len(raw) > MAX_RAW_CHARS:
-                raise RowError("oversized _raw", field="_raw")
-            entry_obj = None
-            if not _extracted_suffice(extracted) and raw and looks_like_audit(raw):
-                try:
-                    entry_obj = load_entry(raw)
-                except RowError as error:
-                    if error.reason != "malformed JSON in _raw":
-                        raise
-                    entry_obj = salvage(raw)  # cut by TRUNCATE: keep what survived, extracted fields win
-                    if not entry_obj and not extracted:
-                        raise
-                    self.stats["fixed:truncated or malformed _raw read in part"] += 1
-            if entry_obj is None and not extracted:
-                raise RowError("GCP row without a LogEntry", field="_raw")
-            entry = parse_entry(entry_obj, extracted, t)
+            entry = self._read_entry(raw, extracted, t if usable else None)
         except (RowError, *_DATA_ERRORS) as error:
             self._bad(error.reason if isinstance(error, RowError) else f"unreadable GCP rows ({type(error).__name__})")
             if _looks_denied(raw) or extracted.get("logName", "").endswith("policy"):
@@ -430,8 +507,17 @@ class Correlator:
                 self._hold(_Held(header, values, record, None, _UNREADABLE))
                 return None
             return Released(header, values, record, None, None)
+        if time_given and not usable:
+            self._bad("GCP rows with an unusable _time")
+            if entry.denied:
+                self.stats["denied"] += 1
+                self._hold(_Held(header, values, record, entry, _NO_TIME))
+                return None
+            self.stats["gcp_other"] += 1
+            return Released(header, values, record, None, None)
         self.store.add_audit(entry)
-        self._advance(entry.time)
+        if not usable:
+            self._advance(entry.time)
         if not entry.denied:
             self.stats["gcp_other"] += 1
             return Released(header, values, record, None, None)
@@ -453,21 +539,32 @@ class Correlator:
     # ------------------------------------------------------------------ time frontier
 
     def _advance(self, t: float) -> None:
-        """Move the time frontier; decide the order once rows span more than ``slack``."""
+        """Move the time frontier with a usable time; read the order from it (see the module docstring)."""
         slack = self.options.slack
         if t < self._lo:
             self._lo = t
-            if self.mode == UNKNOWN and self._hi - t > slack:
-                self.mode = DESCENDING
+            if self._settled:
+                if self.mode == ASCENDING and t < self._hi - slack:
+                    self._disorder(t)
+            elif t < self._hi:
+                self.mode = DESCENDING  # the newest row so far is older than one before it
+                self._settled = self._hi - t > slack
+            else:
+                self._hi = t  # the first time
         elif t > self._hi:
             self._hi = t
-            if self.mode == UNKNOWN and t - self._lo > slack:
+            if self._settled:
+                if self.mode == DESCENDING and t > self._lo + slack:
+                    self._disorder(t)
+            else:
                 self.mode = ASCENDING
-        if self.mode == DESCENDING:
-            if t > self._lo + slack:
+                self._settled = t - self._lo > slack
+        elif self._settled:
+            if self.mode == DESCENDING:
+                if t > self._lo + slack:
+                    self._disorder(t)
+            elif self.mode == ASCENDING and t < self._hi - slack:
                 self._disorder(t)
-        elif self.mode == ASCENDING and t < self._hi - slack:
-            self._disorder(t)
 
     def _disorder(self, t: float) -> None:
         self.mode = UNORDERED
@@ -498,14 +595,14 @@ class Correlator:
         """Whether the NAT records around ``t``, and the calls shortly before it, have all streamed past."""
         o = self.options
         if self.mode == DESCENDING:
-            return self._lo < t - max(o.network_tolerance, o.selfjoin_window) - o.slack
+            return self._lo < t - max(o.network_tolerance, o.selfjoin_window, o.fingerprint_window) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + o.network_tolerance + o.slack
+            return self._hi > t + max(o.network_tolerance, o.fingerprint_window) + o.slack
         return False
 
     def _settle_checks(self, final: bool) -> None:
         o = self.options
-        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window,
+        self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, o.fingerprint_window,
                                  (lambda _t: True) if final else self._checkable)
 
     def _gather(self, item: _Held) -> None:

@@ -69,6 +69,7 @@ GOOGLE_API_SUFFIX = "." + GOOGLE_API_DOMAIN
 #: The FDR event (``event_simpleName``, any case) that binds a user to a device like a logon.
 FDR_LOGON_EVENT = "userlogon"
 _OPEN_ENDED = float("inf")
+_LONGEST = 366 * 86400.0  # a lease or session longer than a year is a broken field, not a duration
 
 
 def user_key(name: str) -> str:
@@ -170,12 +171,14 @@ def _duration(rec: Mapping[str, str], name: str) -> float:
     text = rec.get(name, "")
     if not text:
         return _OPEN_ENDED
+    if not text.strip().replace(".", "", 1).isascii():
+        raise RowError(f"{name} is not a number", rec.get("sourcetype", ""), name)
     try:
         seconds = float(text)
     except ValueError:
         raise RowError(f"{name} is not a number", rec.get("sourcetype", ""), name) from None
-    if seconds < 0 or seconds != seconds:
-        raise RowError(f"{name} is negative", rec.get("sourcetype", ""), name)
+    if not 0 <= seconds <= _LONGEST:
+        raise RowError(f"{name} is negative or longer than a year", rec.get("sourcetype", ""), name)
     return seconds
 
 

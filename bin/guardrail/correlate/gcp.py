@@ -47,7 +47,8 @@ SERVICE_AGENT = re.compile(
 _GFE = "gzip(gfe)"
 _INVOCATION = re.compile(r"invocation-id/([0-9A-Za-z-]+)")
 _COMMAND = re.compile(r"command/([^\s]+)")
-_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|z|[+-]\d\d:?\d\d)?$")
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|z|[+-]\d\d:?\d\d)?$",
+                      re.ASCII)  # ASCII digits only: int() would read other scripts' digits too
 _PROJECT_IN_PATH = re.compile(r"(?:^|/)projects/([^/]+)")
 DENIED_CODES = frozenset({7, 9})  # PERMISSION_DENIED, FAILED_PRECONDITION
 
@@ -289,8 +290,8 @@ def parse_entry(
 
     code_text = pick("protoPayload.status.code", _sub(payload, "status"), "code")
     try:
-        code = int(float(code_text)) if code_text else 0
-    except ValueError:
+        code = int(float(code_text)) if code_text and code_text.isascii() else 0
+    except (ValueError, OverflowError):
         code = 0
     denied = log_name.endswith("cloudaudit.googleapis.com%2Fpolicy") or log_name.endswith("/policy")
     violation = ""

@@ -104,15 +104,31 @@ HEALTH_WINDOW = 7200.0
 _AID_LIMIT = 200_000
 
 
+def _went_through_the_proxy(entry: AuditEntry, store: EvidenceStore, window: float) -> bool:
+    """Whether a proxy record shows the call went through the explicit proxy: a request by its
+    principal to its API host within ``window``, or one carrying its gcloud invocation-id."""
+    host = entry.service.lower()
+    if not host:
+        return False
+    who = "" if entry.masked or entry.service_agent else user_key(entry.principal)
+    marker = "invocation-id/" + entry.invocation_id if entry.invocation_id else ""
+    for p in store.proxies.between(host, entry.time - window, entry.time + window):
+        if (who and p.user and user_key(p.user) == who) or (marker and marker in p.user_agent.lower()):
+            return True
+    return False
+
+
 class NatHealth:
     """Whether an egress's NAT log is complete around a time, judged from the calls seen leaving it.
 
     Every Google Cloud call with a public caller address must have left through a translation at
     that second if that address is one of our NAT egresses, unless it rode a connection its program
-    had already opened (gcloud runs, SDKs, browsers and Terraform keep connections open). Each audit
-    entry (visible or masked) whose program made no other call from that address in the ``reuse``
-    seconds before it is a *check*, once the stream has passed the seconds around it: *ok* when a
-    translation to its caller address lies within the network tolerance, *missing* when none does.
+    had already opened (gcloud runs, SDKs, browsers and Terraform keep connections open), or went through
+    the explicit proxy (the proxy made the connection; a proxy record by its principal, or carrying its
+    gcloud invocation-id, shows it). Each other audit entry (visible or masked) whose program made no
+    other call from that address in the ``reuse`` seconds before it is a *check*, once the stream has
+    passed the seconds around it: *ok* when a translation to its caller address lies within the network
+    tolerance, *missing* when none does.
     Around a call, the log of its egress is then *complete* when at least one check was ok and none
     missing, *incomplete* when some were missing (it loses connections: absence proves nothing), and
     *absent* when none was ok (not a NAT egress we see: a home, a hotel).
@@ -135,8 +151,10 @@ class NatHealth:
         """A call left through its caller address: check the NAT log there once it has streamed past."""
         self._pending.append((entry.time, entry))
 
-    def settle(self, store: EvidenceStore, tolerance: float, reuse: float, ready: Callable[[float], bool]) -> int:
-        """Record the checks whose seconds (and ``reuse`` before them) have streamed past; returns how many."""
+    def settle(self, store: EvidenceStore, tolerance: float, reuse: float, proxied: float,
+               ready: Callable[[float], bool]) -> int:
+        """Record the checks whose seconds (``reuse`` before them, ``proxied`` either side) have streamed
+        past; returns how many."""
         done = 0
         pending = self._pending
         while pending and ready(pending[0][0]):
@@ -147,6 +165,8 @@ class NatHealth:
                              and (a.principal == entry.principal or entry.masked or a.masked)
                              for a in store.audit_ip.between(ip, time - reuse, time)):
                 continue  # may have ridden the connection an earlier call of its program opened
+            if _went_through_the_proxy(entry, store, proxied):
+                continue  # the proxy's side made the connection: the log need not show one of its own
             self._results.add(ip, time, store.nats.count(ip, time - tolerance, time + tolerance))
             done += 1
         return done
@@ -179,7 +199,6 @@ class EvidenceStore:
     def __init__(self) -> None:
         # intervals, by start time
         self.leases: TimeIndex[Lease] = TimeIndex()  # by leased ip
-        self.leases_by_host: TimeIndex[Lease] = TimeIndex()  # by device key
         self.vpn_public: TimeIndex[Session] = TimeIndex()  # whole sessions by public client ip
         self.vpn_assigned: TimeIndex[Session] = TimeIndex()  # whole sessions by assigned tunnel ip
         self.logons: TimeIndex[Logon] = TimeIndex()  # by host key
@@ -204,7 +223,7 @@ class EvidenceStore:
 
     @property
     def intervals(self) -> Tuple[TimeIndex[Any], ...]:
-        return (self.leases, self.leases_by_host, self.vpn_public, self.vpn_assigned, self.logons)
+        return (self.leases, self.vpn_public, self.vpn_assigned, self.logons)
 
     @property
     def marks(self) -> Tuple[TimeIndex[Any], ...]:
@@ -241,7 +260,6 @@ class EvidenceStore:
         elif kind is Lease:
             assert isinstance(rec, Lease)
             self.leases.add(rec.ip, rec.start, rec)
-            self.leases_by_host.add(host_key(rec.host), rec.start, rec)
         elif kind is Logon:
             assert isinstance(rec, Logon)
             self.logons.add(host_key(rec.host), rec.time, rec)

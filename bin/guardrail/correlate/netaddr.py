@@ -8,6 +8,10 @@ and port removed) so that evidence can be indexed by plain dictionary keys.
 "Internal" follows the correlation contract's list exactly. ``ipaddress``'s ``is_private`` /
 ``is_global`` are deliberately not used: they treat documentation and other reserved ranges as
 non-global, while the contract counts every address outside the list as public.
+
+Only ASCII text is an address. ``str.isdigit`` and ``int`` read other scripts' digits (``١٠``,
+fullwidth ``１０``) as numbers, so without that rule ``١٠.0.0.1`` would become ``10.0.0.1`` and match
+evidence it has nothing to do with.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ _CACHE_LIMIT = 200_000
 
 
 def _parse(text: str) -> Optional[_Address]:
+    if not text.isascii():
+        return None
     value = text.strip()
     if not value:
         return None

@@ -62,7 +62,10 @@ def to_record(released: Released) -> Dict[str, Any]:
     if released.record is not None:
         record = {k: v for k, v in released.record.items() if k not in _OUTPUT_SET}
     else:
-        record = {k: v for k, v in zip(released.header, released.values) if k not in _OUTPUT_SET}
+        record = {}
+        for k, v in zip(released.header, released.values):
+            if k not in _OUTPUT_SET and k not in record:  # a name given twice keeps its first column
+                record[k] = v
     record.update(output_fields(released.entry, released.verdict))
     return record
 
@@ -105,7 +108,7 @@ class ChunkTable:
                 values = [_flat(v) for v in item.record.values()]
             mapping = maps.get(header)
             if mapping is None:
-                mapping = maps[header] = [(i, index[n]) for i, n in enumerate(header) if n not in _OUTPUT_SET]
+                mapping = maps[header] = _first_columns(header, index)
             for src, dst in mapping:
                 row[dst] = values[src]
             if item.verdict is not None:
@@ -116,6 +119,17 @@ class ChunkTable:
                         row[index[name]] = value
             out.append(row)
         return out
+
+
+def _first_columns(header: Tuple[str, ...], index: Dict[str, int]) -> List[Tuple[int, int]]:
+    """(input position, output position) of each input column; a name given twice keeps its first."""
+    seen = set(_OUTPUT_SET)
+    mapping = []
+    for i, name in enumerate(header):
+        if name not in seen:
+            seen.add(name)
+            mapping.append((i, index[name]))
+    return mapping
 
 
 def _flat(value: Any) -> str:

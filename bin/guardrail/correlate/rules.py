@@ -9,7 +9,7 @@ found. Resolution runs in two phases because the evidence arrives at two distanc
 * **point rules** (:data:`POINT_RULES`) read records stamped within seconds or minutes of the call
   (NAT, EDR, proxy, IdP sign-ins, other audit entries). They run once that window has streamed
   past and keep what they found in a :class:`Pending`, so the bulky point evidence can go early;
-* **interval rules** (:func:`device_of`, :func:`user_on`, :func:`addresses_of`, :func:`vpn_users`)
+* **interval rules** (:func:`device_of`, :func:`user_on`, :func:`vpn_users`)
   read DHCP leases, VPN sessions and interactive logons, which may have begun hours before the
   call, once the ``lookback`` has streamed past.
 """
@@ -64,8 +64,9 @@ class Pending:
     presence: FrozenSet[str]
     #: visible calls from the caller address around the call (they may explain traffic away)
     visible: Tuple[AuditEntry, ...]
-    #: proxy requests around the call (a visible call they carried left through the proxy)
-    proxied: Tuple[Tuple[float, str, str, str], ...]
+    #: who (user key or source address) requested which API host through the proxy around the call
+    #: (a visible call such a request carried left through the proxy, not the device's own translation)
+    proxied: FrozenSet[Tuple[str, str]]
     #: translations to the caller address at the call's second, whoever's
     translations: int
     #: a service agent's masked originating calls, with what their own point rules found
@@ -130,9 +131,9 @@ def rule_proxy(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]
     if not _came_from_an_endpoint(e):
         return
     host = e.service.lower()
-    wide = max(o.fingerprint_window, o.network_tolerance)
     tol = o.network_tolerance
     marker = "invocation-id/" + e.invocation_id if e.invocation_id else ""
+    wide = max(o.fingerprint_window, tol) if marker else tol  # only a fingerprint keeps the wide window
     for p in store.proxies.between(host, e.time - wide, e.time + wide):
         who = " ".join(x for x in (f"user={p.user}" if p.user else "", f"src={p.src_ip}" if p.src_ip else "") if x)
         ip = p.src_ip if p.src_ip and is_internal(p.src_ip) else ""
@@ -313,23 +314,29 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     for rule in POINT_RULES:
         observations.extend(rule(e, store, o))
     visible: Tuple[AuditEntry, ...] = ()
-    proxied: List[Tuple[float, str, str, str]] = []
+    proxied: Set[Tuple[str, str]] = set()
     translations = 0
     if _public(e):
         reach = max(o.skew, o.network_tolerance) + o.network_tolerance
         visible = tuple(a for a in store.audit_ip.between(e.ip_key or "", e.time - reach, e.time + reach)
                         if a is not e and _visible(a))
         wide = max(o.fingerprint_window, o.network_tolerance)
-        for a in visible:
-            for p in store.proxies.between(a.service.lower(), a.time - wide, a.time + wide):
-                proxied.append((p.time, user_key(p.user) if p.user else "", p.src_ip, a.service.lower()))
+        for service in {a.service.lower() for a in visible}:
+            lo = min(a.time for a in visible if a.service.lower() == service) - wide
+            hi = max(a.time for a in visible if a.service.lower() == service) + wide
+            for p in store.proxies.between(service, lo, hi):
+                if p.user:
+                    proxied.add((user_key(p.user), service))
+                if p.src_ip:
+                    proxied.add((p.src_ip, service))
         translations = len(store.nats.between(e.ip_key or "", e.time - o.network_tolerance,
                                               e.time + o.network_tolerance))
     origins: List[Tuple[AuditEntry, Pending]] = []
     for a in origin_calls(e, store, o):
         if not _visible(a):
             origins.append((a, gather(a, store, o)))
-    return Pending(tuple(observations), presence(e, store, o), visible, tuple(proxied), translations, tuple(origins))
+    return Pending(tuple(observations), presence(e, store, o), visible, frozenset(proxied), translations,
+                   tuple(origins))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -373,22 +380,6 @@ def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
     mac = f" dest_mac={lease.mac}" if lease.mac else ""
     return lease.host, "", (line(lease.source, lease.start, f"DHCP dest_ip={ip} dest_nt_host={lease.host}{mac} "
                                                             f"lease_duration={lease.end - lease.start:g}"),)
-
-
-def addresses_of(host: str, t: float, store: EvidenceStore, o: Options) -> Set[str]:
-    """Internal addresses device ``host`` held at ``t`` (its DHCP lease running then)."""
-    tol = o.network_tolerance
-    leases = store.leases_by_host.between(host_key(host), t - o.lookback, t + tol)
-    by_ip: Dict[str, float] = {}
-    for lease in leases:
-        by_ip[lease.ip] = max(by_ip.get(lease.ip, 0.0), lease.end)
-    out: Set[str] = set()
-    for ip, end in by_ip.items():
-        # the address counts only while this device's lease is the latest one for it
-        latest = store.leases.between(ip, t - o.lookback, t + tol)
-        if end >= t - tol and latest and host_key(latest[-1].host) == host_key(host):
-            out.add(ip)
-    return out
 
 
 def user_on(host: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str, Tuple[str, ...]]:

@@ -24,12 +24,15 @@ window.__LINKS__ = [];
 
 /**
  * Fixture cells may echo the token-resolved search: "{{query:<regex>}}" becomes the regex's first group
- * matched against the query (e.g. the finding key a status choice carries).
+ * matched against the query (e.g. the owner a triage decision carries); "{{words:<regex>}}" the same with
+ * underscores shown as spaces, as the panels' SPL shows machine values (false_positive -> false positive).
  */
 function echoQuery(fixture, query) {
     if (!fixture) return fixture;
+    // The first group, with the |s filter's backslash escapes undone (\" is a quote in the panel).
+    const group = (re) => (((query || '').match(new RegExp(re)) || [])[1] ?? '').replace(/\\(.)/g, '$1');
     const echo = (cell) => (typeof cell === 'string'
-        ? cell.replace(/\{\{query:(.*?)\}\}/g, (_, re) => ((query || '').match(new RegExp(re)) || [])[1] ?? '')
+        ? cell.replace(/\{\{(query|words):(.*?)\}\}/g, (_, kind, re) => (kind === 'words' ? group(re).replace(/_/g, ' ') : group(re)))
         : cell);
     let { columns } = fixture;
     // "match": {"field", "query"}: keep the rows whose field equals the regex group found in the query
