@@ -15,6 +15,11 @@ from the narrowed stream with verdicts from the full stream, whatever they are.
   with a port, IPv4-mapped in dotted and hex form);
 * ``agents``: service agents' denials whose originating calls come from public addresses, at the
   edge of ``agent_window``, with the evidence of those addresses around the originating call;
+* ``nat_checks``: the calls that judge an egress's NAT log around a masked denial: at exactly
+  ``HEALTH_WINDOW`` either side (and a millisecond beyond), with and without a translation, ones
+  that went through the explicit proxy (a request by their principal, or carrying their
+  invocation-id, at exactly ``fingerprint_window``, and a millisecond beyond), ones that rode an
+  earlier call's connection, and ones after the end of a short run (a run must not read them);
 * ``many_callers``: more callers than a small key cap (the search must widen, not narrow).
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Callable, List, Optional
 
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.options import Options
 
 from devtools.scenarios import Scenario, World, ipv6_forms
@@ -166,6 +172,49 @@ def agents(w: World, n: int = 6) -> Scenario:
     return b.scenario
 
 
+def nat_checks(w: World, n: int = 4) -> Scenario:
+    b = Builder(w, "nat_checks", "the calls that judge an egress's NAT log around masked denials")
+    o = _O
+    fw, tol = o.fingerprint_window, o.network_tolerance
+    for i in range(n):
+        t = w.day0 + 19 * 3600 + i * 1800 + 0.5  # one egress each: their logs are judged apart
+        egress = w.office_egress()
+        user = w.user()
+        b.nat(t, _office(b, t, user), egress, "142.250.74.70")
+
+        def call(at: float, translated: bool, who: str = "", ua: Optional[str] = None, egress: str = egress) -> str:
+            agent = ua or w.gcloud_ua("gcloud.compute.instances.list")[0]
+            b.gcp_activity(at, who or w.user() + "@" + CORP, egress, agent, service="compute.googleapis.com",
+                           method="v1.compute.instances.list", log="data_access")
+            if translated:
+                b.nat(at + b.rng.choice((-tol, 0.0, tol)), w.internal_ip(), egress, "142.250.74.71")
+            return agent
+
+        for offset in (-HEALTH_WINDOW - MS, HEALTH_WINDOW + MS):
+            call(t + offset, False)  # beyond the window: no check of this call's log
+        for offset in (-HEALTH_WINDOW, -1800.0, 600.0, HEALTH_WINDOW):
+            call(t + offset, True)
+        # through the proxy: a request carrying the invocation-id, or by the principal, fw from the call
+        for k, gap in enumerate((fw, -fw, fw + MS)):
+            at = t - 2400 - k * 600
+            log_agent, sent = w.gcloud_ua("gcloud.compute.instances.list")
+            who = w.user() + "@" + CORP
+            call(at, False, who, log_agent)
+            if i % 2 == 0:
+                b.proxy(at + gap, w.internal_ip(), None, "compute.googleapis.com", sent)
+            else:
+                b.proxy(at + gap, w.internal_ip(), who, "compute.googleapis.com", None)
+        # rode the connection of the same program's call a moment before
+        agent = call(t - 900, True, "avery.lin@" + CORP)
+        call(t - 900 + o.selfjoin_window * 0.5, False, "avery.lin@" + CORP, agent)
+        # after the end of a short run around the denial: only the longer runs may see them
+        for offset in (o.forward + tol + 61, 1500.0, 3000.0):
+            call(t + offset, i % 2 == 1)
+        b.denied(t, None, f"NAT log checks at {egress}", egress, w.gcloud_ua("gcloud.compute.instances.create")[0],
+                 denial=1)
+    return b.scenario
+
+
 def many_callers(w: World, n: int = 60) -> Scenario:
     b = Builder(w, "many_callers", "more callers than a small key cap")
     for i in range(n):
@@ -177,7 +226,7 @@ def many_callers(w: World, n: int = 60) -> Scenario:
     return b.scenario
 
 
-SCENARIOS: List[Callable[[World], Scenario]] = [burst, edges, spellings, agents, many_callers]
+SCENARIOS: List[Callable[[World], Scenario]] = [burst, edges, spellings, agents, nat_checks, many_callers]
 
 
 def build_day(seed: int, day0: float) -> Scenario:

@@ -120,11 +120,16 @@ def compare(rows: Sequence[Row], earliest: float, latest: float, options: Option
             views: Optional[Sequence[AuditView]] = None) -> Comparison:
     """Both runs over ``rows`` (the full stream) for the denials of ``[earliest, latest)``.
 
-    ``narrowed`` replaces the mirror's selection (a test that breaks it on purpose).
+    ``narrowed`` replaces the mirror's selection (rows picked from a wider stream than the run's range,
+    or a test that breaks it on purpose).
     """
     options = options or Options()
-    keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed, views=views)
-    if narrowed is not None:
+    if narrowed is None:
+        keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
+                                        views=views)
+    else:
+        keyplan, _ = narrowed_rows([], earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
+                                   views=views if views is not None else audit_views(rows))
         chosen = list(narrowed)
     full = verdicts(rows, options, earliest, latest)
     narrow = verdicts(chosen, options, earliest, latest)

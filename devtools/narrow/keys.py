@@ -11,7 +11,10 @@ own (``Options``, :data:`guardrail.correlate.index.HEALTH_WINDOW`):
   network_tolerance`` of it (a visible call there may explain the traffic);
 * ``audit``: every audit entry from its address within ``HEALTH_WINDOW`` either side (and
   ``selfjoin_window`` before): the calls that judge whether the NAT log of the address is complete;
-* ``nat``: the translations to its address within ``network_tolerance`` of each of those calls.
+* ``nat``: the translations to its address within ``network_tolerance`` of each of those calls;
+  and ``host`` for each of them within ``fingerprint_window``: a proxy request by its principal
+  (or carrying its invocation-id) shows the call went through the explicit proxy, no check of the
+  NAT log.
 
 A service agent's call names nothing itself; the call it acted for (an audit entry on the same
 project and resource within ``agent_window`` before it) names its own address and host, at its own
@@ -144,8 +147,8 @@ class Ranges:
         """Audit entries the key search reads: the run's denials, the calls agents acted for, and
         the calls that judge the NAT log of their addresses."""
         o = self.options
-        return self._span(self.earliest - o.agent_window - HEALTH_WINDOW - o.selfjoin_window - o.network_tolerance,
-                          self.end)
+        return self._span(self.earliest - o.agent_window - HEALTH_WINDOW - max(o.selfjoin_window, o.fingerprint_window)
+                          - o.network_tolerance, self.end)
 
     @property
     def gcp(self) -> Tuple[int, int]:
@@ -222,9 +225,11 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
                                  for t, leaf in agents.get(v.project or "-", [])):
             sources.append(v)
     raw: Dict[str, List[Tuple[float, float]]] = {}
+    end = Ranges(earliest, latest, o).end
 
     def add(key: str, lo: float, hi: float) -> None:
-        raw.setdefault(key, []).append((lo, hi))
+        # nothing after the run's end: what the search head has indexed by then must not change a verdict
+        raw.setdefault(key, []).append((lo, min(hi, end)))
 
     bad = False
     times: Dict[str, List[float]] = {}
@@ -244,9 +249,11 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         kind, address = reduced[id(v)]
         if address not in times or not addresses.is_public(kind, address):
             continue
+        host = _host(v)
         if any(abs(v.time - t) <= HEALTH_WINDOW for t in times[address]):
             add("nat=" + address, v.time - o.network_tolerance, v.time + o.network_tolerance)
-        host = _host(v)
+            if host:
+                add("host=" + host, v.time - o.fingerprint_window, v.time + o.fingerprint_window)
         if host and any(abs(v.time - t) <= reach(o) for t in times[address]):
             add("host=" + host, v.time - o.point_back, v.time + o.forward)
     for key in sorted(raw):
@@ -367,8 +374,8 @@ def _end() -> str:
 
 
 def key_source_eval() -> str:
-    return _range_eval(f"{_e()} - {m('agent_window')} - `{HEALTH_MACRO}` - {m('selfjoin_window')} - "
-                       f"{m('network_tolerance')}", _end())
+    return _range_eval(f"{_e()} - {m('agent_window')} - `{HEALTH_MACRO}` - max({m('selfjoin_window')}, "
+                       f"{m('fingerprint_window')}) - {m('network_tolerance')}", _end())
 
 
 def render_range(which: str) -> str:
@@ -414,6 +421,8 @@ def render_evidence_keys() -> str:
         key("nat", "_gr_check==1", "_gr_ip", f"_time - {m('network_tolerance')}", f"_time + {m('network_tolerance')}"),
         key("host", "(_gr_source==1 OR _gr_near==1) AND isnotnull(_gr_host)", "_gr_host",
             "_time - `guardrail_point_back`", "_time + `guardrail_forward`"),
+        key("host", "_gr_check==1 AND isnotnull(_gr_host)", "_gr_host", f"_time - {m('fingerprint_window')}",
+            f"_time + {m('fingerprint_window')}"),
     ])
     stages = [
         "search ((`gcp_policy_denied`) OR (`gcp_audit_activity`)) `guardrail_key_source_range($earliest$,$latest$)`",
@@ -444,7 +453,7 @@ def render_evidence_keys() -> str:
         "mvexpand _gr_key",
         "where isnotnull(_gr_key)",
         "eval _gr_lo=tonumber(mvindex(split(_gr_key, \"|\"), 1)), _gr_hi=tonumber(mvindex(split(_gr_key, \"|\"), 2)), "
-        "_gr_key=mvindex(split(_gr_key, \"|\"), 0)",
+        f"_gr_hi=if(isnull(_gr_hi), null(), min(_gr_hi, {_end()})), _gr_key=mvindex(split(_gr_key, \"|\"), 0)",
         "sort 0 _gr_key _gr_lo",
         "streamstats current=f max(_gr_hi) AS _gr_reach by _gr_key",
         f"eval _gr_new=if(isnull(_gr_reach) OR _gr_lo>_gr_reach + `{MERGE_MACRO}`, 1, 0)",

@@ -2,20 +2,21 @@
 
 Over generated days (the labelled scenarios with their background noise, several seeds) and
 adversarial days (bursts of denials on one egress, evidence at exactly each tolerance, every
-address spelling, service agents, more callers than the key cap), every run the scheduled search
-would make (15-minute windows every 5 minutes) and one run over the whole day are made twice with
-the engine: over every row, and over the rows the narrowed search reads. The comparison itself is
-shown to fail when the narrowing is broken on purpose, the narrowed search itself (SPL, on the
-project's evaluator) reads exactly the rows its mirror reads, and one day goes through the real
-command over SCP v2.
+address spelling, service agents, the calls that judge a NAT log, more callers than the key cap),
+every run the scheduled search would make (15-minute windows every 5 minutes) and one run over the
+whole day are made twice with the engine: over every row of the run's time range, and over the rows
+the narrowed search picks from the whole day. The comparison itself is shown to fail when the
+narrowing is broken on purpose, the narrowed search itself (SPL, on the project's evaluator) reads
+exactly the rows its mirror reads, and one day goes through the real command over SCP v2.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import pytest
+from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.options import Options
 
 from devtools.evalspl import Env, run_search
@@ -66,12 +67,15 @@ def runs(day: Scenario, phase: int = 0, most: int = 8) -> List[Tuple[float, floa
     return out + grid[::step][:most]
 
 
-def check_day(day: Scenario, phase: int = 0, **kw: object) -> Tuple[int, int, int]:
+def check_day(day: Scenario, phase: int = 0, options: Optional[Options] = None) -> Tuple[int, int, int]:
     compared = rows_full = rows_narrowed = 0
     views = equivalence.audit_views(day.rows)
     for earliest, latest in runs(day, phase):
-        stream = equivalence.in_range(day.rows, earliest, latest, kw.get("options"))  # type: ignore[arg-type]
-        result = equivalence.compare(stream, earliest, latest, views=views, **kw)  # type: ignore[arg-type]
+        # the full stream is the run's time range; the narrowed search picks from the whole day (its
+        # dispatch range is wider than any key's), so a key reaching past the run's end would show
+        stream = equivalence.in_range(day.rows, earliest, latest, options)
+        _, narrowed = equivalence.narrowed_rows(day.rows, earliest, latest, options, views=views)
+        result = equivalence.compare(stream, earliest, latest, options, narrowed=narrowed, views=views)
         assert result.differences == [], (earliest, latest, result.differences[:3])
         assert set(result.full) == {k for k, t in day.truth.items() if earliest <= t.time < latest}
         compared += len(result.full)
@@ -101,9 +105,11 @@ def test_other_tolerances() -> None:
 def test_the_key_cap_exceeded() -> None:
     day = adversarial_day(5)
     times = sorted(t.time for t in day.truth.values())
-    result = equivalence.compare(day.rows, times[0] - 1, times[-1] + 1, max_keys=10)
+    earliest, latest = times[0] - 1, times[-1] + 1
+    stream = equivalence.in_range(day.rows, earliest, latest)
+    result = equivalence.compare(stream, earliest, latest, max_keys=10)
     assert result.plan.widened and result.differences == []
-    slow = equivalence.compare(day.rows, times[0] - 1, times[-1] + 1, elapsed=keys.MAX_SECS + 5)
+    slow = equivalence.compare(stream, earliest, latest, elapsed=keys.MAX_SECS + 5)
     assert slow.plan.widened and slow.differences == []
 
 
@@ -180,6 +186,40 @@ def test_window_bounds_matter() -> None:
     assert cut.differences
 
 
+def test_the_nat_log_checks_around_a_call() -> None:
+    """The calls that judge an egress's NAT log: a short run around each denial and one over all of
+    them read different checks (a run reads nothing past its end), and each equals its full stream.
+    Dropping the proxy requests that show a check went through the proxy, or reading past the run's
+    end, changes verdicts."""
+    part = adversarial.nat_checks(World(7, DAY0))
+    rows, truth = part.rows, part.truth
+    times = sorted(t.time for t in truth.values())
+    earliest, latest = times[0] - 1, times[-1] + 1
+    whole = equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
+                                narrowed=equivalence.narrowed_rows(rows, earliest, latest)[1])
+    assert whole.differences == [] and len(whole.full) == len(truth) == 4
+    short = {}
+    for t in times:
+        start = t - t % RUN
+        result = equivalence.compare(equivalence.in_range(rows, start, start + RUN), start, start + RUN,
+                                     narrowed=equivalence.narrowed_rows(rows, start, start + RUN)[1])
+        assert result.differences == [] and len(result.full) == 1
+        short.update(result.full)
+    # the checks after a short run's end count in the long run: the verdicts are not the same
+    assert any(short[k]["match_evidence"] != whole.full[k]["match_evidence"] for k in short)
+    no_proxy = [r for r in equivalence.narrowed_rows(rows, earliest, latest)[1] if not select.is_proxy(r)]
+    assert equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
+                               narrowed=no_proxy).differences
+    start = times[0] - times[0] % RUN
+    plan, _ = equivalence.narrowed_rows(rows, start, start + RUN)
+    past_end = keys.Plan(plan.earliest, plan.latest,
+                         [keys.Window(w.key, w.lo, w.lo + 3 * HEALTH_WINDOW) for w in plan.windows],
+                         spelled=plan.spelled)
+    stream = equivalence.in_range(rows, start, start + RUN)
+    assert equivalence.compare(stream, start, start + RUN,
+                               narrowed=select.Narrowing(past_end).select(rows)).differences
+
+
 @pytest.mark.parametrize("which", ["scenarios", "adversarial"])
 def test_the_narrowed_search_reads_what_its_mirror_reads(which: str) -> None:
     day = chains_day(1) if which == "scenarios" else adversarial_day(1)
@@ -222,9 +262,10 @@ def test_the_real_command_over_scp_gives_the_same_verdicts_narrowed() -> None:
     times = sorted(t.time for t in day.truth.values())
     earliest, latest = times[0] - 1, times[-1] + 1
     _, chosen = equivalence.narrowed_rows(day.rows, earliest, latest)
-    full = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(day.rows))
+    stream = equivalence.in_range(day.rows, earliest, latest)
+    full = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(stream))
     narrow = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(chosen))
     assert full.returncode == 0 and narrow.returncode == 0, (full.stderr[-2000:], narrow.stderr[-2000:])
     a, b = _verdicts(full.rows, earliest, latest), _verdicts(narrow.rows, earliest, latest)
     assert len(a) == len(day.truth) and a == b
-    assert len(chosen) < len(day.rows)
+    assert len(chosen) < len(stream)

@@ -145,7 +145,10 @@ def test_a_masked_call_names_its_address_host_and_nat_log_checks() -> None:
         assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
         assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
     audit = found["audit=203.0.113.5"]
-    assert (audit.lo, audit.hi) == (T - HEALTH_WINDOW - OPTS.selfjoin_window, T + HEALTH_WINDOW)
+    end = keys.Ranges(T - 60, T + 60, OPTS).end  # two hours after the call, but nothing past the run's end
+    assert end < T + HEALTH_WINDOW
+    assert (audit.lo, audit.hi) == (T - HEALTH_WINDOW - OPTS.selfjoin_window, end)
+    assert all(w.hi <= end for w in p.windows)
     nat = found["nat=203.0.113.5"]  # the call itself is one of the NAT log's checks
     assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
     assert p.searches[-1] == keys.sentinel(T - 60)
@@ -161,9 +164,14 @@ def test_the_nat_log_checks_are_the_calls_from_the_address_within_the_health_win
     nat = sorted((w.lo, w.hi) for w in p.windows if w.key == "nat=203.0.113.5")
     tol = OPTS.network_tolerance
     assert nat == [(T + d - tol, T + d + tol) for d in (-HEALTH_WINDOW, -3000)] + [(T - tol, T + 40 + tol)]
-    # the call 40 s later is near enough that its host may explain the traffic; 3000 s earlier is not
+    # the call 40 s later is near enough that its host may explain the traffic; 3000 s earlier is not,
+    # but a proxy request for it around its second means it was no check of the NAT log
     hosts = {w.key for w in p.windows if w.key.startswith("host=")}
     assert hosts == {"host=compute.googleapis.com", "host=notebooks.googleapis.com"}
+    fw = OPTS.fingerprint_window
+    notebooks = sorted((w.lo, w.hi) for w in p.windows if w.key == "host=notebooks.googleapis.com")
+    assert notebooks == [(T - HEALTH_WINDOW - fw, T - HEALTH_WINDOW + fw), (T - 3000 - fw, T - 3000 + fw),
+                         (T + 40 - OPTS.point_back, T + 40 + OPTS.forward)]
     assert not any("198.51.100.99" in w.key for w in p.windows)
 
 
