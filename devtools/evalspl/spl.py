@@ -64,6 +64,10 @@ class Env:
     sid: str = "scheduler__nobody_Z2NwX2d1YXJkcmFpbA__test"
     #: subsearches run, with the text each one produced (for tests to read)
     subsearches: List[Tuple[str, str]] = field(default_factory=list)
+    #: the search's dispatch range in epoch seconds (a time range picker's), None for all time:
+    #: what ``addinfo`` reports, in subsearches too (events are not filtered by it here)
+    earliest: Optional[float] = None
+    latest: Optional[float] = None
 
 
 def _split(text: str, sep: str) -> List[str]:
@@ -423,7 +427,9 @@ def run_command(stage: str, rows: List[Fields], env: Env, generating: bool = Fal
     if command == "head":
         return rows[: int(rest.split()[0]) if rest else 10]
     if command == "addinfo":
-        return [{**r, "info_min_time": _fmt(0.0), "info_max_time": "+Infinity", "info_search_time": _fmt(env.now),
+        low = _fmt(env.earliest if env.earliest is not None else 0.0)
+        high = _fmt(env.latest) if env.latest is not None else "+Infinity"
+        return [{**r, "info_min_time": low, "info_max_time": high, "info_search_time": _fmt(env.now),
                  "info_sid": env.sid} for r in rows]
     if command == "lookup":
         return [apply_lookup(rest, row, env.root) for row in rows]

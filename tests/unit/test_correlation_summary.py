@@ -1,7 +1,8 @@
 """One scheduled search runs correlatepolicydenied and keeps the verdicts; everything else reads them.
 
-Checked on the app's own files: exactly one scheduled search runs the command; the alerts that
-need verdicts read the summary, and every field they read is stored; the evidence macros carry
+Checked on the app's own files: exactly one scheduled search runs the command; the alerts and
+views that need verdicts read the summary (a view over its time picker's range), and every field
+they read is stored; the evidence macros carry
 their filters; one macro holds the lookback and it is the command's; the options the search passes
 are the ones its evidence windows are computed from. Run end to end on the SPL evaluator (the
 engine as the command): re-running a window updates the verdicts instead of adding rows, and the
@@ -86,6 +87,32 @@ def test_the_alerts_read_the_summary_and_find_every_field_they_use() -> None:
         text = expanded(search)
         used = set(re.findall(r"\b([a-z_]+)\b", text)) & producible
         assert used <= set(stored), (name, used - set(stored))
+
+
+def test_the_views_read_the_summary_and_find_every_field_they_use() -> None:
+    stored = set((parse_conf(ROOT / "default" / "transforms.conf").stanza("guardrail_verdicts_lookup")
+                  .get("fields_list") or "").replace(" ", "").split(","))  # type: ignore[union-attr]
+    producible = set(OUTPUT_FIELDS) | {"gcp_violation_type", "caller_network_kind"}
+    reading = {item.where: item.text for item in app_searches() if item.where.endswith(".xml dataSources.ds_correlated")
+               or item.where.endswith(".xml dataSources.ds_attributed")}
+    assert set(reading) == {"policy_denied_investigation.xml dataSources.ds_correlated",
+                            "user_activity.xml dataSources.ds_attributed"}
+    for where, text in reading.items():
+        assert text.startswith("`guardrail_verdicts_in_range`\n"), where
+        used = set(re.findall(r"\b([a-z_]+)\b", text)) & producible
+        assert used and used <= stored, (where, used - stored)
+
+
+def test_the_views_read_the_verdicts_of_their_time_range() -> None:
+    store = summary.KVStore()
+    for i, t in enumerate((DAY0 - 1, DAY0, DAY0 + 3599.5, DAY0 + 3600, DAY0 + 7200)):
+        store.records[f"k{i}"] = {"_key": f"k{i}", "denied_time": str(t), "match_status": "identified"}
+    text = expanded("`guardrail_verdicts_in_range`")
+    env = summary.environment([], DAY0 + 86400, {summary.COLLECTION: store})
+    env.earliest, env.latest = DAY0, DAY0 + 3600
+    assert sorted(str(r["_key"]) for r in run_search(text, env)) == ["k1", "k2"]
+    env.earliest, env.latest = None, None  # all time
+    assert len(run_search(text, env)) == 5
 
 
 def test_every_evidence_macro_carries_its_filters() -> None:
