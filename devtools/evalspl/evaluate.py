@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -14,6 +15,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .kvjson import json_extract_object, spath_json
 from .parser import Node, Parser
+from .timemod import epoch_of
 from .values import EvalError, Fields, Value
 
 # Evaluation
@@ -149,6 +151,8 @@ Evaluator = Callable[["Context", List[Node]], Value]
 class Context:
     fields: Fields
     now: float
+    #: what ``time()`` returns: the wall clock while the search runs (tests set it)
+    clock: Optional[float] = None
 
 
 def _ev(ctx: Context, node: Node) -> Value:
@@ -311,7 +315,7 @@ def _f_mvmap(ctx: Context, args: List[Node]) -> Value:
     for value in multivalue(ctx.fields.get(name)):
         # assumption: the expression sees the current value under the field's name and every
         # other field of the event.
-        inner = Context({**ctx.fields, name: value}, ctx.now)
+        inner = Context({**ctx.fields, name: value}, ctx.now, ctx.clock)
         result = _ev(inner, args[1])
         if result is not None:
             results.extend(multivalue(result) if isinstance(result, list) else [_text(result, "mvmap") or ""])
@@ -343,8 +347,73 @@ def _f_substr(ctx: Context, args: List[Node]) -> Value:
 
 
 def _f_tonumber(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "tonumber")
-    return _number(_scalar(_ev(ctx, args[0]), "tonumber"))
+    _arity(args, 1, 2, "tonumber")
+    value = _scalar(_ev(ctx, args[0]), "tonumber")
+    if len(args) == 1:
+        return _number(value)
+    base = _number(_ev(ctx, args[1]))
+    text = _text(value, "tonumber")
+    if text is None or base is None:
+        return None
+    try:
+        return int(text.strip(), int(base))
+    except ValueError:
+        return None
+
+
+def _f_ceiling(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "ceiling")
+    number = _number(_scalar(_ev(ctx, args[0]), "ceiling"))
+    return None if number is None else math.ceil(number)
+
+
+def _f_isnum(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 1, 1, "isnum")
+    value = _ev(ctx, args[0])
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_PRINTF = re.compile(r"%(0?)(\d*)([dxXs%])")
+
+
+def _f_printf(ctx: Context, args: List[Node]) -> Value:
+    """printf with the conversions the app uses: %d, %x, %X, %s with zero padding and width."""
+    _arity(args, 1, None, "printf")
+    fmt = _text(_ev(ctx, args[0]), "printf")
+    if fmt is None:
+        return None
+    values = [_ev(ctx, arg) for arg in args[1:]]
+    out: List[str] = []
+    pos = 0
+    used = 0
+    for match in _PRINTF.finditer(fmt):
+        out.append(fmt[pos:match.start()])
+        pos = match.end()
+        zero, width, conv = match.groups()
+        if conv == "%":
+            out.append("%")
+            continue
+        if used >= len(values):
+            raise EvalError("printf() has fewer arguments than conversions")
+        value = values[used]
+        used += 1
+        if conv == "s":
+            text = _text(value, "printf") or ""
+        else:
+            number = _number(_scalar(value, "printf"))
+            if number is None:
+                return None
+            text = format(int(number), {"d": "d", "x": "x", "X": "X"}[conv])
+        out.append(text.rjust(int(width), "0" if zero else " ") if width else text)
+    if "%" in _PRINTF.sub("", fmt):
+        raise EvalError(f"printf() format {fmt!r} has conversions that are not modelled")
+    out.append(fmt[pos:])
+    return "".join(out)
+
+
+def _f_time(ctx: Context, args: List[Node]) -> Value:
+    _arity(args, 0, 0, "time")
+    return ctx.clock if ctx.clock is not None else ctx.now
 
 
 def _f_floor(ctx: Context, args: List[Node]) -> Value:
@@ -387,24 +456,18 @@ def _f_strftime(ctx: Context, args: List[Node]) -> Value:
     return time.strftime(fmt.replace("%Z", "UTC").replace("%z", "+0000"), time.gmtime(number))
 
 
-_RELATIVE = re.compile(r"([+-]\d+)([smhdw])?(?:@([smhd]))?|@([smhd])")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def _f_relative_time(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 2, 2, "relative_time")
     number = _number(_scalar(_ev(ctx, args[0]), "relative_time"))
     spec = _text(_ev(ctx, args[1]), "relative_time")
     if number is None or spec is None:
         return None
-    match = _RELATIVE.fullmatch(spec)
-    if not match:
-        raise EvalError(f"relative_time: modifier {spec!r} not modelled (only [+-]N<s|m|h|d|w>[@<s|m|h|d>])")
-    amount, unit, snap, only_snap = match.groups()
-    value = number + (int(amount) * _SECONDS[unit or "s"] if amount else 0)
-    snap = snap or only_snap
-    # @d snaps to midnight in the user's time zone: the model is a user in UTC, as for strftime
-    return float(value - value % _SECONDS[snap]) if snap else float(value)
+    # offsets and snaps chained left to right (timemod); @d snaps in UTC: the model is a user in
+    # UTC, as for strftime
+    value = epoch_of(spec, number) if not re.fullmatch(r"\s*\d+(?:\.\d+)?\s*", spec) else None
+    if value is None:
+        raise EvalError(f"relative_time: modifier {spec!r} not modelled (offsets [+-]N<unit> and snaps @<unit>)")
+    return float(value)
 
 
 def _f_spath(ctx: Context, args: List[Node]) -> Value:
@@ -553,6 +616,7 @@ FUNCTIONS: Dict[str, Evaluator] = {
     "mvappend": _f_mvappend, "mvjoin": _f_mvjoin, "mvdedup": _f_mvdedup, "mvsort": _f_mvsort,
     "max": _f_max, "min": _f_min, "round": _f_round, "json_valid": _f_json_valid,
     "json_extract": _f_json_extract, "strftime": _f_strftime, "relative_time": _f_relative_time,
+    "ceiling": _f_ceiling, "isnum": _f_isnum, "printf": _f_printf, "time": _f_time,
 }
 
 
@@ -593,12 +657,20 @@ def fields_referenced(expression: str) -> List[str]:
     return names
 
 
-def evaluate(expression: str, fields: Fields, now: Optional[float] = None) -> Value:
-    """Evaluate one eval expression over an event's fields; booleans are returned as-is."""
-    value = _ev(Context(fields, time.time() if now is None else now), Parser(expression).parse())
+def evaluate(expression: str, fields: Fields, now: Optional[float] = None, clock: Optional[float] = None) -> Value:
+    """Evaluate one eval expression over an event's fields; booleans are returned as-is.
+
+    ``now`` is what ``now()`` returns (the search's time), ``clock`` what ``time()`` returns.
+    """
+    value = _ev(Context(fields, time.time() if now is None else now, clock), _parsed(expression))
     if isinstance(value, list) and len(value) == 1:
         return value[0]
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(expression: str) -> Node:
+    return Parser(expression).parse()
 
 
 def as_field(value: Value) -> Value:

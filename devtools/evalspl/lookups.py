@@ -11,12 +11,13 @@ lower-casing the input and comparing it with the stored value as it is.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from devtools.conf import ROOT, Stanza, parse_conf
+from devtools.conf import ROOT, ConfFile, Stanza, parse_conf
 
 from .evaluate import cidrmatch
 from .kvstore import KVStore
@@ -132,11 +133,17 @@ def _file_stanza(filename: str) -> Stanza:
 
 
 def conf_stanza(path: Path, name: str) -> Stanza:
-    conf = parse_conf(path)
+    conf = _parsed(path, path.stat().st_mtime_ns if path.exists() else 0)
     stanza = conf.stanza(name)
     if stanza is None:
         raise EvalError(f"no [{name}] in {path.name}")
     return stanza
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: Path, mtime: int) -> ConfFile:
+    """A .conf file, read again when it changes."""
+    return parse_conf(path)
 
 
 _LOOKUP_SPEC = re.compile(r"\s*(\S+)\s+(.*?)(?:\s+(OUTPUTNEW|OUTPUT)\s+(.*))?\s*$", re.S)

@@ -201,7 +201,7 @@ def test_a_screenshot_is_written_at_each_width(view: str, width: str, report: Di
 def test_correlation_panel_shows_what_the_command_found(report: Dict[str, Any], facts: Dict[str, Any]) -> None:
     entry = report["policy_denied_investigation"]
     ran = next(s for s in entry["searches"] if s["id"] == "ds_correlated")
-    assert "| correlatepolicydenied" in ran["query"]
+    assert ran["query"].startswith("`guardrail_verdicts_in_range`")  # the correlation summary's verdicts
     assert ran["rows"] == facts["denied_rows"]
     shown = next(p for p in entry["panels"] if p["id"] == "viz_attribution")["text"]
     assert facts["subject"] in shown and "identified" in shown

@@ -126,6 +126,17 @@ def test_proxy_with_the_calls_gcloud_invocation_names_the_user_alone() -> None:
     assert "same gcloud invocation-id" in r["match_evidence"][0]
 
 
+@pytest.mark.parametrize("order,path", WAYS)
+def test_proxy_host_in_upper_case_counts_on_both_paths(order: str, path: str) -> None:
+    # Proxies log hosts as the client sent them; the row path used to skip such rows before parsing.
+    agent = gcloud_agent(INV)
+    rows = [gcp_row(T0, ip=EGRESS, agent=agent),
+            proxy(T0, "CORP\\avery.lin", "10.9.9.9", "COMPUTE.GOOGLEAPIS.COM", agent)]
+    rows[1]["url"] = "HTTPS://COMPUTE.GOOGLEAPIS.COM/compute/v1/projects/x"
+    r = verdict(rows, order, path)
+    assert (r["match_status"], r["identified_user"]) == ("identified", "CORP\\avery.lin")
+
+
 def test_a_shared_agent_never_picks_between_people_behind_the_address() -> None:
     alone = [gcp_row(T0, ip=EGRESS, agent=BROWSER), proxy(T0, "CORP\\avery.lin", "10.1.2.3",
                                                           "compute.googleapis.com", BROWSER), *office()]

@@ -111,17 +111,28 @@ def test_eventtypes_and_cim_tags() -> None:
 
 def test_identity_evidence_takes_gcp_activity_and_tagged_evidence() -> None:
     events = dict(EVENTS)
-    events["vpn"] = {"index": "netfw", "_raw": "vpn", "tag": ["network", "session", "vpn"], "src_ip": "198.51.100.77"}
-    events["dhcp"] = {"index": "netfw", "_raw": "dhcp", "tag": ["network", "session", "dhcp"]}
-    events["nat_without_translation"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"]}
-    events["nat"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"],
+    events["vpn"] = {"index": "netfw", "_raw": "vpn", "tag": ["network", "session", "vpn"], "src_ip": "198.51.100.77",
+                     "user": "avery.lin"}
+    events["dhcp"] = {"index": "netfw", "_raw": "dhcp", "tag": ["network", "session", "dhcp"], "dest_ip": "10.1.2.3",
+                      "dest_nt_host": "LAPTOP-7"}
+    events["nat_without_translation"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"],
+                                         "src_ip": "10.1.2.3"}
+    events["nat"] = {"index": "netfw", "_raw": "x", "tag": ["network", "communicate"], "src_ip": "10.1.2.3",
                      "src_translated_ip": "203.0.113.5"}
-    events["okta"] = {"index": "idp", "_raw": "x", "tag": ["authentication"], "sourcetype": "OktaIM2:log"}
-    events["logon"] = {"index": "wineventlog", "_raw": "x", "tag": ["authentication"], "sourcetype": "XmlWinEventLog"}
+    events["okta"] = {"index": "idp", "_raw": "x", "tag": ["authentication"], "sourcetype": "OktaIM2:log",
+                      "user": "avery.lin@example-corp.com", "src": "198.51.100.77", "action": "success"}
+    events["logon"] = {"index": "wineventlog", "_raw": "x", "tag": ["authentication"], "sourcetype": "XmlWinEventLog",
+                       "user": "CORP\\avery.lin", "dest": "LAPTOP-7", "action": "success", "Logon_Type": "2"}
     events["falcon"] = {"index": "edr", "_raw": "x", "event_simpleName": "NetworkConnectIP4", "aip": "198.51.100.77"}
+    events["proxy"] = {"index": "proxy", "_raw": "x", "tag": ["web", "proxy"], "dest": "compute.googleapis.com"}
+    # what the command would throw away stays on the indexers
+    events["proxy_elsewhere"] = {"index": "proxy", "_raw": "x", "tag": ["web", "proxy"], "dest": "www.example.org"}
+    events["network_logon"] = {**events["logon"], "Logon_Type": "3", "src": "10.9.8.7"}
+    events["failed_okta"] = {**events["okta"], "action": "failure"}
+    events["process"] = {"index": "edr", "_raw": "x", "tag": ["process", "report"], "process": "cmd.exe"}
     chosen = selected("`identity_evidence`", events)
-    assert {"vpn", "dhcp", "nat", "okta", "logon", "falcon"} <= chosen
-    assert "nat_without_translation" not in chosen
+    assert {"vpn", "dhcp", "nat", "okta", "logon", "falcon", "proxy"} <= chosen
+    assert not {"nat_without_translation", "proxy_elsewhere", "network_logon", "failed_okta", "process"} & chosen
     assert "set_iam_policy_success_wrapped" in chosen and "iam_denied_data_access_wrapped" in chosen
     assert "system_event_wrapped" not in chosen and "non_audit_message_wrapped" not in chosen
     assert selected("`evidence_idp`", events) == {"okta"}

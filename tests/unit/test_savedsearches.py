@@ -31,6 +31,8 @@ ALERTS = (
     "guardrail_sensitive_method_denied",
 )
 REPORTS = ("guardrail_dry_run_daily_report",)
+# The correlation summary and its upkeep (docs/scale.md; tests/unit/test_correlation_summary.py).
+SUMMARY = ("guardrail_correlation_summary", "guardrail_verdicts_retention")
 ALLOWLIST_DROP = "`guardrail_not_allowlisted`"
 ALLOWLIST_MARK = "`guardrail_allowlist_match`"
 
@@ -59,7 +61,7 @@ def relative_minutes(value: str) -> int:
 
 def test_every_scheduled_search_of_the_area_is_listed() -> None:
     ours = {s.name for s in SAVED if s.name.startswith("guardrail_") and s.get("enableSched") == "1"}
-    assert ours == set(ALERTS) | set(REPORTS)
+    assert ours == set(ALERTS) | set(REPORTS) | set(SUMMARY)
 
 
 @pytest.mark.parametrize("name", ALERTS + REPORTS)
@@ -192,34 +194,46 @@ def test_shipped_disabled(name: str) -> None:
     assert stanza(name).get("disabled") == "1"
 
 
-def test_correlating_alerts_read_evidence_before_their_window_and_alert_on_it() -> None:
+def test_correlating_alerts_read_the_summary_for_their_window() -> None:
     correlating: Dict[str, str] = {
         s.name: s.get("search") or "" for s in SAVED
-        if s.name in ALERTS and "`guardrail_correlated_denials(" in (s.get("search") or "")
+        if s.name in ALERTS and "`guardrail_verdicts(" in (s.get("search") or "")
     }
     assert len(correlating) == 5
-    session = MACROS["guardrail_session_evidence_earliest"].get("definition") or ""
-    assert relative_minutes(session) >= 8 * 60 + 70, "command lookback (8h) plus the longest window"
+    summary = stanza("guardrail_correlation_summary")
+    period = cron_period_minutes(summary.get("cron_schedule") or "")
+    covered = relative_minutes(summary.get("dispatch.latest_time") or "") + period
     for name, search in correlating.items():
         parts = stages(search)
-        call = re.fullmatch(r"`guardrail_correlated_denials\((-\d+m@m),(-\d+m@m),(-\d+m@m)\)`", parts[0])
+        call = re.fullmatch(r"`guardrail_verdicts\((-\d+m@m),(-\d+m@m)\)`", parts[0])
         assert call, name
-        earliest, latest, evidence = call.groups()
-        # point evidence (IdP sign-ins up to 5 min, endpoint clocks up to 1 min) precedes the window
-        assert relative_minutes(evidence) >= relative_minutes(earliest) + 6
-        # only the window's denials alert, even if a Splunk version applied one range to every clause
-        assert parts[1] == f"`guardrail_alert_window({earliest},{latest})`"
+        earliest, latest = call.groups()
+        # a window is read once a summary run (every `period` minutes, ending `covered - period`
+        # minutes ago) has correlated it, with the forward evidence after its last call
+        assert relative_minutes(latest) >= covered, name
+        assert "correlatepolicydenied" not in search and "guardrail_correlate(" not in search
         s = stanza(name)
-        assert s.get("dispatch.earliest_time") == session and s.get("dispatch.latest_time") == latest
+        assert s.get("dispatch.earliest_time") == earliest and s.get("dispatch.latest_time") == latest
 
 
 def test_correlation_reads_every_identity_evidence_kind() -> None:
-    """The split by evidence kind must cover everything identity_evidence covers."""
-    combined = MACROS["identity_evidence"].get("definition") or ""
-    split = MACROS["guardrail_correlated_denials(3)"].get("definition") or ""
-    kinds = set(re.findall(r"`(\w+)`", combined))
-    assert kinds and kinds <= set(re.findall(r"`(\w+)`", split))
-    assert split.rstrip().endswith("| correlatepolicydenied")
+    """What the scheduled correlation reads must cover everything identity_evidence covers."""
+
+    def kinds(name: str) -> set:
+        definition = MACROS[name].get("definition") or ""
+        found = set()
+        for ref in re.findall(r"`(\w+)`", definition):
+            found.add(ref)
+            if ref in ("guardrail_keyed_evidence", "guardrail_interval_evidence"):
+                found |= kinds(ref)
+        return found
+
+    combined = set(re.findall(r"`(\w+)`", MACROS["identity_evidence"].get("definition") or ""))
+    read = kinds("guardrail_correlation_input_raw(2)")
+    assert combined and combined - {"evidence_idp"} <= read
+    # IdP sign-ins are read through evidence_signin, which takes the IdP indexes too
+    assert "evidence_signin" in read and "`evidence_idp_index`" in (MACROS["evidence_signin"].get("definition") or "")
+    assert (MACROS["guardrail_correlate(2)"].get("definition") or "").count("| correlatepolicydenied ") == 1
 
 
 def test_triage_macro_never_overwrites_a_decision() -> None:

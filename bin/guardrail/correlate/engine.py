@@ -42,7 +42,16 @@ from typing import Any, Deque, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ..errors import RowError
 from .decide import not_masked, resolve
-from .evidence import FDR_FIELDS, FIELDS_BY_KIND, KIND_PROXY, cim_kind, parse_cim, parse_fdr, parse_tags
+from .evidence import (
+    FDR_FIELDS,
+    FIELDS_BY_KIND,
+    KIND_PROXY,
+    cim_kind,
+    mentions_google_api,
+    parse_cim,
+    parse_fdr,
+    parse_tags,
+)
 from .gcp import (
     DENIED_CODES,
     FIELD_PATHS,
@@ -386,7 +395,7 @@ class Correlator:
                     bad(f"unreadable evidence rows ({type(error).__name__})")
             else:
                 n_evidence += 1
-                if kind is not proxy or any("googleapis.com" in values[i] for i in proxy_hosts):
+                if kind is not proxy or any(mentions_google_api(values[i]) for i in proxy_hosts):
                     try:
                         for rec in parse_cim(kind, {name: values[i] for name, i in cim_fields[kind]}, t):
                             store_add(rec)

@@ -50,16 +50,24 @@ FDR_FIELDS: Tuple[str, ...] = (
     "DomainName",
 )
 
-_NOT_PEOPLE = frozenset(
+#: Names that are never a person (compared as :func:`user_key`).
+NOT_PEOPLE = frozenset(
     {"", "-", "n/a", "na", "null", "none", "unknown", "system", "local service", "network service",
      "anonymous logon", "anonymous", "root", "guest"}
 )
 #: Destination ports a Google API call can use (HTTPS, gRPC over 443, plain HTTP): a translation to
 #: any other port (DNS, NTP, SMB ...) is another connection, never the call's.
 WEB_PORTS = frozenset({"", "443", "80", "8080"})
-# Windows logon types that are not a person sitting at (or remoting into) the device.
-_NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
-_FAILED = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
+#: Windows logon types that are not a person sitting at (or remoting into) the device; a logon
+#: with no type at all counts as interactive.
+NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
+#: ``action`` values of an authentication that did not let anyone in.
+FAILED_ACTIONS = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
+#: The domain of Google's API hosts: only requests and look-ups of these can fingerprint a GCP call.
+GOOGLE_API_DOMAIN = "googleapis.com"
+GOOGLE_API_SUFFIX = "." + GOOGLE_API_DOMAIN
+#: The FDR event (``event_simpleName``, any case) that binds a user to a device like a logon.
+FDR_LOGON_EVENT = "userlogon"
 _OPEN_ENDED = float("inf")
 _LONGEST = 366 * 86400.0  # a lease or session longer than a year is a broken field, not a duration
 
@@ -94,7 +102,7 @@ def is_person(name: str) -> bool:
     if not name:
         return False
     key = user_key(name)
-    return key not in _NOT_PEOPLE and not key.endswith("$")
+    return key not in NOT_PEOPLE and not key.endswith("$")
 
 
 def host_key(name: str) -> str:
@@ -118,6 +126,14 @@ def api_host(text: str) -> str:
 
 
 _REGIONAL = re.compile(r"^[a-z]+-[a-z]+\d+-(?=[a-z0-9-]+\.googleapis\.com$)")
+
+
+def mentions_google_api(text: str) -> bool:
+    """Whether a proxy ``dest`` / ``url`` can name a Google API host at all (any case).
+
+    A cheap test before any parsing: every row :func:`parse_cim` keeps as a proxy hit passes it.
+    """
+    return GOOGLE_API_DOMAIN in text.lower()
 
 
 def api_service(host: str) -> str:
@@ -210,7 +226,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
     if kind == KIND_PROXY:
         url = get("url", "")
         host = api_service(api_host(get("dest", "") or url))
-        if not host.endswith(".googleapis.com"):
+        if not host.endswith(GOOGLE_API_SUFFIX):
             return []  # only requests to Google APIs can fingerprint a GCP call
         user = get("user", "")
         return [ProxyHit(time, user if is_person(user) else "", _ip(rec, "src", "src_ip"), host,
@@ -227,7 +243,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
     if kind == KIND_AUTH:
         action = get("action", "").lower()
         user = get("user", "")
-        if action in _FAILED or not is_person(user):
+        if action in FAILED_ACTIONS or not is_person(user):
             return []
         out: List[Evidence] = []
         src = _ip(rec, "src")
@@ -235,7 +251,7 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
             out.append(SignIn(time, user, src, get("http_user_agent", "").strip(), get("app", ""), source))
         dest = get("dest", "")
         logon_type = (get("logon_type", "") or get("Logon_Type", "")).strip().lower()
-        if dest and logon_type not in _NON_INTERACTIVE_LOGON and not (src and not is_internal(src)):
+        if dest and logon_type not in NON_INTERACTIVE_LOGON and not (src and not is_internal(src)):
             out.append(Logon(time, intern(user), intern(dest), source))
         return out
     return []
@@ -257,10 +273,10 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     aip = _ip(rec, "aip")
     local = _ip(rec, "LocalAddressIP4")
     domain = api_service(api_host(get("DomainName", "")))
-    if not domain.endswith(".googleapis.com"):
+    if not domain.endswith(GOOGLE_API_SUFFIX):
         domain = ""  # only look-ups of Google API hosts can fingerprint a GCP call
     remote = _ip(rec, "RemoteAddressIP4")
     out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source, aid, remote)]
-    if user and host and kind.lower() == "userlogon":
+    if user and host and kind.lower() == FDR_LOGON_EVENT:
         out.append(Logon(time, user, host, source))
     return out

@@ -40,7 +40,8 @@ SUFFICIENT_PATHS: Tuple[str, ...] = tuple(
 #: ``_raw`` larger than this is not parsed (an absurd size is counted as a bad row instead).
 MAX_RAW_CHARS = 4 * 1024 * 1024
 
-_SERVICE_AGENT = re.compile(
+#: Google-managed service agents, matched against the lower-cased principal.
+SERVICE_AGENT = re.compile(
     r"^(?:service-\d+@[a-z0-9-]+\.iam\.gserviceaccount\.com|\d+@cloudservices\.gserviceaccount\.com)$"
 )
 _GFE = "gzip(gfe)"
@@ -74,7 +75,7 @@ def gcloud_invocation(agent: str) -> Tuple[str, str]:
 
 def is_service_agent(principal: str) -> bool:
     """Google-managed service agents (``service-<n>@gcp-sa-*``, ``<n>@cloudservices``)."""
-    return bool(_SERVICE_AGENT.match(principal.strip().lower()))
+    return bool(SERVICE_AGENT.match(principal.strip().lower()))
 
 
 def is_masked_principal(principal: str) -> bool:

@@ -1,0 +1,292 @@
+"""`make bench-scale`: one business hour at 10 000 employees, correlated unnarrowed and narrowed.
+
+The stream is :class:`devtools.narrow.volume.Hour`: every log row of the hour and of the lookback
+before it, minute by minute, newest first. The engine (``Correlator``, the command's own code fed
+value lists as its fast path is) runs over it several times in one pass:
+
+* ``full``: one correlation of the hour's denials over the evidence as the evidence macros read it
+  before they carried filters (every proxy, NAT, EDR and IdP row around the calls, every VPN,
+  DHCP and logon row of the lookback, every audit entry around the calls);
+* ``narrowed``: the same correlation over what the narrowed search reads (:mod:`devtools.narrow.select`,
+  the mirror of ``guardrail_correlation_input``), keys from the hour's own audit entries;
+* one narrowed correlation per run of the scheduled search (every 5 minutes, 15-minute windows)
+  that touches the hour: the search head's cost of an alert cycle; and the busiest of them once
+  more unnarrowed, over its own range.
+
+CPU is process time spent inside the engine (what the search head spends on correlation; the
+indexers' share of the narrowing is not in it). The largest cycle also goes through the real
+command over SCP v2 under Splunk's Python, for the command's own CPU including its CSV reading and
+writing. The verdicts of a narrowed run must equal those of the unnarrowed run over the same range,
+row for row (the hour's, and the busiest cycle's: a verdict depends on where its run ends, since the
+NAT log's checks look up to two hours past a call, so a cycle is held to its own twin, not the hour).
+
+Also reported: rows per hour reaching the command under the app's former design (five alerts each
+correlating their own window over ten hours of session evidence, about 35 runs an hour) and under
+the summary (12 runs). Numbers only; ``build/bench-scale.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, cast
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from guardrail.correlate.engine import Correlator  # noqa: E402
+from guardrail.correlate.evidence import FDR_FIELDS, FIELDS_BY_KIND  # noqa: E402
+from guardrail.correlate.model import OUTPUT_FIELDS  # noqa: E402
+from guardrail.correlate.options import Options  # noqa: E402
+from guardrail.correlate.render import to_record  # noqa: E402
+
+from devtools.narrow import keys, select  # noqa: E402
+from devtools.narrow.volume import Hour  # noqa: E402
+from devtools.scenarios import Row  # noqa: E402
+from devtools.scenarios.evaluate import insert_id  # noqa: E402
+
+COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
+ADDRESS_KEY_FIELDS = tuple(dict.fromkeys(n for kind in ("ip", "nat", "audit") for n in keys.KEY_FIELDS[kind]))
+HOST_FIELDS = keys.KEY_FIELDS["host"]
+NO_VALUES: Dict[str, List[str]] = {}
+# The correlating alerts before the summary: (cron period in minutes, window start, window end,
+# point evidence start), minutes before the run; session evidence was read from 10 hours back.
+FORMER_ALERTS = ((5, 20, 5, 30), (15, 40, 10, 50), (15, 40, 10, 50), (20, 70, 10, 80), (5, 25, 5, 35))
+FORMER_SESSION_MINUTES = 600
+
+
+class Run:
+    """One correlation: its rows, its engine, the CPU spent in it."""
+
+    def __init__(self, name: str, earliest: float, latest: float, options: Options,
+                 narrowing: Optional[select.Narrowing]) -> None:
+        self.name, self.earliest, self.latest = name, earliest, latest
+        self.narrowing = narrowing
+        self.engine = Correlator(options)
+        self.rows = 0
+        self.cpu = 0.0
+        self.released: List[object] = []
+        self.keep: Optional[List[Row]] = None
+        ranges = keys.Ranges(earliest, latest, options)
+        self.intervals = ranges.intervals
+        # unnarrowed: every point row and audit entry as far back as the NAT log's checks reach
+        self.points = ranges.key_source
+
+    def takes(self, row: Row, t: float, kinds: Tuple[bool, bool, bool], former: Optional[str],
+              values: Optional[Mapping[str, Sequence[str]]]) -> bool:
+        if self.narrowing is not None:
+            return self.narrowing.keep_classified(row, t, kinds, values)
+        if former == "interval":
+            return self.intervals[0] <= t < self.intervals[1]
+        if former in ("point", "audit"):
+            return self.points[0] <= t < self.points[1]
+        return False
+
+    def feed(self, header: List[str], rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        # every value is text here (Hour joins multivalue fields as the command reads them)
+        values = cast(List[List[str]], [[r.get(h, "") for h in header] for r in rows])
+        started = time.process_time()
+        self.released += self.engine.feed_rows(header, values)
+        self.cpu += time.process_time() - started
+        self.rows += len(rows)
+        if self.keep is not None:
+            self.keep.extend(rows)
+
+    def finish(self) -> Dict[str, Dict[str, object]]:
+        started = time.process_time()
+        self.released += self.engine.finish()
+        self.cpu += time.process_time() - started
+        out: Dict[str, Dict[str, object]] = {}
+        for item in self.released:
+            entry = getattr(item, "entry", None)
+            if entry is None or not self.earliest <= entry.time < self.latest:
+                continue
+            record = to_record(item)  # type: ignore[arg-type]
+            out[entry.insert_id] = {name: record.get(name) for name in OUTPUT_FIELDS}
+        self.released = []
+        return out
+
+
+def header_of(hour: Hour) -> List[str]:
+    """The columns the command is handed: every field of the audit entries, and the evidence fields
+    it reads (the others cost it nothing; leaving them out keeps the bench's own copying short)."""
+    names: Dict[str, None] = {"_time": None, "_raw": None, "tag": None, "event_simpleName": None}
+    for rows in hour.planned.values():
+        for row in rows:
+            for name in row:
+                names.setdefault(name, None)
+    for fields in (*FIELDS_BY_KIND.values(), FDR_FIELDS):
+        for name in fields:
+            names.setdefault(name, None)
+    return list(names)
+
+
+def command_cpu(rows: List[Row], python: str) -> Dict[str, object]:
+    """The real command over SCP v2 on ``rows``: its own CPU (user + system of the child)."""
+    from devtools.scp import run_command
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = run_command(COMMAND, python, [], rows)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"python": python, "rows": len(rows), "returncode": out.returncode, "verdicts": len(out.rows),
+            "cpu_seconds": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2),
+            "wall_seconds": round(time.perf_counter() - started, 2)}
+
+
+def former_rows_per_hour(per_minute: Dict[int, Dict[str, int]], hour: Hour) -> int:
+    """Rows the former alerts moved to the command over the hour (each run counted over its ranges)."""
+    total = 0
+    for period, _start, end, point in FORMER_ALERTS:
+        now = hour.start + period * 60
+        while now <= hour.end:
+            minute = int(now // 60)
+            for m in range(minute - FORMER_SESSION_MINUTES, minute - end):
+                counts = per_minute.get(m, {})
+                total += counts.get("interval", 0)
+                if m >= minute - point:
+                    total += counts.get("point", 0) + counts.get("audit", 0)
+            now += period * 60
+    return total
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--employees", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench-scale.json")
+    ap.add_argument("--python", default=None, help="interpreter for the command over SCP (Splunk 9's by default)")
+    ap.add_argument("--no-command", action="store_true", help="skip the run of the real command over SCP")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    options = Options()
+    hour = Hour(args.employees, args.seed, options=options)
+    views = [v for rows in hour.planned.values() for v in (select.view_from_row(r) for r in rows) if v is not None]
+
+    def narrowing(earliest: float, latest: float) -> Tuple[select.Narrowing, keys.Plan]:
+        plan = keys.plan(views, earliest, latest, options)
+        return select.Narrowing(plan, options), plan
+
+    full = Run("full", hour.start, hour.end, options, None)
+    hour_narrowing, hour_plan = narrowing(hour.start, hour.end)
+    narrowed = Run("narrowed", hour.start, hour.end, options, hour_narrowing)
+    cycles = [Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0]) for i, (e, latest) in
+              enumerate(hour.runs())]
+    busiest = max(cycles, key=lambda c: sum(1 for t in hour.denied.values() if c.earliest <= t < c.latest))
+    busiest.keep = []
+    # a verdict depends on the end of its run (the NAT log's checks look up to two hours past the call):
+    # the busiest cycle is held to an unnarrowed run over its own range
+    busiest_full = Run(f"{busiest.name} unnarrowed", busiest.earliest, busiest.latest, options, None)
+    runs = [full, narrowed, *cycles, busiest_full]
+    # what any run's keys could match: a row none of them can match is decided without them
+    spelled = {form for run in runs if run.narrowing is not None for form in run.narrowing.keys.spelled}
+    wildcards = any(run.narrowing.keys.wild for run in runs if run.narrowing is not None)
+    hosts = {host for run in runs if run.narrowing is not None for host, _ in run.narrowing.keys.hosts}
+    widened = any(run.narrowing.keys.widened for run in runs if run.narrowing is not None)
+    header = header_of(hour)
+    generated = 0
+    per_minute: Dict[int, Dict[str, int]] = {}
+    for rows in hour.stream():
+        generated += len(rows)
+        chosen: Dict[str, List[Row]] = {run.name: [] for run in runs}
+        for row in rows:
+            t = float(str(row["_time"]))
+            kinds = select.classify(row)
+            former = select.unnarrowed(row)
+            if former is not None:
+                bucket = per_minute.setdefault(int(t // 60), {})
+                bucket[former] = bucket.get(former, 0) + 1
+            if not any(kinds):
+                for run in (full, busiest_full):
+                    if former is not None and run.takes(row, t, kinds, former, None):
+                        chosen[run.name].append(row)
+                continue
+            values = select.key_values(row) if (kinds[0] or kinds[2]) else None
+            if values is not None and not widened and not (
+                    any(v.lower() in spelled or (wildcards and ":" in v)
+                        for name in ADDRESS_KEY_FIELDS for v in values.get(name, ()))
+                    or any(h in v.lower() for name in HOST_FIELDS for v in values.get(name, ()) for h in hosts)):
+                values = NO_VALUES  # no run's key can match it: only its kind and time decide
+            for run in runs:
+                if run.takes(row, t, kinds, former, values):
+                    chosen[run.name].append(row)
+        for run in runs:
+            run.feed(header, chosen[run.name])
+    verdicts_full = full.finish()
+    verdicts_narrowed = narrowed.finish()
+    equal = verdicts_full == verdicts_narrowed and len(verdicts_full) == len(hour.denied)
+    differences = [f"narrowed {k}: {verdicts_full.get(k)} != {verdicts_narrowed.get(k)}"
+                   for k in sorted(set(verdicts_full) | set(verdicts_narrowed))
+                   if verdicts_full.get(k) != verdicts_narrowed.get(k)]
+    cycle_report = []
+    for cycle in cycles:
+        got = cycle.finish()
+        report: Dict[str, object] = {"earliest": cycle.earliest, "latest": cycle.latest, "rows": cycle.rows,
+                                     "cpu_seconds": round(cycle.cpu, 3), "verdicts": len(got)}
+        if cycle is busiest:
+            want = busiest_full.finish()
+            same = got == want and len(want) == sum(1 for t in hour.denied.values()
+                                                    if cycle.earliest <= t < cycle.latest)
+            differences += [f"{cycle.name} {k}: {want.get(k)} != {got.get(k)}"
+                            for k in sorted(set(want) | set(got)) if got.get(k) != want.get(k)]
+            equal = equal and same
+            report.update({"rows_unnarrowed": busiest_full.rows, "cpu_seconds_unnarrowed": round(busiest_full.cpu, 3),
+                           "equal": same})
+        cycle_report.append(report)
+    result: Dict[str, object] = {
+        "employees": args.employees,
+        "rows_generated": generated,
+        "rows_by_kind": dict(sorted(hour.counts.items())),
+        "denials": len(hour.denied),
+        "rows_full": full.rows,
+        "rows_narrowed": narrowed.rows,
+        "reduction": round(full.rows / max(narrowed.rows, 1), 1),
+        "verdicts_equal": equal,
+        "cpu_seconds_full": round(full.cpu, 2),
+        "cpu_seconds_narrowed": round(narrowed.cpu, 2),
+        "key_windows": len(hour_plan.windows),
+        "widened": hour_plan.widened,
+        "cycles": cycle_report,
+        "differences": differences[:20],
+        "cycle_cpu_seconds_max": max(float(str(c["cpu_seconds"])) for c in cycle_report),
+        "cycle_rows_max": max(int(str(c["rows"])) for c in cycle_report),
+        "statuses": dict(sorted(Counter(str(v["match_status"]) for v in verdicts_full.values()).items())),
+        "rows_per_hour_former_alerts": former_rows_per_hour(per_minute, hour),
+        "rows_per_hour_summary": sum(c.rows for c in cycles),
+        "python": platform.python_version(),
+    }
+    result["hourly_reduction"] = round(int(str(result["rows_per_hour_former_alerts"])) /
+                                       max(int(str(result["rows_per_hour_summary"])), 1), 1)
+    if not args.no_command and busiest.keep is not None:
+        from devtools.scp import runtime
+
+        python = args.python or runtime("3.9") or sys.executable
+        busiest.keep.sort(key=lambda r: -float(str(r["_time"])))
+        result["cycle_command"] = {"earliest": busiest.earliest, "latest": busiest.latest,
+                                   **command_cpu(busiest.keep, python)}
+    result["elapsed_seconds"] = round(time.perf_counter() - started, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    for key in ("rows_generated", "rows_full", "rows_narrowed", "reduction", "verdicts_equal", "cpu_seconds_full",
+                "cpu_seconds_narrowed", "cycle_cpu_seconds_max", "cycle_rows_max", "rows_per_hour_former_alerts",
+                "rows_per_hour_summary", "hourly_reduction", "cycle_command", "elapsed_seconds"):
+        print(f"{key}: {result.get(key)}")
+    print(f"wrote {os.path.relpath(args.json)}")
+    return 0
+
+
+__all__ = ["insert_id", "main"]
+
+if __name__ == "__main__":
+    sys.exit(main())

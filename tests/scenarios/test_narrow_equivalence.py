@@ -1,0 +1,271 @@
+"""Verdicts from the narrowed evidence stream equal verdicts from the full stream, row for row.
+
+Over generated days (the labelled scenarios with their background noise, several seeds) and
+adversarial days (bursts of denials on one egress, evidence at exactly each tolerance, every
+address spelling, service agents, the calls that judge a NAT log, more callers than the key cap),
+every run the scheduled search would make (15-minute windows every 5 minutes) and one run over the
+whole day are made twice with the engine: over every row of the run's time range, and over the rows
+the narrowed search picks from the whole day. The comparison itself is shown to fail when the
+narrowing is broken on purpose, the narrowed search itself (SPL, on the project's evaluator) reads
+exactly the rows its mirror reads, and one day goes through the real command over SCP v2.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import pytest
+from guardrail.correlate.index import HEALTH_WINDOW
+from guardrail.correlate.options import Options
+
+from devtools.evalspl import Env, run_search
+from devtools.narrow import adversarial, equivalence, keys, select
+from devtools.narrow.events import index_events
+from devtools.scenarios import DAY0, Scenario, World, build_all, evaluate
+from devtools.scenarios.builder import Builder
+from devtools.scp import BIN, run_command
+from devtools.splcheck import AppContent, expand
+
+RUN = 900  # the scheduled search's window
+EVERY = 300  # and its period
+
+
+@cache
+def scenario_day(seed: int) -> Scenario:
+    return build_all(seed=seed, per_scenario=3, day0=DAY0 + seed * 86400)[-1]
+
+
+@cache
+def chains_day(seed: int) -> Scenario:
+    """Every labelled chain and trap with its noise, without the dense office day."""
+    day = Scenario("chains", "every chain and trap")
+    for part in build_all(seed=seed, per_scenario=2, day0=DAY0 + seed * 86400)[:-1]:
+        if part.name != "office_day":
+            day.rows.extend(part.rows)
+            day.truth.update(part.truth)
+    return day
+
+
+@cache
+def adversarial_day(seed: int) -> Scenario:
+    return adversarial.build_day(seed, DAY0 + seed * 86400)
+
+
+def runs(day: Scenario, phase: int = 0, most: int = 8) -> List[Tuple[float, float]]:
+    """The whole day as one run, then up to ``most`` runs of the scheduled search's length, spread
+    over the day (``phase`` shifts their grid)."""
+    times = sorted(t.time for t in day.truth.values())
+    out = [(times[0] - 1, times[-1] + 1)]
+    grid: List[Tuple[float, float]] = []
+    start = int(times[0] // RUN) * RUN - phase
+    while start <= times[-1]:
+        if any(start <= t < start + RUN for t in times):
+            grid.append((float(start), float(start + RUN)))
+        start += RUN
+    step = max(1, len(grid) // most)
+    return out + grid[::step][:most]
+
+
+def check_day(day: Scenario, phase: int = 0, options: Optional[Options] = None) -> Tuple[int, int, int]:
+    compared = rows_full = rows_narrowed = 0
+    views = equivalence.audit_views(day.rows)
+    for earliest, latest in runs(day, phase):
+        # the full stream is the run's time range; the narrowed search picks from the whole day (its
+        # dispatch range is wider than any key's), so a key reaching past the run's end would show
+        stream = equivalence.in_range(day.rows, earliest, latest, options)
+        _, narrowed = equivalence.narrowed_rows(day.rows, earliest, latest, options, views=views)
+        result = equivalence.compare(stream, earliest, latest, options, narrowed=narrowed, views=views)
+        assert result.differences == [], (earliest, latest, result.differences[:3])
+        assert set(result.full) == {k for k, t in day.truth.items() if earliest <= t.time < latest}
+        compared += len(result.full)
+        rows_full += result.rows_full
+        rows_narrowed += result.rows_narrowed
+    return compared, rows_full, rows_narrowed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_days(seed: int) -> None:
+    compared, full, narrowed = check_day(scenario_day(seed), phase=EVERY * seed)
+    assert compared > 100 and narrowed < full
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_adversarial_days(seed: int) -> None:
+    compared, full, narrowed = check_day(adversarial_day(seed), phase=EVERY * seed)
+    assert compared > 100 and narrowed < full
+
+
+def test_other_tolerances() -> None:
+    options = Options(window=120, skew=20, network_tolerance=5, lookback=6 * 3600, selfjoin_window=30,
+                      agent_window=90)
+    check_day(adversarial_day(4), options=options)
+
+
+def test_the_key_cap_exceeded() -> None:
+    day = adversarial_day(5)
+    times = sorted(t.time for t in day.truth.values())
+    earliest, latest = times[0] - 1, times[-1] + 1
+    stream = equivalence.in_range(day.rows, earliest, latest)
+    result = equivalence.compare(stream, earliest, latest, max_keys=10)
+    assert result.plan.widened and result.differences == []
+    slow = equivalence.compare(stream, earliest, latest, elapsed=keys.MAX_SECS + 5)
+    assert slow.plan.widened and slow.differences == []
+
+
+def test_the_adversarial_days_hold_what_they_promise() -> None:
+    day = adversarial_day(1)
+    times = sorted(t.time for t in day.truth.values())
+    plan, chosen = equivalence.narrowed_rows(day.rows, times[0] - 1, times[-1] + 1)
+    by_key: Dict[str, int] = {}
+    for window in plan.windows:
+        by_key[window.key] = by_key.get(window.key, 0) + 1
+    notes = [t.note for t in day.truth.values()]
+    burst = [t for t in day.truth.values() if t.note.startswith("burst")]
+    egress = burst[0].note.rsplit(" ", 1)[1]
+    assert len(burst) >= 20 and by_key["ip=" + egress] == 1  # the burst's windows merged into one
+    assert any(n.startswith("agent for") for n in notes)
+    spelled = [r for r in day.rows if r.get("src_translated_ip") and ":" in str(r["src_translated_ip"])]
+    assert spelled and all(r in chosen for r in spelled)
+    o = Options()
+    for truth in (t for t in day.truth.values() if t.note.startswith("edges")):
+        ip = truth.note.split()[-1]
+        at = {round(float(str(r["_time"])) - truth.time, 3) for r in chosen if r.get("src") == ip}
+        assert -o.window in at and -o.point_back in at  # the bounds are inclusive
+        [window] = [w for w in plan.windows if w.key == "ip=" + ip]
+        assert window.earliest <= truth.time - o.point_back < window.earliest + 1  # to the second, no more
+
+
+BROKEN = {
+    "NAT left out": lambda rows, plan: [r for r in rows if not select.is_nat(r)],
+    "sign-ins left out": lambda rows, plan: [r for r in rows if not select.is_signin(r)],
+    "EDR left out": lambda rows, plan: [r for r in rows if not select.is_edr(r)],
+    "proxy left out": lambda rows, plan: [r for r in rows if not select.is_proxy(r)],
+    "leases left out": lambda rows, plan: [r for r in rows if not select.is_dhcp(r)],
+    "sessions left out": lambda rows, plan: [r for r in rows if not select.is_vpn(r)],
+}
+
+
+@pytest.mark.parametrize("how", sorted(BROKEN))
+def test_a_broken_narrowing_is_caught(how: str) -> None:
+    day = chains_day(1)
+    earliest, latest = runs(day)[0]
+    plan, chosen = equivalence.narrowed_rows(day.rows, earliest, latest)
+    result = equivalence.compare(day.rows, earliest, latest, narrowed=BROKEN[how](chosen, plan))
+    assert result.differences
+
+
+def test_spellings_matter() -> None:
+    day = adversarial_day(1)
+    times = sorted(t.time for t in day.truth.values())
+    earliest, latest = times[0] - 1, times[-1] + 1
+    plan, _ = equivalence.narrowed_rows(day.rows, earliest, latest)
+    exact = {k: [f for f in forms if f == forms[0]] for k, forms in plan.spelled.items()}
+    only_canonical = keys.Plan(plan.earliest, plan.latest, plan.windows, spelled=exact)
+    assert equivalence.compare(day.rows, earliest, latest,
+                               narrowed=select.Narrowing(only_canonical).select(day.rows)).differences
+
+
+def test_window_bounds_matter() -> None:
+    """A sign-in at exactly ``t - window`` names the caller of a home address; a key window that
+    stops half a second short of it loses the name."""
+    o = Options()
+    w = World(3, DAY0)
+    b = Builder(w, "bound", "a sign-in at the edge of the window")
+    t = DAY0 + 36000.5
+    ip, user = w.public_ip(), w.user()
+    b.idp(t - o.window, user, ip, w.browser_ua()[1])
+    b.scenario.rows[-1]["sourcetype"] = "OktaIM2:log"  # an IdP sign-in (evidence_idp_sourcetypes)
+    b.denied(t, user, "sign-in at the window's edge", ip, w.sdk_ua()[0])
+    full = equivalence.compare(b.scenario.rows, t - 1, t + 1)
+    assert full.differences == [] and [v["match_status"] for v in full.full.values()] == ["identified"]
+    tight = [keys.Window(x.key, x.lo + (o.point_back - o.window) + 0.5, x.hi) for x in full.plan.windows]
+    shrunk = keys.Plan(full.plan.earliest, full.plan.latest, tight, spelled=full.plan.spelled)
+    cut = equivalence.compare(b.scenario.rows, t - 1, t + 1,
+                              narrowed=select.Narrowing(shrunk).select(b.scenario.rows))
+    assert cut.differences
+
+
+def test_the_nat_log_checks_around_a_call() -> None:
+    """The calls that judge an egress's NAT log: a short run around each denial and one over all of
+    them read different checks (a run reads nothing past its end), and each equals its full stream.
+    Dropping the proxy requests that show a check went through the proxy, or reading past the run's
+    end, changes verdicts."""
+    part = adversarial.nat_checks(World(7, DAY0))
+    rows, truth = part.rows, part.truth
+    times = sorted(t.time for t in truth.values())
+    earliest, latest = times[0] - 1, times[-1] + 1
+    whole = equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
+                                narrowed=equivalence.narrowed_rows(rows, earliest, latest)[1])
+    assert whole.differences == [] and len(whole.full) == len(truth) == 4
+    short = {}
+    for t in times:
+        start = t - t % RUN
+        result = equivalence.compare(equivalence.in_range(rows, start, start + RUN), start, start + RUN,
+                                     narrowed=equivalence.narrowed_rows(rows, start, start + RUN)[1])
+        assert result.differences == [] and len(result.full) == 1
+        short.update(result.full)
+    # the checks after a short run's end count in the long run: the verdicts are not the same
+    assert any(short[k]["match_evidence"] != whole.full[k]["match_evidence"] for k in short)
+    no_proxy = [r for r in equivalence.narrowed_rows(rows, earliest, latest)[1] if not select.is_proxy(r)]
+    assert equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
+                               narrowed=no_proxy).differences
+    start = times[0] - times[0] % RUN
+    plan, _ = equivalence.narrowed_rows(rows, start, start + RUN)
+    past_end = keys.Plan(plan.earliest, plan.latest,
+                         [keys.Window(w.key, w.lo, w.lo + 3 * HEALTH_WINDOW) for w in plan.windows],
+                         spelled=plan.spelled)
+    stream = equivalence.in_range(rows, start, start + RUN)
+    assert equivalence.compare(stream, start, start + RUN,
+                               narrowed=select.Narrowing(past_end).select(rows)).differences
+
+
+@pytest.mark.parametrize("which", ["scenarios", "adversarial"])
+def test_the_narrowed_search_reads_what_its_mirror_reads(which: str) -> None:
+    day = chains_day(1) if which == "scenarios" else adversarial_day(1)
+    events = index_events(day.rows)
+    for i, event in enumerate(events):
+        event["_row"] = str(i)
+    earliest, latest = (int(x) for x in runs(day)[len(runs(day)) // 2])
+    problems: List[str] = []
+    text = expand(f"`guardrail_correlation_input({earliest},{latest})`", AppContent.load(), problems)
+    assert problems == []
+    got = {str(e["_row"]) for e in run_search(text, Env(events=events, now=latest + 600.0))}
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    mirror = select.Narrowing(keys.plan(views, float(earliest), float(latest)))
+    assert got == {str(e["_row"]) for e in events if mirror.keep(e)}
+    assert 0 < len(got) < len(events)
+
+
+needs_command = pytest.mark.skipif(
+    not evaluate.SCRIPT.exists() or not (BIN / "lib" / "splunklib").is_dir(),
+    reason="bin/correlatepolicydenied.py or the vendored bin/lib is missing (run `make vendor`)",
+)
+
+
+def _verdicts(rows: List[Mapping[str, object]], earliest: float, latest: float) -> Dict[str, Dict[str, object]]:
+    out: Dict[str, Dict[str, object]] = {}
+    for row in rows:
+        iid = evaluate.insert_id(row)
+        if iid is None or not earliest <= float(str(row["_time"])) < latest:
+            continue
+        assert iid not in out
+        out[iid] = {k: row.get(k) for k in ("match_status", "identified_user", "identified_user_key",
+                                             "identified_host", "match_confidence", "candidate_users",
+                                             "match_evidence", "caller_ip")}
+    return out
+
+
+@needs_command
+def test_the_real_command_over_scp_gives_the_same_verdicts_narrowed() -> None:
+    day = adversarial_day(2)
+    times = sorted(t.time for t in day.truth.values())
+    earliest, latest = times[0] - 1, times[-1] + 1
+    _, chosen = equivalence.narrowed_rows(day.rows, earliest, latest)
+    stream = equivalence.in_range(day.rows, earliest, latest)
+    full = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(stream))
+    narrow = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(chosen))
+    assert full.returncode == 0 and narrow.returncode == 0, (full.stderr[-2000:], narrow.stderr[-2000:])
+    a, b = _verdicts(full.rows, earliest, latest), _verdicts(narrow.rows, earliest, latest)
+    assert len(a) == len(day.truth) and a == b
+    assert len(chosen) < len(stream)

@@ -1,0 +1,276 @@
+"""The key search: addresses reduced as the engine reads them, every spelling found, windows from the
+command's options, merged, widened rather than narrowed, and the SPL equal to its Python mirror."""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from functools import lru_cache
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+from guardrail.correlate.index import HEALTH_WINDOW
+from guardrail.correlate.netaddr import normalize_ip
+from guardrail.correlate.options import Options
+
+from devtools.evalspl import Env, Fields, run_search, search_matches
+from devtools.evalspl.spl import run_pipeline
+from devtools.narrow import addresses, adversarial, keys
+from devtools.narrow.events import index_events
+from devtools.narrow.keys import AuditView, plan
+from devtools.scenarios import DAY0, build_all, ipv6_forms
+from devtools.splcheck import AppContent, Macro, expand
+
+CONTENT = AppContent.load()
+OPTS = Options()
+
+
+def random_addresses(count: int = 60) -> List[str]:
+    rng = random.Random(5)
+    out = ["203.0.113.5", "10.1.2.3", "1.2.3.4", "2001:db8::1", "2001:db8:0:0:1:0:0:1", "2a02:8108::",
+           "2600:1700:0:0:5::", "fd00::2", "fe80::1"]
+    for _ in range(count):
+        if rng.random() < 0.5:
+            out.append(f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}")
+        else:
+            groups = [rng.choice([0, 0, rng.randrange(1, 65536)]) for _ in range(8)]
+            groups[0] = rng.randrange(0x2000, 0x3fff)
+            out.append(str(ipaddress.IPv6Address(":".join(f"{g:x}" for g in groups))))
+    return out
+
+
+def forms_of(address: str) -> List[str]:
+    """Ways logs write one address (the family the key search must cover)."""
+    if ":" in address:
+        short = ipaddress.IPv6Address(address).compressed
+        return [*ipv6_forms(address), f"[{short}]:443", short + "%eth0"]
+    octets = [int(p) for p in address.split(".")]
+    mapped = ipaddress.IPv6Address("::ffff:" + address)
+    h1, h2 = octets[0] * 256 + octets[1], octets[2] * 256 + octets[3]
+    return [address, ".".join(f"{o:03d}" for o in octets), address + ":443", "::ffff:" + address,
+            "::FFFF:" + address, "0:0:0:0:0:ffff:" + address, mapped.exploded, mapped.exploded.upper(),
+            f"::ffff:{h1:x}:{h2:x}", f"[::ffff:{address}]:8443"]
+
+
+def engine_full(address: str) -> Tuple[str, str]:
+    """The engine's reading of an address, in the key search's own form."""
+    canonical = normalize_ip(address)
+    assert canonical is not None, address
+    if ":" in canonical:
+        return "v6", ":".join(g.lstrip("0") or "0" for g in ipaddress.IPv6Address(canonical).exploded.split(":"))
+    return "v4", canonical
+
+
+@pytest.mark.parametrize("address", random_addresses())
+def test_every_form_reduces_to_what_the_engine_reads(address: str) -> None:
+    for form in forms_of(address):
+        assert normalize_ip(form) == normalize_ip(address), form  # the family is one address to the engine
+        assert addresses.reduce(form) == engine_full(address), form
+
+
+def test_forms_the_reduction_cannot_read_widen() -> None:
+    # an IPv4-embedded form other than IPv4-mapped: the engine reads it, the search widens
+    assert normalize_ip("64:ff9b::1.2.3.4") is not None
+    assert addresses.reduce("64:ff9b::1.2.3.4")[0] == "bad"
+    assert addresses.reduce("2001:db8::1::2")[0] == "bad"
+    for text in ("", "private", "unknown", "host.example.org"):
+        assert addresses.reduce(text)[0] == "none"
+
+
+def evaluate_reduce(texts: List[str]) -> List[Tuple[str, str]]:
+    rows: List[Fields] = [{"caller_ip": t} if t else {} for t in texts]
+    pipeline = "eval " + ", ".join(addresses.render_reduce("caller_ip", "_a"))
+    out = run_pipeline(pipeline, rows, Env())
+    return [(str(r.get("_a_kind")), str(r.get("_a") or "")) for r in out]
+
+
+def test_the_spl_reduction_is_the_python_one() -> None:
+    texts = [f for a in random_addresses(30) for f in forms_of(a)]
+    texts += ["64:ff9b::1.2.3.4", "", "PRIVATE", "2001:db8::1::2", "::", "::1", "1.2.3.4:80", "[::1]"]
+    assert evaluate_reduce(texts) == [addresses.reduce(t) for t in texts]
+
+
+def test_compressed_is_rfc_5952() -> None:
+    for address in random_addresses(200):
+        if ":" in address:
+            _, full = addresses.reduce(address)
+            assert addresses.compressed(full) == ipaddress.IPv6Address(address).compressed
+
+
+@pytest.mark.parametrize("address", [a for a in random_addresses() if addresses.is_public(*addresses.reduce(a))])
+def test_every_form_matches_a_spelling_of_its_key(address: str) -> None:
+    _, full = addresses.reduce(address)
+    window = keys.Window("ip=" + full, 100.0, 200.0)
+    text = keys.clause(window.key, [window])
+    for form in forms_of(address):
+        for name in keys.ADDRESS_FIELDS:
+            assert search_matches(text, {"_time": "150", name: form}), (name, form)
+    assert not search_matches(text, {"_time": "150", "src": "198.18.0.1"})
+    assert not search_matches(text, {"_time": "201", "src": address})  # outside the window
+
+
+def test_the_spl_spellings_are_the_python_ones() -> None:
+    rows: List[Fields] = []
+    expected = []
+    for address in random_addresses(40):
+        kind, full = addresses.reduce(address)
+        rows.append({"_kind": kind, "_value": full})
+        expected.append(addresses.spellings(kind, full))
+    out = run_pipeline("eval " + ", ".join(addresses.render_spellings("_kind", "_value", "_sp")), rows, Env())
+    assert [r["_sp"] if isinstance(r["_sp"], list) else [r["_sp"]] for r in out] == expected
+
+
+# ---- the plan -----------------------------------------------------------------------------------
+
+T = DAY0 + 36000.25
+
+
+def denial(t: float = T, ip: Optional[str] = "203.0.113.5", principal: str = "",
+           service: str = "compute.googleapis.com", project: str = "p1",
+           resource: str = "projects/p1/zones/z/instances/nb-1") -> AuditView:
+    return AuditView(t, True, principal, project, resource, ip, service)
+
+
+def activity(t: float, ip: str, principal: str = "", resource: str = "projects/p1/zones/z/instances/nb-1",
+             project: str = "p1") -> AuditView:
+    return AuditView(t, False, principal, project, resource, ip, "notebooks.googleapis.com")
+
+
+def test_a_masked_call_names_its_address_host_and_nat_log_checks() -> None:
+    p = plan([denial()], T - 60, T + 60)
+    found = {w.key: w for w in p.windows}
+    assert set(found) == {"ip=203.0.113.5", "host=compute.googleapis.com", "audit=203.0.113.5", "nat=203.0.113.5"}
+    for key in ("ip=203.0.113.5", "host=compute.googleapis.com"):
+        w = found[key]
+        assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
+        assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
+    audit = found["audit=203.0.113.5"]
+    end = keys.Ranges(T - 60, T + 60, OPTS).end  # two hours after the call, but nothing past the run's end
+    assert end < T + HEALTH_WINDOW
+    assert (audit.lo, audit.hi) == (T - HEALTH_WINDOW - OPTS.selfjoin_window, end)
+    assert all(w.hi <= end for w in p.windows)
+    nat = found["nat=203.0.113.5"]  # the call itself is one of the NAT log's checks
+    assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
+    assert p.searches[-1] == keys.sentinel(T - 60)
+    assert len(p.searches) == 5  # one clause per key
+
+
+def test_the_nat_log_checks_are_the_calls_from_the_address_within_the_health_window() -> None:
+    # 2 h and a second before, 2 h before, 50 min before, 40 s after; 2 h after is past the run's end
+    checks = [activity(T + d, "203.0.113.5", "avery.lin@example-corp.com")
+              for d in (-HEALTH_WINDOW - 1, -HEALTH_WINDOW, -3000, 40, HEALTH_WINDOW)]
+    elsewhere = activity(T + 41, "198.51.100.99", "blake.ng@example-corp.com")
+    p = plan([denial(), *checks, elsewhere], T - 60, T + 60)
+    nat = sorted((w.lo, w.hi) for w in p.windows if w.key == "nat=203.0.113.5")
+    tol = OPTS.network_tolerance
+    assert nat == [(T + d - tol, T + d + tol) for d in (-HEALTH_WINDOW, -3000)] + [(T - tol, T + 40 + tol)]
+    # the call 40 s later is near enough that its host may explain the traffic; 3000 s earlier is not,
+    # but a proxy request for it around its second means it was no check of the NAT log
+    hosts = {w.key for w in p.windows if w.key.startswith("host=")}
+    assert hosts == {"host=compute.googleapis.com", "host=notebooks.googleapis.com"}
+    fw = OPTS.fingerprint_window
+    notebooks = sorted((w.lo, w.hi) for w in p.windows if w.key == "host=notebooks.googleapis.com")
+    assert notebooks == [(T - HEALTH_WINDOW - fw, T - HEALTH_WINDOW + fw), (T - 3000 - fw, T - 3000 + fw),
+                         (T + 40 - OPTS.point_back, T + 40 + OPTS.forward)]
+    assert not any("198.51.100.99" in w.key for w in p.windows)
+
+
+def test_only_masked_denials_of_the_run_are_keyed() -> None:
+    assert plan([denial(principal="avery.lin@example-corp.com")], T - 60, T + 60).windows == []
+    assert plan([denial(t=T - 61)], T - 60, T + 60).windows == []  # before the run
+    assert plan([denial(principal="a...@example-corp.com")], T - 60, T + 60).windows
+    assert {w.key for w in plan([denial(ip=None)], T - 60, T + 60).windows} == {"host=compute.googleapis.com"}
+    assert {w.key for w in plan([denial(ip="10.1.2.3")], T - 60, T + 60).windows} == {"host=compute.googleapis.com"}
+
+
+def test_nearby_windows_of_a_key_merge() -> None:
+    close = plan([denial(), denial(T + 200)], T - 60, T + 600)
+    apart = plan([denial(), denial(T + OPTS.point_back + OPTS.forward + keys.MERGE_SECS + 1)], T - 60, T + 3600)
+    ip = [w for w in close.windows if w.key.startswith("ip=")]
+    assert [(w.lo, w.hi) for w in ip] == [(T - OPTS.point_back, T + 200 + OPTS.forward)]
+    assert len([w for w in apart.windows if w.key.startswith("ip=")]) == 2
+    [both] = [s for s in apart.searches if s.startswith("(src_translated_ip IN") and " OR src IN" in s]
+    assert both.count("(earliest=") == 2  # one clause, both windows
+
+
+def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
+    agent = denial(ip=None, principal="service-123@gcp-sa-notebooks.iam.gserviceaccount.com",
+                   service="compute.googleapis.com")
+    entries = [agent, activity(T - OPTS.agent_window, "198.51.100.7"),
+               activity(T - 5, "198.51.100.8", resource="projects/p1/zones/z/instances/other"),
+               activity(T - OPTS.agent_window - 0.5, "198.51.100.9"),
+               activity(T - 5, "198.51.100.10", project="p2"),
+               activity(T - 5, "198.51.100.11", principal="service-9@gcp-sa-x.iam.gserviceaccount.com")]
+    p = plan(entries, T - 60, T + 60)
+    found = {w.key: w for w in p.windows}
+    assert {k.split("=", 1)[1] for k in found if not k.startswith("host=")} == {"198.51.100.7"}
+    assert {k for k in found if k.startswith("host=")} == {"host=notebooks.googleapis.com",
+                                                            "host=compute.googleapis.com"}
+    origin = found["ip=198.51.100.7"]
+    assert origin.lo == T - OPTS.agent_window - OPTS.point_back  # the origin's own horizon
+
+
+@pytest.mark.parametrize(("case", "why"), [
+    ("cap", "key windows, more than"), ("slow", "took"), ("address", "cannot reduce")])
+def test_it_widens_instead_of_narrowing_silently(case: str, why: str) -> None:
+    entries = [denial(T + i, ip=f"198.51.100.{i + 1}") for i in range(12)]
+    if case == "address":
+        entries.append(denial(ip="64:ff9b::1.2.3.4"))
+    p = plan(entries, T - 60, T + 60, max_keys=5 if case == "cap" else 100, elapsed=50 if case == "slow" else 0)
+    assert p.widened and why in p.why
+    lo, hi = keys.Ranges(T - 60, T + 60, OPTS).key_source
+    assert p.searches == [f"earliest={lo} latest={hi}", keys.sentinel(T - 60)]
+
+
+def test_a_run_without_keys_returns_only_the_sentinel() -> None:
+    p = plan([], T - 60, T + 60, elapsed=100)
+    assert p.searches == [keys.sentinel(T - 60)] and not p.widened
+    assert not search_matches(p.searches[0], {"_time": str(T - 60), keys.ADDRESS_FIELDS[0]: "203.0.113.5"})
+
+
+# ---- the SPL is the plan -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def days() -> Dict[str, List[Fields]]:
+    chains = [r for part in build_all(per_scenario=2)[:-1] if part.name != "office_day" for r in part.rows]
+    return {"scenarios": index_events(chains),
+            "adversarial": index_events(adversarial.build_day(9, DAY0).rows)}
+
+
+def key_search(events: List[Fields], earliest: int, latest: int, content: AppContent = CONTENT,
+               clock: Optional[float] = None) -> List[str]:
+    problems: List[str] = []
+    text = expand(f"`guardrail_evidence_keys({earliest},{latest})`", content, problems)
+    assert problems == [] and text.startswith("[") and text.endswith("]")
+    rows = run_search(text[1:-1], Env(events=events, now=latest + 900.0, clock=clock))
+    return [str(r["search"]) for r in rows]
+
+
+def windows_of(events: List[Fields]) -> List[Tuple[int, int]]:
+    times = sorted(float(str(e["_time"])) for e in events if "gcp_policy_denied" in (e.get("eventtype") or []))
+    out = [(int(times[0]) - 1, int(times[-1]) + 1)]
+    out += [(int(t) - 450, int(t) + 450) for t in times[:: max(1, len(times) // 4)]]
+    return out
+
+
+@pytest.mark.parametrize("day", ["scenarios", "adversarial"])
+def test_the_key_subsearch_returns_what_the_plan_says(day: str) -> None:
+    events = days()[day]
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    for earliest, latest in windows_of(events):
+        expected = plan(views, float(earliest), float(latest)).searches
+        assert key_search(events, earliest, latest) == expected
+
+
+def test_the_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:
+    events = days()["adversarial"]
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    earliest, latest = windows_of(events)[0]
+    capped = AppContent(dict(CONTENT.macros), CONTENT.commands, CONTENT.lookups)
+    capped.macros[(keys.MAX_KEYS_MACRO, 0)] = Macro(keys.MAX_KEYS_MACRO, [], "20")
+    expected = plan(views, float(earliest), float(latest), max_keys=20)
+    assert expected.widened and key_search(events, earliest, latest, capped) == expected.searches
+    slow = plan(views, float(earliest), float(latest), elapsed=keys.MAX_SECS + 1)
+    assert slow.widened
+    assert key_search(events, earliest, latest, clock=latest + 900.0 + keys.MAX_SECS + 1) == slow.searches
