@@ -37,13 +37,14 @@ from .parser import Node, Parser, Token, tokenize
 from .pipeline import COMMANDS, SearchContext, rename_pairs, run_pipeline
 from .props import apply_props, apply_stanza, extract_time, merge_stanzas, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
-from .spl import Env, KVStore, run_search
+from .spl import Collection, Env, run_search
 from .values import EvalError, Fields, Value
 
 __all__ = [
     "COMMANDS",
     "EXTRACTION_CUTOFF",
     "FUNCTIONS",
+    "Collection",
     "Context",
     "Env",
     "EvalError",

@@ -35,8 +35,9 @@ Command = Callable[[List[Fields], str, "Env"], List[Fields]]
 
 
 @dataclass
-class KVStore:
-    """A KV store collection behind a lookup: records by ``_key``."""
+class Collection:
+    """One KV store collection as a whole search writes and reads it: records by ``_key``
+    (the site-data and triage collections the pipeline macros read are :class:`.kvstore.KVStore`)."""
 
     records: Dict[str, Fields] = field(default_factory=dict)
     _next: int = 0
@@ -58,7 +59,7 @@ class Env:
     now: float = 0.0
     #: what ``time()`` returns when the pipeline's tail runs (defaults to ``now``)
     clock: Optional[float] = None
-    kvstores: Dict[str, KVStore] = field(default_factory=dict)
+    kvstores: Dict[str, Collection] = field(default_factory=dict)
     commands: Dict[str, Command] = field(default_factory=dict)
     root: Path = ROOT
     sid: str = "scheduler__nobody_Z2NwX2d1YXJkcmFpbA__test"
@@ -475,7 +476,7 @@ def _outputlookup(text: str, rows: List[Fields], env: Env) -> List[Fields]:
     options, names = _options(text)
     if set(options) - {"append", "key_field", "override_if_empty"} or len(names) != 1:
         raise EvalError(f"outputlookup {text!r} is not modelled")
-    store = env.kvstores.setdefault(names[0], KVStore())
+    store = env.kvstores.setdefault(names[0], Collection())
     if not rows and not _truth(options.get("override_if_empty", "true")):
         return rows  # nothing to write, and the lookup is left as it is
     if not _truth(options.get("append", "false")):
@@ -490,5 +491,5 @@ def rows_of(values: Iterable[Mapping[str, Value]]) -> List[Fields]:
     return [{k: v for k, v in r.items() if v not in (None, "", [])} for r in values]
 
 
-__all__ = ["Command", "Env", "KVStore", "format_results", "rows_of", "run_command", "run_pipeline", "run_search",
+__all__ = ["Collection", "Command", "Env", "format_results", "rows_of", "run_command", "run_pipeline", "run_search",
            "substitute_subsearches"]

@@ -17,10 +17,10 @@ from guardrail.correlate.options import parse_options
 from guardrail.correlate.render import to_record
 
 from devtools.conf import ROOT, parse_conf
-from devtools.evalspl import Env, EvalError, Fields, KVStore, run_search
+from devtools.evalspl import Collection, Env, EvalError, Fields, run_search
 from devtools.splcheck import AppContent, expand
 
-__all__ = ["COLLECTION", "SUMMARY", "KVStore", "correlate_command", "environment", "run_saved_search"]
+__all__ = ["COLLECTION", "SUMMARY", "Collection", "correlate_command", "environment", "run_saved_search"]
 
 SUMMARY = "guardrail_correlation_summary"
 COLLECTION = "guardrail_verdicts_lookup"
@@ -39,8 +39,8 @@ def correlate_command(rows: List[Fields], args: str, env: Env) -> List[Fields]:
     return [dict(to_record(item)) for item in released]
 
 
-def environment(events: Sequence[Fields], now: float, kvstores: Optional[Dict[str, KVStore]] = None) -> Env:
-    return Env(events=events, now=now, kvstores=kvstores if kvstores is not None else {COLLECTION: KVStore()},
+def environment(events: Sequence[Fields], now: float, kvstores: Optional[Dict[str, Collection]] = None) -> Env:
+    return Env(events=events, now=now, kvstores=kvstores if kvstores is not None else {COLLECTION: Collection()},
                commands={"correlatepolicydenied": correlate_command})
 
 

@@ -104,7 +104,7 @@ def test_the_views_read_the_summary_and_find_every_field_they_use() -> None:
 
 
 def test_the_views_read_the_verdicts_of_their_time_range() -> None:
-    store = summary.KVStore()
+    store = summary.Collection()
     for i, t in enumerate((DAY0 - 1, DAY0, DAY0 + 3599.5, DAY0 + 3600, DAY0 + 7200)):
         store.records[f"k{i}"] = {"_key": f"k{i}", "denied_time": str(t), "match_status": "identified"}
     text = expanded("`guardrail_verdicts_in_range`")
@@ -272,7 +272,7 @@ def test_the_alerts_read_back_what_the_engine_says_over_the_full_stream() -> Non
 
 def test_retention_drops_old_verdicts_and_never_rewrites_from_a_cut_read() -> None:
     now = DAY0 + 40 * 86400.0
-    store = summary.KVStore()
+    store = summary.Collection()
     for day_ago in range(0, 40):
         store.records[f"k{day_ago}"] = {"_key": f"k{day_ago}", "denied_time": str(now - day_ago * 86400 - 60),
                                         "match_status": "identified"}

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from devtools.evalspl import Env, EvalError, KVStore, evaluate, run_search, search_matches
+from devtools.evalspl import Collection, Env, EvalError, evaluate, run_search, search_matches
 from devtools.evalspl.timemod import epoch_of
 
 NOW = float(calendar.timegm((2026, 3, 4, 10, 17, 42, 0, 0, 0)))
@@ -97,7 +97,7 @@ def test_generating_and_appending_commands() -> None:
 
 
 def test_kv_store_upserts_by_key_and_answers_where_clauses() -> None:
-    store = KVStore()
+    store = Collection()
     env = Env(events=[], now=100.0, kvstores={"verdicts": store})
     for status in ("unidentified", "identified"):
         run_search(f'| makeresults | eval _key="abc", t=5, status="{status}" '
