@@ -20,9 +20,8 @@ There is no splunkd in the build, so this module evaluates exactly the subset of
   ``max_matches`` and ``case_sensitive_match`` of its ``transforms.conf`` stanza.
 * ``KVStore``: the app's KV store collections (site data and triage state live there).
 * ``extract_time``: ``TIME_PREFIX`` + ``MAX_TIMESTAMP_LOOKAHEAD`` + ``TIME_FORMAT`` on ``_raw``.
-* ``run_search``: a whole search (subsearches, base search with time modifiers, a pipeline of the
-  commands :mod:`.spl` models) over a modelled set of events, KV store collections and custom
-  commands.
+* ``run_search``: a whole search (subsearches, base search with time modifiers, then the
+  pipeline's commands) over a modelled set of events, the KV store and custom commands.
 
 Values are ``None`` (null), ``str``, ``float`` / ``int``, ``bool`` or a ``list`` of strings
 (a multivalue field). Modelling choices where Splunk's behaviour is not spelled out are marked
@@ -37,14 +36,13 @@ from .parser import Node, Parser, Token, tokenize
 from .pipeline import COMMANDS, SearchContext, rename_pairs, run_pipeline
 from .props import apply_props, apply_stanza, extract_time, merge_stanzas, props_stanza
 from .search import SearchParser, search_matches, with_eventtypes
-from .spl import Collection, Env, run_search
+from .spl import Env, run_search
 from .values import EvalError, Fields, Value
 
 __all__ = [
     "COMMANDS",
     "EXTRACTION_CUTOFF",
     "FUNCTIONS",
-    "Collection",
     "Context",
     "Env",
     "EvalError",

@@ -18,15 +18,22 @@ Modelled (Splunk 9.x Search Reference), with the choices where the reference is 
   by-values. Without ``by``, empty input still gives one row (``count`` = 0).
 * ``sort [<limit>] [-|+]<field> ...``: numbers compare as numbers, strings by code point; a row
   without a sort field, or a field holding numbers and strings, raises (not modelled).
-* ``dedup <fields>``: the first row of each value combination; a row lacking one of the fields
-  raises (Splunk drops it unless ``keepempty=true``: not modelled).
+* ``dedup <fields>``: the first row of each value combination; a row lacking one of the fields is
+  dropped (``keepempty=false``, the default).
 * ``inputlookup [append=true] <lookup>``, ``outputlookup [append=true] [key_field=<f>] <lookup>``:
   CSV files are read from and written to the app's ``lookups/``; KV store collections live in the
   ``KVStore`` given (only the lookup's ``fields_list`` is written and read back);
   ``override_if_empty=false`` leaves the lookup alone when there are no rows.
 * ``appendpipe [<pipeline>]``: the rows, then the pipeline's output over them.
 * ``addinfo``: ``info_min_time``, ``info_max_time``, ``info_search_time``, ``info_sid`` of the search.
-* ``mvexpand <field>``, ``head <n>``, ``makeresults [count=<n>]``.
+* ``eventstats`` / ``streamstats [current=f]``: the ``stats`` functions per ``by`` group, added to
+  each row (``streamstats``: over the rows before it, and itself unless ``current=f``).
+* ``append [<search>]``: the rows, then a whole search's results (``SearchContext.subsearch``).
+* ``inputlookup <lookup> where <clause>``: the records the ``search`` clause matches.
+* ``mvexpand <field>``, ``head <n>``, ``makeresults [count=<n>]``, and the custom commands the
+  context names (the app's own search commands, modelled by the caller).
+
+``devtools.evalspl.spl`` runs whole searches (base search, subsearches) with these commands.
 """
 
 from __future__ import annotations
@@ -55,6 +62,12 @@ class SearchContext:
     now: float = field(default_factory=time.time)
     kvstore: KVStore = field(default_factory=KVStore)
     info: Dict[str, str] = field(default_factory=dict)
+    #: what ``time()`` returns while the pipeline runs (``now`` when None)
+    clock: Optional[float] = None
+    #: custom search commands: name -> (rows, arguments) -> rows
+    custom: Dict[str, Callable[[List[Fields], str], List[Fields]]] = field(default_factory=dict)
+    #: runs a whole search (``append [...]``); None where only pipelines are modelled
+    subsearch: Optional[Callable[[str], List[Fields]]] = None
 
 
 Command = Callable[[SearchContext, str, List[Fields]], List[Fields]]
@@ -81,7 +94,7 @@ def _cmd_eval(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]
     assignments = _split_assignments(rest)
     for row in rows:
         for name, expression in assignments:
-            value = as_field(evaluate(expression, row, ctx.now))
+            value = as_field(evaluate(expression, row, ctx.now, ctx.clock))
             if value is None:
                 row.pop(name, None)
             else:
@@ -90,11 +103,11 @@ def _cmd_eval(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]
 
 
 def _cmd_where(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
-    return [row for row in rows if evaluate(rest, row, ctx.now) is True]
+    return [row for row in rows if evaluate(rest, row, ctx.now, ctx.clock) is True]
 
 
 def _cmd_search(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
-    return [row for row in rows if search_matches(rest, row)]
+    return [row for row in rows if search_matches(rest, row, ctx.now)]
 
 
 def _cmd_lookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
@@ -224,43 +237,99 @@ def _aggregate(fn: str, name: str, values: List[Value], rows: List[Fields]) -> V
     raise EvalError(f"stats function {fn}() is not modelled")
 
 
-def _cmd_stats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+Aggregation = Tuple[str, str, str]
+
+
+def _stats_spec(command: str, rest: str, allowed: Tuple[str, ...] = ()) -> Tuple[List[Aggregation], List[str],
+                                                                                  Dict[str, str]]:
+    """``(function, field, output name)`` list, ``by`` fields and leading options of a stats command."""
+    options: Dict[str, str] = {}
+    while True:
+        found = re.match(r"\s*(\w+)=(\S+)", rest)
+        if not found or found.group(1) in {"count"}:
+            break
+        if found.group(1) not in allowed:
+            raise EvalError(f"{command} option {found.group(1)} is not modelled")
+        options[found.group(1)] = found.group(2)
+        rest = rest[found.end():]
     split = re.split(r"\s+by\s+", rest, maxsplit=1, flags=re.I)
-    spec, by = split[0], (re.split(r"[\s,]+", split[1].strip()) if len(split) > 1 else [])
-    aggregations: List[Tuple[str, str, str]] = []
+    spec, by = split[0], ([b for b in re.split(r"[\s,]+", split[1].strip()) if b] if len(split) > 1 else [])
+    aggregations: List[Aggregation] = []
     pos = 0
     while pos < len(spec.strip()):
         match = _AGG.match(spec, pos)
         if not match or match.end() == pos:
-            raise EvalError(f"stats: cannot read {spec[pos:pos + 30]!r}")
+            raise EvalError(f"{command}: cannot read {spec[pos:pos + 30]!r}")
         fn, arg, alias = match.group(1), (match.group(2) or "").strip(), match.group(3)
         if fn.lower() != fn or (not arg and fn != "count") or "eval(" in spec:
-            raise EvalError(f"stats {fn}({arg}) is not modelled")
+            raise EvalError(f"{command} {fn}({arg}) is not modelled")
         aggregations.append((fn, arg, alias or (f"{fn}({arg})" if arg else fn)))
         pos = match.end()
+    return aggregations, by, options
+
+
+def _group(row: Fields, by: List[str]) -> Optional[Tuple[str, ...]]:
+    """The row's ``by`` values, None when one is missing (such rows form no group, as in Splunk)."""
+    parts: List[str] = []
+    for name in by:
+        value = row.get(name)
+        if value is None or value == []:
+            return None
+        if isinstance(value, list):
+            raise EvalError(f"grouping by a multivalue field ({name}) is not modelled")
+        parts.append(str(value))
+    return tuple(parts)
+
+
+def _results(aggregations: List[Aggregation], members: List[Fields]) -> Fields:
+    out: Fields = {}
+    for fn, arg, alias in aggregations:
+        out[alias] = _aggregate(fn, arg, [m.get(arg) for m in members] if arg else [], members)
+    return out
+
+
+def _cmd_stats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    aggregations, by, _ = _stats_spec("stats", rest)
     groups: Dict[Tuple[str, ...], List[Fields]] = {}
     for row in rows:
-        parts: List[str] = []
-        for name in by:
-            value = row.get(name)
-            if value is None or value == []:
-                break
-            if isinstance(value, list):
-                raise EvalError(f"stats by a multivalue field ({name}) is not modelled")
-            parts.append(str(value))
-        else:
-            groups.setdefault(tuple(parts), []).append(row)
+        key = _group(row, by)
+        if key is not None:
+            groups.setdefault(key, []).append(row)
     if not by and not groups:
         groups[()] = []
-    out: List[Fields] = []
     ordered = sorted(groups.items(), key=lambda item: [_sort_value(v, "by") for v in item[0]])
-    for key, members in ordered:
-        result: Fields = dict(zip(by, key))
-        for fn, arg, alias in aggregations:
-            value = _aggregate(fn, arg, [m.get(arg) for m in members] if arg else [], members)
-            if value is not None:
-                result[alias] = value
-        out.append(result)
+    return [{**dict(zip(by, key)), **_results(aggregations, members)} for key, members in ordered]
+
+
+def _cmd_eventstats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    aggregations, by, _ = _stats_spec("eventstats", rest)
+    groups: Dict[Tuple[str, ...], List[Fields]] = {}
+    for row in rows:
+        key = _group(row, by)
+        if key is not None:
+            groups.setdefault(key, []).append(row)
+    results = {key: _results(aggregations, members) for key, members in groups.items()}
+    out: List[Fields] = []
+    for row in rows:
+        key = _group(row, by)
+        out.append({**row, **results[key]} if key is not None else row)
+    return out
+
+
+def _cmd_streamstats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    aggregations, by, options = _stats_spec("streamstats", rest, ("current",))
+    current = options.get("current", "t").lower() not in {"f", "false", "0"}
+    seen: Dict[Tuple[str, ...], List[Fields]] = {}
+    out: List[Fields] = []
+    for row in rows:
+        key = _group(row, by)
+        if key is None:
+            out.append(row)
+            continue
+        group = seen.setdefault(key, [])
+        window = [*group, row] if current else group
+        out.append({**row, **_results(aggregations, window)})
+        group.append(row)
     return out
 
 
@@ -297,6 +366,8 @@ def _cmd_dedup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields
     seen = set()
     out: List[Fields] = []
     for row in rows:
+        if any(row.get(n) in (None, []) for n in names):
+            continue  # keepempty=false (the default): a row without one of the fields is dropped
         key = tuple(_sort_value(row.get(n), n) for n in names)
         if key not in seen:
             seen.add(key)
@@ -328,10 +399,16 @@ def _read_lookup(ctx: SearchContext, name: str) -> List[Fields]:
 
 
 def _cmd_inputlookup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    clause = None
+    found = re.search(r"\swhere\s", " " + rest, re.I)
+    if found:
+        rest, clause = (" " + rest)[:found.start()].strip(), (" " + rest)[found.end():]
     options, words = _options(rest, ("append",))
     if len(words) != 1:
-        raise EvalError(f"inputlookup {rest!r}: one lookup name, no where clause, is modelled")
+        raise EvalError(f"inputlookup {rest!r}: one lookup name is modelled")
     read = _read_lookup(ctx, words[0])
+    if clause is not None:
+        read = [row for row in read if search_matches(clause, row, ctx.now)]
     return rows + read if _true(options.get("append")) else read
 
 
@@ -383,6 +460,12 @@ def _cmd_appendpipe(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[F
     return rows + _run(ctx, _bracketed(rest), [dict(r) for r in rows])
 
 
+def _cmd_append(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
+    if ctx.subsearch is None:
+        raise EvalError("append needs a whole search: run it with devtools.evalspl.spl.run_search")
+    return rows + ctx.subsearch(_bracketed(rest))
+
+
 def _cmd_addinfo(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
     if rest.strip():
         raise EvalError("addinfo options are not modelled")
@@ -425,21 +508,29 @@ COMMANDS: Dict[str, Command] = {
     "sort": _cmd_sort, "dedup": _cmd_dedup, "inputlookup": _cmd_inputlookup,
     "outputlookup": _cmd_outputlookup, "appendpipe": _cmd_appendpipe, "addinfo": _cmd_addinfo,
     "mvexpand": _cmd_mvexpand, "head": _cmd_head, "makeresults": _cmd_makeresults,
+    "eventstats": _cmd_eventstats, "streamstats": _cmd_streamstats, "append": _cmd_append,
 }
+
+
+def run_stage(ctx: SearchContext, stage: str, rows: List[Fields]) -> List[Fields]:
+    """One command of a pipeline over ``rows``."""
+    command, _, rest = stage.strip().partition(" ")
+    handler = COMMANDS.get(command)
+    if handler is not None:
+        rows = handler(ctx, rest.strip(), rows)
+    elif command in ctx.custom:
+        rows = ctx.custom[command](rows, rest.strip())
+    else:
+        raise EvalError(f"command {command!r} is not modelled")
+    return [{k: v for k, v in row.items() if v is not None} for row in rows]
 
 
 def _run(ctx: SearchContext, pipeline: str, rows: List[Fields]) -> List[Fields]:
     from devtools.splcheck import split_top_level
 
     for stage in (s.strip() for s in split_top_level(pipeline, "|")):
-        if not stage:
-            continue
-        command, _, rest = stage.partition(" ")
-        handler = COMMANDS.get(command)
-        if handler is None:
-            raise EvalError(f"command {command!r} is not modelled")
-        rows = handler(ctx, rest, rows)
-        rows = [{k: v for k, v in row.items() if v is not None} for row in rows]
+        if stage:
+            rows = run_stage(ctx, stage, rows)
     return rows
 
 
@@ -455,4 +546,4 @@ def run_pipeline(pipeline: str, events: List[Fields], root: Path = ROOT, now: Op
     return _run(ctx, pipeline, [dict(e) for e in events])
 
 
-__all__ = ["COMMANDS", "SearchContext", "lookup_stanza", "rename_pairs", "run_pipeline"]
+__all__ = ["COMMANDS", "SearchContext", "lookup_stanza", "rename_pairs", "run_pipeline", "run_stage"]

@@ -3,7 +3,7 @@
 :func:`correlate_command` is ``correlatepolicydenied`` as a custom command of the evaluator: the
 engine itself (``Correlator``) over the search's results, with the options the search passes
 parsed by the command's own option table. :func:`run_saved_search` runs a saved search of the app
-(macros expanded) over indexed events at a given time, with the KV store collections kept in an
+(macros expanded) over indexed events at a given time, with the KV store kept in an
 :class:`~devtools.evalspl.Env` between runs, so that a test can run the summary twice over
 overlapping windows and read it back the way the alerts do.
 """
@@ -17,13 +17,13 @@ from guardrail.correlate.options import parse_options
 from guardrail.correlate.render import to_record
 
 from devtools.conf import ROOT, parse_conf
-from devtools.evalspl import Collection, Env, EvalError, Fields, run_search
+from devtools.evalspl import Env, EvalError, Fields, KVStore, run_search
 from devtools.splcheck import AppContent, expand
 
-__all__ = ["COLLECTION", "SUMMARY", "Collection", "correlate_command", "environment", "run_saved_search"]
+__all__ = ["COLLECTION", "SUMMARY", "correlate_command", "environment", "run_saved_search", "verdicts"]
 
 SUMMARY = "guardrail_correlation_summary"
-COLLECTION = "guardrail_verdicts_lookup"
+COLLECTION = "guardrail_verdicts"  # the KV store collection behind guardrail_verdicts_lookup
 
 
 def correlate_command(rows: List[Fields], args: str, env: Env) -> List[Fields]:
@@ -39,9 +39,15 @@ def correlate_command(rows: List[Fields], args: str, env: Env) -> List[Fields]:
     return [dict(to_record(item)) for item in released]
 
 
-def environment(events: Sequence[Fields], now: float, kvstores: Optional[Dict[str, Collection]] = None) -> Env:
-    return Env(events=events, now=now, kvstores=kvstores if kvstores is not None else {COLLECTION: Collection()},
+def environment(events: Sequence[Fields], now: float, kvstore: Optional[KVStore] = None) -> Env:
+    return Env(events=events, now=now, kvstore=kvstore if kvstore is not None else KVStore(),
                commands={"correlatepolicydenied": correlate_command})
+
+
+def verdicts(store: KVStore) -> Dict[str, Fields]:
+    """The summary's records by their ``_key`` (the denied entry's insertId)."""
+    return {str(record["_key"]): {k: [str(x) for x in v] if isinstance(v, list) else str(v) for k, v in record.items()}
+            for record in store.records(COLLECTION)}
 
 
 def expanded(text: str, content: Optional[AppContent] = None) -> str:

@@ -22,7 +22,7 @@ from guardrail.correlate.model import OUTPUT_FIELDS
 from guardrail.correlate.options import OPTION_TABLE, OPTIONS_BY_NAME, Options, parse_options
 
 from devtools.conf import ROOT, parse_conf
-from devtools.evalspl import Env, Fields, evaluate, run_search
+from devtools.evalspl import Env, Fields, KVStore, evaluate, run_search
 from devtools.narrow import adversarial, equivalence, keys, summary
 from devtools.narrow.events import index_events
 from devtools.scenarios import DAY0, Scenario
@@ -104,11 +104,11 @@ def test_the_views_read_the_summary_and_find_every_field_they_use() -> None:
 
 
 def test_the_views_read_the_verdicts_of_their_time_range() -> None:
-    store = summary.Collection()
-    for i, t in enumerate((DAY0 - 1, DAY0, DAY0 + 3599.5, DAY0 + 3600, DAY0 + 7200)):
-        store.records[f"k{i}"] = {"_key": f"k{i}", "denied_time": str(t), "match_status": "identified"}
+    store = KVStore()
+    store.upsert(summary.COLLECTION, [{"_key": f"k{i}", "denied_time": str(t), "match_status": "identified"}
+                                      for i, t in enumerate((DAY0 - 1, DAY0, DAY0 + 3599.5, DAY0 + 3600, DAY0 + 7200))])
     text = expanded("`guardrail_verdicts_in_range`")
-    env = summary.environment([], DAY0 + 86400, {summary.COLLECTION: store})
+    env = summary.environment([], DAY0 + 86400, store)
     env.earliest, env.latest = DAY0, DAY0 + 3600
     assert sorted(str(r["_key"]) for r in run_search(text, env)) == ["k1", "k2"]
     env.earliest, env.latest = None, None  # all time
@@ -231,7 +231,7 @@ def test_rerunning_a_window_updates_verdicts_instead_of_adding_them() -> None:
     times = sorted(t.time for t in day().truth.values())
     first = math.ceil(times[0] / 60) * 60 + 10 * 60  # the burst of the adversarial day
     env = summary.environment(events(), first)
-    store = env.kvstores[summary.COLLECTION]
+    store = env.kvstore
     seen: Set[str] = set()
     for now in (first, first, first + 300, first + 600):
         out = run_at(now, env)
@@ -239,8 +239,9 @@ def test_rerunning_a_window_updates_verdicts_instead_of_adding_them() -> None:
         denied = {k for k, t in day().truth.items() if window.start <= t.time < window.stop}
         assert {r["insert_id"] for r in out} == denied
         seen |= denied
-        assert set(store.records) == seen  # one record per denied call, keyed by its insertId
-        assert {store.records[k]["correlated_at"] for k in denied} == {str(int(now))}  # this run's verdicts
+        records = summary.verdicts(store)
+        assert set(records) == seen  # one record per denied call, keyed by its insertId
+        assert {records[k]["correlated_at"] for k in denied} == {str(int(now))}  # this run's verdicts
     assert len(seen) > 20
 
 
@@ -272,19 +273,18 @@ def test_the_alerts_read_back_what_the_engine_says_over_the_full_stream() -> Non
 
 def test_retention_drops_old_verdicts_and_never_rewrites_from_a_cut_read() -> None:
     now = DAY0 + 40 * 86400.0
-    store = summary.Collection()
-    for day_ago in range(0, 40):
-        store.records[f"k{day_ago}"] = {"_key": f"k{day_ago}", "denied_time": str(now - day_ago * 86400 - 60),
-                                        "match_status": "identified"}
-    env = summary.environment([], now, {summary.COLLECTION: store})
+    store = KVStore()
+    store.upsert(summary.COLLECTION, [{"_key": f"k{day_ago}", "denied_time": str(now - day_ago * 86400 - 60),
+                                       "match_status": "identified"} for day_ago in range(0, 40)])
+    env = summary.environment([], now, store)
     [row] = summary.run_saved_search("guardrail_verdicts_retention", env)
     kept = {f"k{d}" for d in range(0, 40) if now - d * 86400 - 60 >= now - now % 86400 - 30 * 86400}
-    assert set(store.records) == kept and row["verdicts_kept"] == str(len(kept))
+    assert set(summary.verdicts(store)) == kept and row["verdicts_kept"] == str(len(kept))
     crowded = AppContent(dict(CONTENT.macros), CONTENT.commands, CONTENT.lookups)
     crowded.macros[("guardrail_verdicts_rewrite_max", 0)] = Macro("guardrail_verdicts_rewrite_max", [], "5")
-    before = dict(store.records)
+    before = summary.verdicts(store)
     summary.run_saved_search("guardrail_verdicts_retention", env, crowded)
-    assert store.records == before  # more to keep than a read may return: left as it is
+    assert summary.verdicts(store) == before  # more to keep than a read may return: left as it is
 
 
 def test_the_accelerated_variant_reads_every_field_of_what_it_takes_from_tstats() -> None:

@@ -9,7 +9,7 @@ from typing import List
 
 import pytest
 
-from devtools.evalspl import Collection, Env, EvalError, evaluate, run_search, search_matches
+from devtools.evalspl import Env, EvalError, KVStore, evaluate, run_search, search_matches
 from devtools.evalspl.timemod import epoch_of
 
 NOW = float(calendar.timegm((2026, 3, 4, 10, 17, 42, 0, 0, 0)))
@@ -97,18 +97,21 @@ def test_generating_and_appending_commands() -> None:
 
 
 def test_kv_store_upserts_by_key_and_answers_where_clauses() -> None:
-    store = Collection()
-    env = Env(events=[], now=100.0, kvstores={"verdicts": store})
+    store = KVStore()
+    env = Env(events=[], now=100.0, kvstore=store)
     for status in ("unidentified", "identified"):
-        run_search(f'| makeresults | eval _key="abc", t=5, status="{status}" '
-                   '| outputlookup append=true key_field=_key verdicts', env)
-    run_search('| makeresults | eval _key="def", t=50, status="ambiguous" '
-               '| outputlookup append=true key_field=_key verdicts', env)
-    assert sorted(store.records) == ["abc", "def"] and store.records["abc"]["status"] == "identified"
-    rows = run_search('| inputlookup verdicts where t>=1 AND t<10', env)
+        run_search(f'| makeresults | eval _key="abc", denied_time=5, match_status="{status}", scratch=1 '
+                   '| outputlookup append=true key_field=_key guardrail_verdicts_lookup', env)
+    run_search('| makeresults | eval _key="def", denied_time=50, match_status="ambiguous" '
+               '| outputlookup append=true key_field=_key guardrail_verdicts_lookup', env)
+    records = {r["_key"]: r for r in store.records("guardrail_verdicts")}
+    assert sorted(records) == ["abc", "def"] and records["abc"]["match_status"] == "identified"
+    assert "scratch" not in records["abc"]  # only the lookup's fields_list is written
+    rows = run_search('| inputlookup guardrail_verdicts_lookup where denied_time>=1 AND denied_time<10', env)
     assert [r["_key"] for r in rows] == ["abc"]
-    run_search('| inputlookup verdicts where t>=10 | outputlookup verdicts', env)  # replace: drops "abc"
-    assert sorted(store.records) == ["def"]
+    run_search('| inputlookup guardrail_verdicts_lookup where denied_time>=10 | outputlookup guardrail_verdicts_lookup',
+               env)  # replace: drops "abc"
+    assert [r["_key"] for r in store.records("guardrail_verdicts")] == ["def"]
 
 
 @pytest.mark.parametrize("search", [
