@@ -24,6 +24,7 @@ from tests.unit.correlate_builders import (
     logon,
     nat,
     newest_first,
+    proxy,
     signin,
     vpn,
 )
@@ -213,3 +214,39 @@ def test_session_records_keep_their_mark() -> None:
     [end] = parse_cim("vpn end", mark(T0, "end", duration="60"), T0)
     assert isinstance(start, Session) and (start.mark, start.end) == ("start", float("inf"))
     assert isinstance(end, Session) and (end.mark, end.start, end.end) == ("end", T0 - 60, T0)
+
+
+def test_a_check_reads_its_proxy_record_however_often_the_evidence_is_pruned() -> None:
+    """A colleague's call that went through the explicit proxy is no check of the NAT log; the proxy
+    record that shows it must still be there when the check is settled. Checks settle in arrival
+    order, so a call that arrived a little out of order (within the clock skew) holds the ones behind
+    it; the engine used to prune their proxy records meanwhile, and the check then counted as a
+    missing translation: the NAT log looked incomplete and nobody was ruled out."""
+    rows = newest_first([gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS),
+                         *office("10.1.2.3", "LAPTOP-A", "avery.lin"), *office("10.1.2.4", "LAPTOP-B", "blake.ng"),
+                         fdr(T0 + 30, "DnsRequest", "LAPTOP-B", aip=EGRESS, local="10.1.2.4",
+                             domain="compute.googleapis.com"),
+                         gcp_row(T0 + 900, ip=EGRESS, principal="casey@example-corp.com", log="activity", code=0,
+                                 insert_id="x"),
+                         proxy(T0 + 930, "casey@example-corp.com", "10.1.9.9", "compute.googleapis.com"),
+                         # traffic of another egress, enough for the engine to prune on the way
+                         *(nat(T0 + 805 - i * 0.5, f"10.9.{i // 200}.{i % 200}", "192.0.2.99") for i in range(400))])
+    # a call from elsewhere, 50 s older than casey's, arrives just before it (within the skew)
+    early = gcp_row(T0 + 850, ip="198.51.100.50", principal="dana@example-corp.com", log="activity", code=0,
+                    insert_id="y")
+    at = next(i for i, r in enumerate(rows) if r["_time"] == f"{T0 + 900:.3f}" and "_raw" in r)
+    rows.insert(at, early)
+    results = []
+    for every_row in (True, False):
+        engine = Correlator(Options())
+        released = []
+        for row in rows:
+            if every_row:  # prune before every row, as often as the engine ever could
+                engine.prune_floor, engine._pruned_size = 0, 0
+            released += engine.feed_records([row])
+        out = {item.entry.insert_id: to_record(item) for item in released + engine.finish()
+               if item.entry is not None}
+        results.append(out["abc123"])
+    pruned, kept = results
+    assert (kept["match_status"], kept["identified_user"]) == ("identified", "avery.lin")
+    assert pruned["match_evidence"] == kept["match_evidence"]

@@ -663,17 +663,26 @@ class Correlator:
         if size < 2 * self._pruned_size + self.prune_floor:
             return
         o = self.options
+        # the NAT log's checks not yet settled read translations, proxy records and earlier calls
+        # around their own seconds: keep those too, whatever the calls still waiting need
+        checks = self.store.health.pending_span()
+        check_reach = max(o.network_tolerance, o.fingerprint_window, o.selfjoin_window)
         if self.mode == DESCENDING:
             future = self._lo + o.slack
             top_points = max([item.time for item in self._ungathered] + [future])
             top_intervals = max([item.time for item in self._held if item.verdict is None] + [future])
+            point_hi = top_points + o.forward + o.network_tolerance
+            if checks is not None:
+                point_hi = max(point_hi, checks[1] + check_reach)
             self.stats["evidence pruned"] += self.store.prune(
-                -_INF, top_points + o.forward + o.network_tolerance, -_INF, top_intervals + o.network_tolerance)
+                -_INF, point_hi, -_INF, top_intervals + o.network_tolerance)
         elif self.mode == ASCENDING:
             past = self._hi - o.slack
             low_points = min([item.time for item in self._ungathered] + [past])
             low_intervals = min([item.time for item in self._held if item.verdict is None] + [past])
+            point_lo = low_points - o.point_back - o.network_tolerance
+            if checks is not None:
+                point_lo = min(point_lo, checks[0] - check_reach)
             self.stats["evidence pruned"] += self.store.prune(
-                low_points - o.point_back - o.network_tolerance, _INF, low_intervals - o.lookback - o.network_tolerance,
-                _INF)
+                point_lo, _INF, low_intervals - o.lookback - o.network_tolerance, _INF)
         self._pruned_size = len(self.store)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Generic, List, Set, Tuple, TypeVar
+from typing import Any, Callable, Deque, Dict, Generic, List, Optional, Set, Tuple, TypeVar
 
 from .evidence import Evidence, host_key, user_key
 from .model import AuditEntry, Lease, Logon, Nat, ProxyHit, Session, Sighting, SignIn
@@ -146,6 +146,14 @@ class NatHealth:
 
     def __len__(self) -> int:
         return len(self._pending) + len(self._results)
+
+    def pending_span(self) -> Optional[Tuple[float, float]]:
+        """``(earliest, latest)`` time of the checks not yet settled, None when there are none: the
+        point evidence around them (translations, proxy records, earlier calls) must stay until they are."""
+        if not self._pending:
+            return None
+        first, last = self._pending[0][0], self._pending[-1][0]
+        return (first, last) if first <= last else (last, first)
 
     def expect(self, entry: AuditEntry) -> None:
         """A call left through its caller address: check the NAT log there once it has streamed past."""
