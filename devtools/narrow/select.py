@@ -147,13 +147,14 @@ def classify(row: Row) -> Tuple[bool, bool, bool]:
 
 
 def unnarrowed(row: Row) -> Optional[str]:
-    """How the evidence macros read a row before they carried filters: ``audit``, ``point``
-    (proxy, NAT, EDR, IdP: read around the calls), ``interval`` (VPN, DHCP, device logons: read over
-    the lookback), or None (not evidence: DNS, connections without translation)."""
+    """How a run reads a row without the filters and keys: ``audit``, ``point`` (proxy, NAT, EDR,
+    IdP: read around the calls), ``interval`` (VPN, DHCP, device logons, EDR user logons: read over
+    the lookback, since the engine binds a device to its last logon however long ago), or None (not
+    evidence: DNS, connections without translation)."""
     if "_raw" in row and "protoPayload" in _text(row.get("_raw")):
         return "audit" if is_audit(row) else None
     if _has(row, "event_simpleName"):
-        return "point"
+        return "interval" if is_edr_logon(row) else "point"
     found = tags(row)
     if {"network", "session"} <= found and ("vpn" in found or "dhcp" in found):
         return "interval"
