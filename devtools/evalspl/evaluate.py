@@ -361,10 +361,16 @@ def _f_tonumber(ctx: Context, args: List[Node]) -> Value:
         return None
 
 
-def _f_ceiling(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "ceiling")
-    number = _number(_scalar(_ev(ctx, args[0]), "ceiling"))
-    return None if number is None else math.ceil(number)
+def _numeric(name: str, fn: Callable[[float], Any]) -> Evaluator:
+    """An eval function of one number (null stays null)."""
+    def call(ctx: Context, args: List[Node]) -> Value:
+        _arity(args, 1, 1, name)
+        number = _number(_scalar(_ev(ctx, args[0]), name))
+        return None if number is None else fn(number)
+    return call
+
+
+_f_ceiling, _f_floor, _f_abs = _numeric("ceiling", math.ceil), _numeric("floor", math.floor), _numeric("abs", abs)
 
 
 def _f_isnum(ctx: Context, args: List[Node]) -> Value:
@@ -414,18 +420,6 @@ def _f_printf(ctx: Context, args: List[Node]) -> Value:
 def _f_time(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 0, 0, "time")
     return ctx.clock if ctx.clock is not None else ctx.now
-
-
-def _f_floor(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "floor")
-    number = _number(_scalar(_ev(ctx, args[0]), "floor"))
-    return None if number is None else math.floor(number)
-
-
-def _f_abs(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "abs")
-    number = _number(_scalar(_ev(ctx, args[0]), "abs"))
-    return None if number is None else abs(number)
 
 
 def _f_strptime(ctx: Context, args: List[Node]) -> Value:
