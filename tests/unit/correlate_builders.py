@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from guardrail.correlate.engine import Correlator
+from guardrail.correlate.model import Released
+from guardrail.correlate.options import Options
+
 T0 = 1_790_000_000.0  # a fixed epoch (2026-09-21) so tests never read the clock
 GCLOUD_UA = ("google-cloud-sdk gcloud/480.0.0 command/gcloud.compute.instances.create "
              "invocation-id/{inv} environment/None environment-version/None client-os/LINUX "
@@ -131,3 +135,19 @@ def as_table(rows: Sequence[Row]) -> Tuple[List[str], List[List[str]]]:
             values += [value, ("$" + "$;$".join(parts) + "$") if len(parts) > 1 else ""]
         table.append(values)
     return columns, table
+
+
+def run(rows: List[Row], chunk: int, path: str = "rows", **options: Any) -> Tuple[List[Released], Correlator]:
+    """``rows`` through a new engine in chunks of ``chunk``, by the fast path (``feed_rows``, as the
+    command reads chunks) or record by record (``feed_records``): what it released, and the engine."""
+    engine = Correlator(Options(**options))
+    out: List[Released] = []
+    for i in range(0, len(rows), chunk):
+        part = rows[i:i + chunk]
+        if path == "rows":
+            header, table = as_table(part)
+            out += engine.feed_rows(header, table)
+        else:
+            out += engine.feed_records(part)
+    out += engine.finish()
+    return out, engine

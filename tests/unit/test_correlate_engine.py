@@ -14,7 +14,7 @@ from guardrail.correlate.model import OUTPUT_FIELDS, Released
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
 
-from tests.unit.correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, signin, vpn
+from tests.unit.correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, run, signin, vpn
 
 EGRESS = "203.0.113.10"
 
@@ -34,20 +34,6 @@ def day_of_traffic(days: int = 2, per_hour: int = 6) -> Tuple[List[Row], Dict[st
                      signin(t - 30, "someone.else", "198.51.100.1")]
             truth[f"id{n}"] = f"CORP\\{user}"
     return rows, truth
-
-
-def run(rows: List[Row], chunk: int, path: str = "rows", **options: Any) -> Tuple[List[Released], Correlator]:
-    engine = Correlator(Options(**options))
-    out: List[Released] = []
-    for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        if path == "rows":
-            header, table = as_table(part)
-            out += engine.feed_rows(header, table)
-        else:
-            out += engine.feed_records(part)
-    out += engine.finish()
-    return out, engine
 
 
 def names(out: List[Released]) -> Dict[str, str]:

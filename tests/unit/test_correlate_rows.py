@@ -34,6 +34,7 @@ from tests.unit.correlate_builders import (
     nat,
     newest_first,
     proxy,
+    run,
     signin,
     vpn,
 )
@@ -46,16 +47,7 @@ def both_ways(rows: List[Row], chunk: int = 5, **options: Any) -> Tuple[List[Dic
     """The same rows through feed_rows and feed_records: (records out, engine) of each."""
     results: List[Any] = []
     for path in ("rows", "records"):
-        engine = Correlator(Options(**options))
-        out = []
-        for i in range(0, len(rows), chunk):
-            part = rows[i:i + chunk]
-            if path == "rows":
-                header, table = as_table(part)
-                out += engine.feed_rows(header, table)
-            else:
-                out += engine.feed_records(part)
-        out += engine.finish()
+        out, engine = run(rows, chunk, path, **options)
         records = [{k: v for k, v in to_record(item).items() if not k.startswith("__mv_")} for item in out]
         results += [records, engine]
     return results[0], results[1], results[2], results[3]
