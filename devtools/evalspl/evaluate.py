@@ -229,18 +229,6 @@ def _f_replace(ctx: Context, args: List[Node]) -> Value:
     return _regex(_ev(ctx, args[1]), "replace").sub(replacement, text)
 
 
-def _f_lower(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "lower")
-    text = _text(_ev(ctx, args[0]), "lower")
-    return None if text is None else text.lower()
-
-
-def _f_len(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "len")
-    text = _text(_ev(ctx, args[0]), "len")
-    return None if text is None else len(text)
-
-
 def _f_isnull(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 1, 1, "isnull")
     return _ev(ctx, args[0]) in (None, [])
@@ -361,6 +349,23 @@ def _f_tonumber(ctx: Context, args: List[Node]) -> Value:
         return None
 
 
+def _textual(name: str, fn: Callable[[str], Value]) -> Evaluator:
+    """An eval function of one text value (null stays null)."""
+    def call(ctx: Context, args: List[Node]) -> Value:
+        _arity(args, 1, 1, name)
+        text = _text(_ev(ctx, args[0]), name)
+        return None if text is None else fn(text)
+    return call
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 (a key, not a secret)
+
+
+_f_lower, _f_upper, _f_len, _f_md5 = (_textual("lower", str.lower), _textual("upper", str.upper),
+                                      _textual("len", len), _textual("md5", _md5))
+
+
 def _numeric(name: str, fn: Callable[[float], Any]) -> Evaluator:
     """An eval function of one number (null stays null)."""
     def call(ctx: Context, args: List[Node]) -> Value:
@@ -472,24 +477,12 @@ def _f_spath(ctx: Context, args: List[Node]) -> Value:
     return spath_json(text, path)
 
 
-def _f_upper(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "upper")
-    text = _text(_ev(ctx, args[0]), "upper")
-    return None if text is None else text.upper()
-
-
 def _f_trim(ctx: Context, args: List[Node]) -> Value:
     _arity(args, 1, 2, "trim")
     text = _text(_ev(ctx, args[0]), "trim")
     chars = _text(_ev(ctx, args[1]), "trim") if len(args) == 2 else " \t"
     # Splunk trims spaces and tabs by default (eval function reference), not every whitespace.
     return None if text is None else text.strip(chars)
-
-
-def _f_md5(ctx: Context, args: List[Node]) -> Value:
-    _arity(args, 1, 1, "md5")
-    text = _text(_ev(ctx, args[0]), "md5")
-    return None if text is None else hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 (a key, not a secret)
 
 
 def _f_in(ctx: Context, args: List[Node]) -> Value:
