@@ -91,11 +91,10 @@ class Run:
             return self.points[0] <= t < self.points[1]
         return False
 
-    def feed(self, header: List[str], rows: Sequence[Row]) -> None:
+    def feed(self, header: List[str], rows: Sequence[Row], values: List[List[str]]) -> None:
+        """Hand the engine ``rows``, given as their ``values`` in ``header`` order."""
         if not rows:
             return
-        # every value is text here (Hour joins multivalue fields as the command reads them)
-        values = cast(List[List[str]], [[r.get(h, "") for h in header] for r in rows])
         started = time.process_time()
         self.released += self.engine.feed_rows(header, values)
         self.cpu += time.process_time() - started
@@ -200,6 +199,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     for rows in hour.stream():
         generated += len(rows)
         chosen: Dict[str, List[Row]] = {run.name: [] for run in runs}
+        # each row's value list is built once, however many runs take it (every value is text here:
+        # Hour joins multivalue fields as the command reads them)
+        as_values: Dict[int, List[str]] = {}
         for row in rows:
             t = float(str(row["_time"]))
             kinds = select.classify(row)
@@ -222,7 +224,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if run.takes(row, t, kinds, former, values):
                     chosen[run.name].append(row)
         for run in runs:
-            run.feed(header, chosen[run.name])
+            taken = chosen[run.name]
+            values_of = []
+            for row in taken:
+                listed = as_values.get(id(row))
+                if listed is None:
+                    listed = as_values[id(row)] = cast(List[str], [row.get(h, "") for h in header])
+                values_of.append(listed)
+            run.feed(header, taken, values_of)
     verdicts_full = full.finish()
     verdicts_narrowed = narrowed.finish()
     equal = verdicts_full == verdicts_narrowed and len(verdicts_full) == len(hour.denied)

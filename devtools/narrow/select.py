@@ -305,6 +305,9 @@ class KeyMatcher:
         self.hosts = [(k, Spans(v)) for k, v in hosts.items()]
         #: every exact spelling of every kind, lower case: a value none of them is can only match a wildcard
         self.spelled = {form for forms in self.exact.values() for form in forms}
+        #: the earliest and latest time any key covers: a row outside it matches none
+        self.span = (min((w.earliest for w in plan.windows), default=0),
+                     max((w.latest for w in plan.windows), default=0))
 
     def matches(self, row: Row, t: float) -> bool:
         return self.matches_values(key_values(row), t)
@@ -313,6 +316,8 @@ class KeyMatcher:
         """:meth:`matches` given a row's :func:`key_values`."""
         if self.widened:
             return self.wide[0] <= t < self.wide[1]
+        if not self.span[0] <= t < self.span[1]:
+            return False
         for kind in ("ip", "nat", "audit"):
             exact = self.exact.get(kind, {})
             wild = self.wild.get(kind, [])
