@@ -162,6 +162,17 @@ def test_alerts_start_on_minutes_of_their_own() -> None:
             taken[minute] = stanza.name
 
 
+def test_the_queue_intake_runs_off_the_summary_and_before_the_alert_that_reads_it() -> None:
+    """The two scheduled searches that are not alerts and run every few minutes start apart; the
+    findings intake fills the triage queue the minute before the alert reads it."""
+    by_name = {s.name: s for s in SAVED}
+    summary = minutes(by_name["guardrail_correlation_summary"].get("cron_schedule") or "")
+    intake = minutes(by_name["cloud_findings_intake"].get("cron_schedule") or "")
+    alert = minutes(by_name["cloud_findings_new_critical_high"].get("cron_schedule") or "")
+    assert not summary & intake
+    assert {(m + 1) % 60 for m in intake} == alert
+
+
 @pytest.mark.parametrize("stanza", ALERTS, ids=ids(ALERTS))
 def test_allow_skew(stanza: Stanza) -> None:
     skew = stanza.get("allow_skew") or ""
