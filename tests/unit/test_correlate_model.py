@@ -172,6 +172,7 @@ def test_a_nat_log_that_misses_connections_rules_out_nobody() -> None:
     assert r["match_status"] == "ambiguous"
     assert sorted(r["candidate_users"]) == ["avery.lin", "blake.ng"]
     assert "misses connections" in r["match_evidence"][0]
+    assert "(1 of 2 calls within 2 h had no translation)" in r["match_evidence"][0]  # the window it judged
 
 
 def test_a_colleague_s_own_call_explains_their_translation_away() -> None:

@@ -384,7 +384,7 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
                         [*said, *ruled_out[:8]])
 
     if state == "incomplete":
-        why = (f"NAT log of {ip} misses connections around the call ({missing} of {ok + missing} calls within 30 min "
+        why = (f"NAT log of {ip} misses connections around the call ({missing} of {ok + missing} calls within 2 h "
                "had no translation): absence proves nothing, nobody can be ruled out")
     elif state == "complete":
         why = f"no translation to {ip} at the call's second that the call can have used"
