@@ -2,7 +2,8 @@
 
 The stream is :class:`devtools.narrow.volume.Hour`: every log row of the hour and of the lookback
 before it, minute by minute, newest first. The engine (``Correlator``, the command's own code fed
-value lists as its fast path is) runs over it several times in one pass:
+value lists as its fast path is) runs over it several times, in two processes that each stream the
+same seeded rows (one the unnarrowed runs, one the narrowed; ``--serial`` for one process):
 
 * ``full``: one correlation of the hour's denials over the evidence as the evidence macros read it
   before they carried filters (every proxy, NAT, EDR and IdP row around the calls, every VPN,
@@ -29,14 +30,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, cast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "devtools"]
@@ -160,15 +163,13 @@ def former_rows_per_hour(per_minute: Dict[int, Dict[str, int]], hour: Hour) -> i
     return total
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--employees", type=int, default=10_000)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench-scale.json")
-    ap.add_argument("--python", default=None, help="interpreter for the command over SCP (Splunk 9's by default)")
-    ap.add_argument("--no-command", action="store_true", help="skip the run of the real command over SCP")
-    args = ap.parse_args(argv)
-    started = time.perf_counter()
+#: The two halves of the bench, each streamed by a process of its own (one per core): the
+#: unnarrowed runs, and the narrowed ones (the hour's and every scheduled run's).
+GROUPS = ("unnarrowed", "narrowed")
+
+
+def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
+    """Stream the hour once through the runs of ``group``; their rows, CPU and verdicts."""
     options = Options()
     hour = Hour(args.employees, args.seed, options=options)
     views = [v for rows in hour.planned.values() for v in (select.view_from_row(r) for r in rows) if v is not None]
@@ -177,22 +178,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         plan = keys.plan(views, earliest, latest, options)
         return select.Narrowing(plan, options), plan
 
-    full = Run("full", hour.start, hour.end, options, None)
-    hour_narrowing, hour_plan = narrowing(hour.start, hour.end)
-    narrowed = Run("narrowed", hour.start, hour.end, options, hour_narrowing)
-    cycles = [Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0]) for i, (e, latest) in
-              enumerate(hour.runs())]
-    busiest = max(cycles, key=lambda c: sum(1 for t in hour.denied.values() if c.earliest <= t < c.latest))
-    busiest.keep = []
-    # a verdict depends on the end of its run (the NAT log's checks look up to two hours past the call):
-    # the busiest cycle is held to an unnarrowed run over its own range
-    busiest_full = Run(f"{busiest.name} unnarrowed", busiest.earliest, busiest.latest, options, None)
-    runs = [full, narrowed, *cycles, busiest_full]
+    windows = hour.runs()
+    # the busiest scheduled run: the most denials in its window
+    busiest_i = max(range(len(windows)),
+                    key=lambda i: sum(1 for t in hour.denied.values() if windows[i][0] <= t < windows[i][1]))
+    out: Dict[str, object] = {"busiest": busiest_i}
+    if group == "unnarrowed":
+        # a verdict depends on the end of its run (the NAT log's checks look up to two hours past the
+        # call): the busiest cycle is held to an unnarrowed run over its own range
+        e, latest = windows[busiest_i]
+        runs = [Run("full", hour.start, hour.end, options, None),
+                Run("busiest unnarrowed", e, latest, options, None)]
+    else:
+        hour_narrowing, hour_plan = narrowing(hour.start, hour.end)
+        out.update(key_windows=len(hour_plan.windows), widened=hour_plan.widened)
+        runs = [Run("narrowed", hour.start, hour.end, options, hour_narrowing),
+                *(Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0])
+                  for i, (e, latest) in enumerate(windows))]
+        if not args.no_command:
+            runs[1 + busiest_i].keep = []
     # what any run's keys could match: a row none of them can match is decided without them
     spelled = {form for run in runs if run.narrowing is not None for form in run.narrowing.keys.spelled}
     wildcards = any(run.narrowing.keys.wild for run in runs if run.narrowing is not None)
     hosts = {host for run in runs if run.narrowing is not None for host, _ in run.narrowing.keys.hosts}
     widened = any(run.narrowing.keys.widened for run in runs if run.narrowing is not None)
+    unnarrowed = [run for run in runs if run.narrowing is None]
     header = header_of(hour)
     generated = 0
     per_minute: Dict[int, Dict[str, int]] = {}
@@ -210,11 +220,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 bucket = per_minute.setdefault(int(t // 60), {})
                 bucket[former] = bucket.get(former, 0) + 1
             if not any(kinds):
-                for run in (full, busiest_full):
+                for run in unnarrowed:
                     if former is not None and run.takes(row, t, kinds, former, None):
                         chosen[run.name].append(row)
                 continue
-            values = select.key_values(row) if (kinds[0] or kinds[2]) else None
+            values = select.key_values(row) if (kinds[0] or kinds[2]) and not unnarrowed else None
             if values is not None and not widened and not (
                     any(v.lower() in spelled or (wildcards and ":" in v)
                         for name in ADDRESS_KEY_FIELDS for v in values.get(name, ()))
@@ -232,58 +242,89 @@ def main(argv: Optional[List[str]] = None) -> int:
                     listed = as_values[id(row)] = cast(List[str], [row.get(h, "") for h in header])
                 values_of.append(listed)
             run.feed(header, taken, values_of)
-    verdicts_full = full.finish()
-    verdicts_narrowed = narrowed.finish()
-    equal = verdicts_full == verdicts_narrowed and len(verdicts_full) == len(hour.denied)
+    out["runs"] = [{"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
+                    "verdicts": run.finish(), "cpu": run.cpu} for run in runs]
+    if group == "unnarrowed":
+        out.update(generated=generated, rows_by_kind=dict(sorted(hour.counts.items())), denials=dict(hour.denied),
+                   former=former_rows_per_hour(per_minute, hour))
+    kept = next((run for run in runs if run.keep is not None), None)
+    if kept is not None and kept.keep is not None:
+        from devtools.scp import runtime
+
+        python = args.python or runtime("3.9") or sys.executable
+        kept.keep.sort(key=lambda r: -float(str(r["_time"])))
+        out["cycle_command"] = {"earliest": kept.earliest, "latest": kept.latest, **command_cpu(kept.keep, python)}
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--employees", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", type=Path, default=ROOT / "build" / "bench-scale.json")
+    ap.add_argument("--python", default=None, help="interpreter for the command over SCP (Splunk 9's by default)")
+    ap.add_argument("--no-command", action="store_true", help="skip the run of the real command over SCP")
+    ap.add_argument("--serial", action="store_true", help="both halves in this process, one after the other")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    if args.serial:
+        halves = {group: correlate(args, group) for group in GROUPS}
+    else:
+        # the generator is seeded: both processes stream the same rows
+        with ProcessPoolExecutor(max_workers=len(GROUPS), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {group: pool.submit(correlate, args, group) for group in GROUPS}
+            halves = {group: future.result() for group, future in futures.items()}
+    whole, part = halves["unnarrowed"], halves["narrowed"]
+    full, busiest_full = cast(List[Dict[str, Any]], whole["runs"])
+    narrowed, *cycles = cast(List[Dict[str, Any]], part["runs"])
+    busiest = cycles[cast(int, part["busiest"])]
+    denied = cast(Dict[str, float], whole["denials"])
+    verdicts_full, verdicts_narrowed = full["verdicts"], narrowed["verdicts"]
+    equal = verdicts_full == verdicts_narrowed and len(verdicts_full) == len(denied)
     differences = [f"narrowed {k}: {verdicts_full.get(k)} != {verdicts_narrowed.get(k)}"
                    for k in sorted(set(verdicts_full) | set(verdicts_narrowed))
                    if verdicts_full.get(k) != verdicts_narrowed.get(k)]
     cycle_report = []
     for cycle in cycles:
-        got = cycle.finish()
-        report: Dict[str, object] = {"earliest": cycle.earliest, "latest": cycle.latest, "rows": cycle.rows,
-                                     "cpu_seconds": round(cycle.cpu, 3), "verdicts": len(got)}
+        got = cycle["verdicts"]
+        report: Dict[str, object] = {"earliest": cycle["earliest"], "latest": cycle["latest"], "rows": cycle["rows"],
+                                     "cpu_seconds": round(cycle["cpu"], 3), "verdicts": len(got)}
         if cycle is busiest:
-            want = busiest_full.finish()
-            same = got == want and len(want) == sum(1 for t in hour.denied.values()
-                                                    if cycle.earliest <= t < cycle.latest)
-            differences += [f"{cycle.name} {k}: {want.get(k)} != {got.get(k)}"
+            want = busiest_full["verdicts"]
+            same = got == want and len(want) == sum(1 for t in denied.values()
+                                                    if cycle["earliest"] <= t < cycle["latest"])
+            differences += [f"{cycle['name']} {k}: {want.get(k)} != {got.get(k)}"
                             for k in sorted(set(want) | set(got)) if got.get(k) != want.get(k)]
             equal = equal and same
-            report.update({"rows_unnarrowed": busiest_full.rows, "cpu_seconds_unnarrowed": round(busiest_full.cpu, 3),
-                           "equal": same})
+            report.update({"rows_unnarrowed": busiest_full["rows"],
+                           "cpu_seconds_unnarrowed": round(busiest_full["cpu"], 3), "equal": same})
         cycle_report.append(report)
     result: Dict[str, object] = {
         "employees": args.employees,
-        "rows_generated": generated,
-        "rows_by_kind": dict(sorted(hour.counts.items())),
-        "denials": len(hour.denied),
-        "rows_full": full.rows,
-        "rows_narrowed": narrowed.rows,
-        "reduction": round(full.rows / max(narrowed.rows, 1), 1),
+        "rows_generated": whole["generated"],
+        "rows_by_kind": whole["rows_by_kind"],
+        "denials": len(denied),
+        "rows_full": full["rows"],
+        "rows_narrowed": narrowed["rows"],
+        "reduction": round(full["rows"] / max(narrowed["rows"], 1), 1),
         "verdicts_equal": equal,
-        "cpu_seconds_full": round(full.cpu, 2),
-        "cpu_seconds_narrowed": round(narrowed.cpu, 2),
-        "key_windows": len(hour_plan.windows),
-        "widened": hour_plan.widened,
+        "cpu_seconds_full": round(full["cpu"], 2),
+        "cpu_seconds_narrowed": round(narrowed["cpu"], 2),
+        "key_windows": part["key_windows"],
+        "widened": part["widened"],
         "cycles": cycle_report,
         "differences": differences[:20],
         "cycle_cpu_seconds_max": max(float(str(c["cpu_seconds"])) for c in cycle_report),
         "cycle_rows_max": max(int(str(c["rows"])) for c in cycle_report),
         "statuses": dict(sorted(Counter(str(v["match_status"]) for v in verdicts_full.values()).items())),
-        "rows_per_hour_former_alerts": former_rows_per_hour(per_minute, hour),
-        "rows_per_hour_summary": sum(c.rows for c in cycles),
+        "rows_per_hour_former_alerts": whole["former"],
+        "rows_per_hour_summary": sum(c["rows"] for c in cycles),
         "python": platform.python_version(),
     }
     result["hourly_reduction"] = round(int(str(result["rows_per_hour_former_alerts"])) /
                                        max(int(str(result["rows_per_hour_summary"])), 1), 1)
-    if not args.no_command and busiest.keep is not None:
-        from devtools.scp import runtime
-
-        python = args.python or runtime("3.9") or sys.executable
-        busiest.keep.sort(key=lambda r: -float(str(r["_time"])))
-        result["cycle_command"] = {"earliest": busiest.earliest, "latest": busiest.latest,
-                                   **command_cpu(busiest.keep, python)}
+    if "cycle_command" in part:
+        result["cycle_command"] = part["cycle_command"]
     result["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
