@@ -281,6 +281,16 @@ def _group(row: Fields, by: List[str]) -> Optional[Tuple[str, ...]]:
     return tuple(parts)
 
 
+def _groups(rows: List[Fields], by: List[str]) -> Dict[Tuple[str, ...], List[Fields]]:
+    """Rows by the values of their ``by`` fields, in first-seen order (rows missing one are left out)."""
+    groups: Dict[Tuple[str, ...], List[Fields]] = {}
+    for row in rows:
+        key = _group(row, by)
+        if key is not None:
+            groups.setdefault(key, []).append(row)
+    return groups
+
+
 def _results(aggregations: List[Aggregation], members: List[Fields]) -> Fields:
     out: Fields = {}
     for fn, arg, alias in aggregations:
@@ -290,11 +300,7 @@ def _results(aggregations: List[Aggregation], members: List[Fields]) -> Fields:
 
 def _cmd_stats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
     aggregations, by, _ = _stats_spec("stats", rest)
-    groups: Dict[Tuple[str, ...], List[Fields]] = {}
-    for row in rows:
-        key = _group(row, by)
-        if key is not None:
-            groups.setdefault(key, []).append(row)
+    groups = _groups(rows, by)
     if not by and not groups:
         groups[()] = []
     ordered = sorted(groups.items(), key=lambda item: [_sort_value(v, "by") for v in item[0]])
@@ -303,12 +309,7 @@ def _cmd_stats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields
 
 def _cmd_eventstats(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
     aggregations, by, _ = _stats_spec("eventstats", rest)
-    groups: Dict[Tuple[str, ...], List[Fields]] = {}
-    for row in rows:
-        key = _group(row, by)
-        if key is not None:
-            groups.setdefault(key, []).append(row)
-    results = {key: _results(aggregations, members) for key, members in groups.items()}
+    results = {key: _results(aggregations, members) for key, members in _groups(rows, by).items()}
     out: List[Fields] = []
     for row in rows:
         key = _group(row, by)

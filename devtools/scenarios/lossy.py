@@ -18,6 +18,11 @@ from devtools.scenarios.office import OfficeDay
 from devtools.scenarios.world import DAY0, World
 
 
+def day(share: float, seed: int, denials: int = 400) -> evaluate.Result:
+    """One office day whose site B firewall loses ``share`` of its translations, scored newest first."""
+    return evaluate.run_in_process(OfficeDay(World(seed, DAY0), denials=denials, lossy_share=share).simulate(), "desc")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loss", default="0.02,0.05,0.1", help="shares of site B's translations lost, comma-separated")
@@ -28,8 +33,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("|---|---|---|---|---|---|")
     for share in (float(x) for x in args.loss.split(",")):
         for seed in (int(x) for x in args.seeds.split(",")):
-            day = OfficeDay(World(seed, DAY0), denials=args.denials, lossy_share=share).simulate()
-            r = evaluate.run_in_process(day, "desc")
+            r = day(share, seed, args.denials)
             print(f"| {share:.0%} | {seed} | {r.attributable} | {r.names_given} | {r.right} | "
                   f"{r.named_when_cannot_tell} |", flush=True)
     return 0
