@@ -31,7 +31,7 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
     correlatepolicydenied [window=<duration>] [skew=<duration>] [network_tolerance=<duration>]
     [fingerprint_window=<duration>] [lookback=<duration>] [selfjoin_window=<duration>] [agent_window=<duration>]
     [min_confidence=<num>] [margin=<num>] [keep_evidence=<bool>] [max_buffer=<int>]
-    [evidence=<string>]
+    [evidence=<string>] [natlog=<string>] [natlog_window=<duration>]
 
     **Description:**
     Correlates GCP Policy Denied audit events whose caller Google masked with endpoint evidence in

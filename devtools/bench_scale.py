@@ -14,12 +14,19 @@ same seeded rows (one the unnarrowed runs, one the narrowed; ``--serial`` for on
   that touches the hour: the search head's cost of an alert cycle; and the busiest of them once
   more unnarrowed, over its own range.
 
+Every correlation runs as the scheduled one does (``natlog=summary``), with the NAT log's check counts
+appended after its stream. The counts come from the check search's own runs in the same pass: the
+command in checks mode over what ``guardrail_nat_log_check_input`` reads, once over every bucket
+the model has audit entries for (narrowed and, in the other process, unnarrowed: their counts must
+be equal), and once per run of the search over the hour (every 15 minutes, two buckets each: the
+search head's cost of the checks, and each run's counts must equal the whole pass's).
+
 CPU is process time spent inside the engine (what the search head spends on correlation; the
 indexers' share of the narrowing is not in it). The largest cycle also goes through the real
 command over SCP v2 under Splunk's Python, for the command's own CPU including its CSV reading and
 writing. The verdicts of a narrowed run must equal those of the unnarrowed run over the same range,
-row for row (the hour's, and the busiest cycle's: a verdict depends on where its run ends, since the
-NAT log's checks look up to two hours past a call, so a cycle is held to its own twin, not the hour).
+row for row (the hour's, and the busiest cycle's: a cycle is held to its own unnarrowed twin, since
+what a run reads ends with it).
 
 Also reported: rows per hour reaching the command under the app's former design (five alerts each
 correlating their own window over ten hours of session evidence, about 35 runs an hour) and under
@@ -29,6 +36,7 @@ the summary (12 runs). Numbers only; ``build/bench-scale.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -48,10 +56,12 @@ if str(ROOT) not in sys.path:
 
 from guardrail.correlate.engine import Correlator  # noqa: E402
 from guardrail.correlate.evidence import FDR_FIELDS, FIELDS_BY_KIND  # noqa: E402
+from guardrail.correlate.index import CHECK_BUCKET, bucket_of  # noqa: E402
 from guardrail.correlate.model import OUTPUT_FIELDS  # noqa: E402
 from guardrail.correlate.options import Options  # noqa: E402
 from guardrail.correlate.render import to_record  # noqa: E402
 
+from devtools import natlog  # noqa: E402
 from devtools.narrow import keys, select  # noqa: E402
 from devtools.narrow.volume import Hour  # noqa: E402
 from devtools.scenarios import Row  # noqa: E402
@@ -71,7 +81,7 @@ class Run:
     """One correlation: its rows, its engine, the CPU spent in it."""
 
     def __init__(self, name: str, earliest: float, latest: float, options: Options,
-                 narrowing: Optional[select.Narrowing]) -> None:
+                 narrowing: Optional[select.Narrowing | select.CheckNarrowing]) -> None:
         self.name, self.earliest, self.latest = name, earliest, latest
         self.narrowing = narrowing
         self.engine = Correlator(options)
@@ -81,13 +91,13 @@ class Run:
         self.keep: Optional[List[Row]] = None
         ranges = keys.Ranges(earliest, latest, options)
         self.intervals = ranges.intervals
-        # unnarrowed: every point row and audit entry as far back as the NAT log's checks reach
+        # unnarrowed: every point row and audit entry of the run's range
         self.points = ranges.key_source
 
     def takes(self, row: Row, t: float, kinds: Tuple[bool, bool, bool], former: Optional[str],
               values: Optional[Mapping[str, Sequence[str]]]) -> bool:
         if self.narrowing is not None:
-            return self.narrowing.keep_classified(row, t, kinds, values)
+            return bool(self.narrowing.keep_classified(row, t, kinds, values))
         if former == "interval":
             return self.intervals[0] <= t < self.intervals[1]
         if former in ("point", "audit"):
@@ -105,8 +115,13 @@ class Run:
         if self.keep is not None:
             self.keep.extend(rows)
 
-    def finish(self) -> Dict[str, Dict[str, object]]:
+    def finish(self, counts: Sequence[Mapping[str, str]] = ()) -> Dict[str, Dict[str, object]]:
+        """The verdicts, the NAT log's check ``counts`` appended after the stream first."""
         started = time.process_time()
+        if counts:
+            header = list(counts[0])
+            self.released += self.engine.feed_rows(header, [[str(c[h]) for h in header] for c in counts])
+            self.rows += len(counts)
         self.released += self.engine.finish()
         self.cpu += time.process_time() - started
         out: Dict[str, Dict[str, object]] = {}
@@ -118,6 +133,36 @@ class Run:
             out[entry.insert_id] = {name: record.get(name) for name in OUTPUT_FIELDS}
         self.released = []
         return out
+
+
+class CheckRun(Run):
+    """The NAT log's check search over the buckets of ``[earliest, latest)``: the command in checks
+    mode over what the search reads (``narrowing``: :class:`select.CheckNarrowing`), or unnarrowed
+    over every audit entry, translation and proxy request of its range."""
+
+    def __init__(self, name: str, earliest: float, latest: float, options: Options,
+                 narrowing: Optional[select.CheckNarrowing]) -> None:
+        super().__init__(name, earliest, latest, dataclasses.replace(options, natlog="checks"), narrowing)
+        self.audit = keys.check_audit_range(earliest, latest, options)
+        self.points = keys.check_range(earliest, latest, options)
+
+    def takes(self, row: Row, t: float, kinds: Tuple[bool, bool, bool], former: Optional[str],
+              values: Optional[Mapping[str, Sequence[str]]]) -> bool:
+        if isinstance(self.narrowing, select.CheckNarrowing):
+            return self.narrowing.keep_classified(row, t, kinds, values)
+        if former == "audit":
+            return self.audit[0] <= t < self.audit[1]
+        return former == "point" and (select.is_nat(row) or select.is_proxy(row)) and \
+            self.points[0] <= t < self.points[1]
+
+    def counts(self) -> List[Dict[str, str]]:
+        """The counts the search writes for its buckets."""
+        started = time.process_time()
+        self.released += self.engine.finish()
+        self.cpu += time.process_time() - started
+        found = [to_record(item) for item in self.released]  # type: ignore[arg-type]
+        self.released = []
+        return natlog.counts(found, self.earliest, self.latest)
 
 
 def header_of(hour: Hour) -> List[str]:
@@ -140,7 +185,7 @@ def command_cpu(rows: List[Row], python: str) -> Dict[str, object]:
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    out = run_command(COMMAND, python, [], rows)
+    out = run_command(COMMAND, python, ["natlog=summary"], rows)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"python": python, "rows": len(rows), "returncode": out.returncode, "verdicts": len(out.rows),
             "cpu_seconds": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 2),
@@ -170,7 +215,7 @@ GROUPS = ("unnarrowed", "narrowed")
 
 def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
     """Stream the hour once through the runs of ``group``; their rows, CPU and verdicts."""
-    options = Options()
+    options = Options(natlog="summary")  # as guardrail_correlate runs the command
     hour = Hour(args.employees, args.seed, options=options)
     views = [v for rows in hour.planned.values() for v in (select.view_from_row(r) for r in rows) if v is not None]
 
@@ -179,6 +224,16 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         return select.Narrowing(plan, options), plan
 
     windows = hour.runs()
+    # the NAT log's checks: every complete bucket the model has audit entries for, counted once for
+    # the correlations, and the check search's own runs over the hour (every 15 minutes, two buckets)
+    check_lo = bucket_of(hour.point_from) + CHECK_BUCKET
+    check_hi = bucket_of(hour.last)
+    check_windows = [(b, b + 2 * CHECK_BUCKET) for b in range(int(hour.start) - int(CHECK_BUCKET),
+                                                                 int(hour.end) - int(CHECK_BUCKET), int(CHECK_BUCKET))]
+
+    def check_narrowing(lo: float, hi: float) -> select.CheckNarrowing:
+        return select.CheckNarrowing(keys.plan_checks(views, lo, hi, options), options)
+
     # the busiest scheduled run: the most denials in its window
     busiest_i = max(range(len(windows)),
                     key=lambda i: sum(1 for t in hour.denied.values() if windows[i][0] <= t < windows[i][1]))
@@ -187,6 +242,7 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         # a verdict depends on the end of its run (the NAT log's checks look up to two hours past the
         # call): the busiest cycle is held to an unnarrowed run over its own range
         e, latest = windows[busiest_i]
+        checks: List[CheckRun] = [CheckRun("checks unnarrowed", check_lo, check_hi, options, None)]
         runs = [Run("full", hour.start, hour.end, options, None),
                 Run("busiest unnarrowed", e, latest, options, None)]
     else:
@@ -195,8 +251,13 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         runs = [Run("narrowed", hour.start, hour.end, options, hour_narrowing),
                 *(Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0])
                   for i, (e, latest) in enumerate(windows))]
+        checks = [CheckRun("checks", check_lo, check_hi, options, check_narrowing(check_lo, check_hi)),
+                  *(CheckRun(f"check cycle {i}", lo, hi, options, check_narrowing(lo, hi))
+                    for i, (lo, hi) in enumerate(check_windows))]
         if not args.no_command:
             runs[1 + busiest_i].keep = []
+    counted = len(runs)
+    runs = [*runs, *checks]
     # what any run's keys could match: a row none of them can match is decided without them
     spelled = {form for run in runs if run.narrowing is not None for form in run.narrowing.keys.spelled}
     wildcards = any(run.narrowing.keys.wild for run in runs if run.narrowing is not None)
@@ -242,8 +303,18 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
                     listed = as_values[id(row)] = cast(List[str], [row.get(h, "") for h in header])
                 values_of.append(listed)
             run.feed(header, taken, values_of)
-    out["runs"] = [{"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
-                    "verdicts": run.finish(), "cpu": run.cpu} for run in runs]
+    check_runs = cast(List[CheckRun], runs[counted:])
+    counts = check_runs[0].counts()
+    runs = runs[:counted]
+    out["checks"] = [{"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
+                      "counts": counts if run is check_runs[0] else run.counts(), "cpu": run.cpu}
+                     for run in check_runs]
+    done: List[Dict[str, object]] = []
+    for run in runs:
+        verdicts = run.finish(counts)  # first: the counts it reads are rows too
+        done.append({"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
+                     "verdicts": verdicts, "cpu": run.cpu})
+    out["runs"] = done
     if group == "unnarrowed":
         out.update(generated=generated, rows_by_kind=dict(sorted(hour.counts.items())), denials=dict(hour.denied),
                    former=former_rows_per_hour(per_minute, hour))
@@ -253,6 +324,7 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
 
         python = args.python or runtime("3.9") or sys.executable
         kept.keep.sort(key=lambda r: -float(str(r["_time"])))
+        kept.keep.extend(cast(List[Row], counts))
         out["cycle_command"] = {"earliest": kept.earliest, "latest": kept.latest, **command_cpu(kept.keep, python)}
     return out
 
@@ -284,6 +356,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     differences = [f"narrowed {k}: {verdicts_full.get(k)} != {verdicts_narrowed.get(k)}"
                    for k in sorted(set(verdicts_full) | set(verdicts_narrowed))
                    if verdicts_full.get(k) != verdicts_narrowed.get(k)]
+    [checks_full] = cast(List[Dict[str, Any]], whole["checks"])
+    checks_narrowed, *check_cycles = cast(List[Dict[str, Any]], part["checks"])
+    counts = checks_full["counts"]
+    counts_equal = counts == checks_narrowed["counts"] and len(counts) > 0
+    by_bucket = {(c["nat_log_ip"], c["_time"]): c for c in counts}
+    for cycle in check_cycles:  # each run of the check search writes what one count over the day says
+        for c in cycle["counts"]:
+            if by_bucket.get((c["nat_log_ip"], c["_time"])) != c:
+                counts_equal = False
+                differences.append(f"{cycle['name']}: {c} != {by_bucket.get((c['nat_log_ip'], c['_time']))}")
+    if checks_narrowed["counts"] != counts:
+        differences.append("the narrowed check search counts differently from the unnarrowed one")
     cycle_report = []
     for cycle in cycles:
         got = cycle["verdicts"]
@@ -319,18 +403,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         "statuses": dict(sorted(Counter(str(v["match_status"]) for v in verdicts_full.values()).items())),
         "rows_per_hour_former_alerts": whole["former"],
         "rows_per_hour_summary": sum(c["rows"] for c in cycles),
+        "check_buckets": [checks_full["earliest"], checks_full["latest"]],
+        "check_counts": len(counts),
+        "check_counts_equal": counts_equal,
+        "rows_checks_full": checks_full["rows"],
+        "rows_checks_narrowed": checks_narrowed["rows"],
+        "cpu_seconds_checks_full": round(checks_full["cpu"], 2),
+        "cpu_seconds_checks_narrowed": round(checks_narrowed["cpu"], 2),
+        "check_cycles": [{"earliest": c["earliest"], "latest": c["latest"], "rows": c["rows"],
+                          "cpu_seconds": round(c["cpu"], 3), "counts": len(c["counts"])} for c in check_cycles],
+        "rows_per_hour_checks": sum(c["rows"] for c in check_cycles),
         "python": platform.python_version(),
     }
+    result["rows_per_hour_correlation"] = int(str(result["rows_per_hour_summary"])) + \
+        int(str(result["rows_per_hour_checks"]))
     result["hourly_reduction"] = round(int(str(result["rows_per_hour_former_alerts"])) /
-                                       max(int(str(result["rows_per_hour_summary"])), 1), 1)
+                                       max(int(str(result["rows_per_hour_correlation"])), 1), 1)
     if "cycle_command" in part:
         result["cycle_command"] = part["cycle_command"]
     result["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for key in ("rows_generated", "rows_full", "rows_narrowed", "reduction", "verdicts_equal", "cpu_seconds_full",
-                "cpu_seconds_narrowed", "cycle_cpu_seconds_max", "cycle_rows_max", "rows_per_hour_former_alerts",
-                "rows_per_hour_summary", "hourly_reduction", "cycle_command", "elapsed_seconds"):
+                "cpu_seconds_narrowed", "cycle_cpu_seconds_max", "cycle_rows_max", "check_counts", "check_counts_equal",
+                "rows_checks_full", "rows_checks_narrowed", "rows_per_hour_former_alerts", "rows_per_hour_summary",
+                "rows_per_hour_checks", "rows_per_hour_correlation", "hourly_reduction", "cycle_command",
+                "elapsed_seconds"):
         print(f"{key}: {result.get(key)}")
     print(f"wrote {os.path.relpath(args.json)}")
     return 0

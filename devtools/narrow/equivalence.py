@@ -5,6 +5,10 @@ command's fast path is) twice over one stream: once over every row, once over th
 run over ``[earliest, latest)`` reads (:mod:`.select`). Both outputs are rendered as the command
 renders them; every denied event of the window must come out of both with the same output fields,
 evidence lines included.
+
+Both run as the scheduled correlation runs the command (:func:`production`: ``natlog=summary``), with
+the same counts of the NAT log's checks appended after the stream (``guardrail_nat_log_counts``):
+by default the counts :mod:`devtools.natlog` finds over the full stream given.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from guardrail.correlate.engine import Correlator
 from guardrail.correlate.model import OUTPUT_FIELDS
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
+
+from devtools import natlog
 
 from .keys import MAX_KEYS, MERGE_SECS, AuditView, Plan, Ranges, plan
 from .select import Narrowing, view_from_row
@@ -48,15 +54,26 @@ def table(rows: Sequence[Row]) -> Tuple[List[str], List[List[str]]]:
     return columns, out
 
 
+def production() -> Options:
+    """The options the scheduled correlation passes (``guardrail_correlate``)."""
+    return Options(natlog="summary")
+
+
+def counts_of(rows: Sequence[Row], options: Optional[Options] = None) -> List[Row]:
+    """The NAT log's check counts over ``rows`` (what the check search keeps for them)."""
+    return list(natlog.counts(natlog.checks(newest_first(rows), options or production())))
+
+
 def newest_first(rows: Sequence[Row]) -> List[Row]:
     return sorted(rows, key=lambda r: -float(str(r.get("_time") or 0)))
 
 
 def verdicts(rows: Sequence[Row], options: Options, earliest: float, latest: float,
-             chunk: int = 50000) -> Dict[str, Dict[str, object]]:
-    """Output fields per denied event of ``[earliest, latest)``, keyed by insertId."""
+             chunk: int = 50000, counts: Sequence[Row] = ()) -> Dict[str, Dict[str, object]]:
+    """Output fields per denied event of ``[earliest, latest)``, keyed by insertId (``counts``
+    appended after the stream, as the correlation appends them)."""
     engine = Correlator(options)
-    ordered = newest_first(rows)
+    ordered = newest_first(rows) + list(counts)
     released = []
     for start in range(0, max(len(ordered), 1), chunk):
         header, values = table(ordered[start:start + chunk])
@@ -100,7 +117,7 @@ def narrowed_rows(rows: Sequence[Row], earliest: float, latest: float, options: 
                   views: Optional[Sequence[AuditView]] = None) -> Tuple[Plan, List[Row]]:
     """The key plan of a run and the rows it reads (``views``: :func:`audit_views` of ``rows``,
     when the caller already has them)."""
-    options = options or Options()
+    options = options or production()
     if views is None:
         source_lo, source_hi = Ranges(earliest, latest, options).key_source
         views = audit_views([r for r in rows if source_lo <= float(str(r.get("_time") or 0)) < source_hi])
@@ -111,19 +128,21 @@ def narrowed_rows(rows: Sequence[Row], earliest: float, latest: float, options: 
 def in_range(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None) -> List[Row]:
     """The full stream of a run: every row within its time range (:attr:`Ranges.everything`), of
     every kind, as the app's searches read evidence before narrowing."""
-    lo, hi = Ranges(earliest, latest, options or Options()).everything
+    lo, hi = Ranges(earliest, latest, options or production()).everything
     return [r for r in rows if lo <= float(str(r.get("_time") or 0)) < hi]
 
 
 def compare(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
             max_keys: int = MAX_KEYS, elapsed: float = 0.0, narrowed: Optional[Sequence[Row]] = None,
-            views: Optional[Sequence[AuditView]] = None) -> Comparison:
+            views: Optional[Sequence[AuditView]] = None, counts: Optional[Sequence[Row]] = None) -> Comparison:
     """Both runs over ``rows`` (the full stream) for the denials of ``[earliest, latest)``.
 
     ``narrowed`` replaces the mirror's selection (rows picked from a wider stream than the run's range,
-    or a test that breaks it on purpose).
+    or a test that breaks it on purpose); ``counts`` the NAT log's check counts found over ``rows``.
     """
-    options = options or Options()
+    options = options or production()
+    if counts is None:
+        counts = counts_of(rows, options) if options.natlog == "summary" else []
     if narrowed is None:
         keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
                                         views=views)
@@ -131,8 +150,8 @@ def compare(rows: Sequence[Row], earliest: float, latest: float, options: Option
         keyplan, _ = narrowed_rows([], earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
                                    views=views if views is not None else audit_views(rows))
         chosen = list(narrowed)
-    full = verdicts(rows, options, earliest, latest)
-    narrow = verdicts(chosen, options, earliest, latest)
+    full = verdicts(rows, options, earliest, latest, counts=counts)
+    narrow = verdicts(chosen, options, earliest, latest, counts=counts)
     out = Comparison(earliest, latest, keyplan, len(rows), len(chosen), full, narrow)
     for key in sorted(set(full) | set(narrow)):
         a, b = full.get(key), narrow.get(key)

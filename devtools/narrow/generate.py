@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from guardrail.correlate.index import HEALTH_WINDOW
+from guardrail.correlate.index import CHECK_BUCKET
+from guardrail.correlate.options import Options
 
 from devtools.conf import ROOT, parse_conf
 
@@ -26,7 +27,9 @@ MACROS = ROOT / "default" / "macros.conf"
 def definitions() -> Dict[str, str]:
     """Stanza name -> definition of every generated macro."""
     out = {name: render() for name, (render, _) in filters.FILTERS.items()}
-    out[keys.HEALTH_MACRO] = f"{HEALTH_WINDOW:g}"
+    out["guardrail_nat_log_check_bucket_secs"] = f"{CHECK_BUCKET:g}"
+    out["guardrail_nat_log_window"] = f"{Options().natlog_window:g}"
+    out["guardrail_nat_log_check_keys(2)"] = keys.render_check_keys()
     out["guardrail_point_back"] = keys.render_point_back()
     out["guardrail_forward"] = keys.render_forward()
     out["guardrail_epoch(1)"] = keys.render_epoch()

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from guardrail.correlate.gcp import DENIED_CODES, SERVICE_AGENT
-from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.options import Options
 
 from . import addresses
@@ -59,7 +58,6 @@ SENTINEL_VALUE = "guardrail:no-key"
 MAX_KEYS_MACRO = "guardrail_evidence_max_keys"
 MAX_SECS_MACRO = "guardrail_evidence_max_key_secs"
 MERGE_MACRO = "guardrail_evidence_key_merge_secs"
-HEALTH_MACRO = "guardrail_nat_health_secs"
 MAX_KEYS = 5000
 MAX_SECS = 45
 MERGE_SECS = 60
@@ -144,11 +142,10 @@ class Ranges:
 
     @property
     def key_source(self) -> Tuple[int, int]:
-        """Audit entries the key search reads: the run's denials, the calls agents acted for, and
-        the calls that judge the NAT log of their addresses."""
+        """Audit entries the key search reads: the run's denials and the calls agents acted for
+        (and the visible calls near them, within the same range); widened, the point evidence of all."""
         o = self.options
-        return self._span(self.earliest - o.agent_window - HEALTH_WINDOW - max(o.selfjoin_window, o.fingerprint_window)
-                          - o.network_tolerance, self.end)
+        return self._span(self.earliest - o.agent_window - o.point_back, self.end)
 
     @property
     def gcp(self) -> Tuple[int, int]:
@@ -241,7 +238,6 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         elif addresses.is_public(kind, address):
             times.setdefault(address, []).append(v.time)
             add("ip=" + address, v.time - o.point_back, v.time + o.forward)
-            add("audit=" + address, v.time - HEALTH_WINDOW - o.selfjoin_window, v.time + HEALTH_WINDOW)
         host = _host(v)
         if host:
             add("host=" + host, v.time - o.point_back, v.time + o.forward)
@@ -250,12 +246,54 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         if address not in times or not addresses.is_public(kind, address):
             continue
         host = _host(v)
-        if any(abs(v.time - t) <= HEALTH_WINDOW for t in times[address]):
-            add("nat=" + address, v.time - o.network_tolerance, v.time + o.network_tolerance)
-            if host:
-                add("host=" + host, v.time - o.fingerprint_window, v.time + o.fingerprint_window)
         if host and any(abs(v.time - t) <= reach(o) for t in times[address]):
             add("host=" + host, v.time - o.point_back, v.time + o.forward)
+    why = "an address the key search cannot reduce" if bad else ""
+    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs)
+
+
+def plan_checks(entries: Iterable[AuditView], lo: float, hi: float, options: Optional[Options] = None,
+                max_keys: int = MAX_KEYS, merge_secs: float = MERGE_SECS, elapsed: float = 0.0,
+                max_secs: float = MAX_SECS) -> Plan:
+    """The keys of the NAT log's check search over the checks of ``[lo, hi)``: for every audit entry
+    from a public address, the translations to it within ``network_tolerance`` (``nat``) and the
+    proxy requests to its API host within ``fingerprint_window`` (a proxy record by its principal, or
+    carrying its invocation-id, exempts it)."""
+    o = options or Options()
+    out = Plan(lo, hi)
+    raw: Dict[str, List[Tuple[float, float]]] = {}
+    bad = ""
+    for v in entries:
+        if not lo <= v.time < hi:
+            continue
+        kind, address = addresses.reduce(v.caller_ip or "")
+        if kind == "bad":
+            bad = "an address the key search cannot reduce"
+        elif addresses.is_public(kind, address):
+            raw.setdefault("nat=" + address, []).append((v.time - o.network_tolerance, v.time + o.network_tolerance))
+            host = _host(v)
+            if host:
+                raw.setdefault("host=" + host, []).append((v.time - o.fingerprint_window,
+                                                           v.time + o.fingerprint_window))
+    return _finish(out, raw, bad, check_range(lo, hi, o), max_keys, merge_secs, elapsed, max_secs)
+
+
+def check_range(lo: float, hi: float, o: Options) -> Tuple[int, int]:
+    """What the check search reads of the audit log, and of NAT and proxy records when it widens:
+    the checks of ``[lo, hi)``, the calls of their programs before them, the records around them."""
+    return math.floor(lo - max(o.selfjoin_window, o.fingerprint_window, o.network_tolerance)), \
+        math.floor(hi + max(o.fingerprint_window, o.network_tolerance)) + 1
+
+
+def check_audit_range(lo: float, hi: float, o: Options) -> Tuple[int, int]:
+    """The audit entries the check search reads (``guardrail_nat_log_check_range``): the checks of
+    ``[lo, hi)`` and the calls of their programs before them."""
+    return math.floor(lo - max(o.selfjoin_window, o.fingerprint_window, o.network_tolerance)), math.floor(hi)
+
+
+def _finish(out: Plan, raw: Dict[str, List[Tuple[float, float]]], bad: str, widest: Tuple[int, int],
+            max_keys: int, merge_secs: float, elapsed: float, max_secs: float) -> Plan:
+    """Merge each key's windows, then render them, or widen to ``widest`` (see :func:`plan`)."""
     for key in sorted(raw):
         reach_hi: Optional[float] = None
         current: Optional[List[float]] = None
@@ -271,20 +309,20 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         if current is not None:
             out.windows.append(Window(key, current[0], current[1]))
     if bad:
-        out.widened, out.why = True, "an address the key search cannot reduce"
+        out.widened, out.why = True, bad
     elif len(out.windows) > max_keys:
         out.widened, out.why = True, f"{len(out.windows)} key windows, more than {max_keys}"
     elif out.windows and elapsed > max_secs:
         out.widened, out.why = True, f"the key search took {elapsed:g} s, more than {max_secs:g}"
     if out.widened:
-        lo, hi = Ranges(earliest, latest, o).key_source
+        lo, hi = widest
         out.searches = [f"earliest={lo} latest={hi}"]
     else:
         by_key: Dict[str, List[Window]] = {}
         for w in out.windows:
             by_key.setdefault(w.key, []).append(w)
         out.searches = [clause(key, spans, out.spelled) for key, spans in sorted(by_key.items())]
-    out.searches.append(sentinel(earliest))
+    out.searches.append(sentinel(out.earliest))
     return out
 
 
@@ -374,8 +412,7 @@ def _end() -> str:
 
 
 def key_source_eval() -> str:
-    return _range_eval(f"{_e()} - {m('agent_window')} - `{HEALTH_MACRO}` - max({m('selfjoin_window')}, "
-                       f"{m('fingerprint_window')}) - {m('network_tolerance')}", _end())
+    return _range_eval(f"{_e()} - {m('agent_window')} - `guardrail_point_back`", _end())
 
 
 def render_range(which: str) -> str:
@@ -407,22 +444,12 @@ def render_evidence_keys() -> str:
     def key(kind: str, condition: str, value: str, lo: str, hi: str) -> str:
         return f'if({condition}, "{kind}=" . {value} . "|" . ({lo}) . "|" . ({hi}), null())'
 
-    def fields_of(kind: str) -> str:
-        if kind == "host":
-            return " OR ".join(f'{name}=\\"*" . _gr_value . "*\\"' for name in KEY_FIELDS[kind])
-        return " OR ".join(f'{name} IN (" . _gr_in . ")' for name in KEY_FIELDS[kind])
-
     keys = ", ".join([
         'if(_gr_source==1 AND _gr_ip_kind=="bad", "widen=address||", null())',
         key("ip", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
-        key("audit", "_gr_source==1 AND _gr_public==1", "_gr_ip",
-            f"_time - `{HEALTH_MACRO}` - {m('selfjoin_window')}", f"_time + `{HEALTH_MACRO}`"),
-        key("nat", "_gr_check==1", "_gr_ip", f"_time - {m('network_tolerance')}", f"_time + {m('network_tolerance')}"),
         key("host", "(_gr_source==1 OR _gr_near==1) AND isnotnull(_gr_host)", "_gr_host",
             "_time - `guardrail_point_back`", "_time + `guardrail_forward`"),
-        key("host", "_gr_check==1 AND isnotnull(_gr_host)", "_gr_host", f"_time - {m('fingerprint_window')}",
-            f"_time + {m('fingerprint_window')}"),
     ])
     stages = [
         "search ((`gcp_policy_denied`) OR (`gcp_audit_activity`)) `guardrail_key_source_range($earliest$,$latest$)`",
@@ -446,14 +473,27 @@ def render_evidence_keys() -> str:
         f"_gr_source=if(_gr_keyed==1 OR _gr_origin==1, 1, 0), "
         f"_gr_at=if(_gr_source==1 AND _gr_public==1, _time, null())",
         "eventstats values(_gr_at) AS _gr_times by _gr_ip",
-        f"eval _gr_check=if(_gr_public==1 AND {_any_within('_gr_times', '`' + HEALTH_MACRO + '`')}, 1, 0), "
-        f"_gr_near=if(_gr_public==1 AND {_any_within('_gr_times', render_reach())}, 1, 0)",
-        "where _gr_source==1 OR _gr_check==1",
+        f"eval _gr_near=if(_gr_public==1 AND {_any_within('_gr_times', render_reach())}, 1, 0)",
+        "where _gr_source==1 OR _gr_near==1",
         f"eval _gr_key=mvappend({keys})",
+        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e()),
+    ]
+    return "[" + " | ".join(stages) + "]"
+
+
+def _render_tail(hi: str, widest: str, start: str) -> List[str]:
+    """The stages after the keys (``_gr_key``: ``kind=value|lo|hi``): windows merged, rendered,
+    widened to ``widest`` (time modifiers) past the guards, and the sentinel at ``start``."""
+    def fields_of(kind: str) -> str:
+        if kind == "host":
+            return " OR ".join(f'{name}=\\"*" . _gr_value . "*\\"' for name in KEY_FIELDS[kind])
+        return " OR ".join(f'{name} IN (" . _gr_in . ")' for name in KEY_FIELDS[kind])
+
+    return [
         "mvexpand _gr_key",
         "where isnotnull(_gr_key)",
         "eval _gr_lo=tonumber(mvindex(split(_gr_key, \"|\"), 1)), _gr_hi=tonumber(mvindex(split(_gr_key, \"|\"), 2)), "
-        f"_gr_hi=if(isnull(_gr_hi), null(), min(_gr_hi, {_end()})), _gr_key=mvindex(split(_gr_key, \"|\"), 0)",
+        f"_gr_hi=if(isnull(_gr_hi), null(), {hi}), _gr_key=mvindex(split(_gr_key, \"|\"), 0)",
         "sort 0 _gr_key _gr_lo",
         "streamstats current=f max(_gr_hi) AS _gr_reach by _gr_key",
         f"eval _gr_new=if(isnull(_gr_reach) OR _gr_lo>_gr_reach + `{MERGE_MACRO}`, 1, 0)",
@@ -472,10 +512,36 @@ def render_evidence_keys() -> str:
         f"eval _gr_widen=if(_gr_kind==\"widen\" OR _gr_windows>`{MAX_KEYS_MACRO}` OR time() - info_search_time>"
         f"`{MAX_SECS_MACRO}`, 1, 0)",
         "eventstats max(_gr_widen) AS _gr_widen",
-        f"eval search=if(_gr_widen==1, {key_source_eval()}, search)",
+        f"eval search=if(_gr_widen==1, {widest}, search)",
         "dedup search",
         f"append [| makeresults | eval search=\"{ADDRESS_FIELDS[0]}=\\\"{SENTINEL_VALUE}\\\" earliest=\" . "
-        f"floor({_e()}) . \" latest=\" . (floor({_e()}) + 1)]",
+        f"floor({start}) . \" latest=\" . (floor({start}) + 1)]",
         "fields search",
+    ]
+
+
+def render_check_keys() -> str:
+    """The check search's key subsearch (``guardrail_nat_log_check_keys(2)``): :func:`plan_checks` in
+    SPL, over the audit entries of ``[lo, hi)`` (epoch seconds)."""
+    lo, hi = "`guardrail_nat_log_bucket($from$)`", "`guardrail_nat_log_bucket($to$)`"
+    keys = ", ".join([
+        'if(_gr_ip_kind=="bad", "widen=address||", null())',
+        f'if(_gr_public==1, "nat=" . _gr_ip . "|" . (_time - {m("network_tolerance")}) . "|" . '
+        f'(_time + {m("network_tolerance")}), null())',
+        f'if(_gr_public==1 AND isnotnull(_gr_host), "host=" . _gr_host . "|" . (_time - {m("fingerprint_window")}) '
+        f'. "|" . (_time + {m("fingerprint_window")}), null())',
+    ])
+    widest = _range_eval(f"{lo} - max({m('selfjoin_window')}, {m('fingerprint_window')}, {m('network_tolerance')})",
+                         f"{hi} + max({m('fingerprint_window')}, {m('network_tolerance')})")
+    stages = [
+        "search ((`gcp_policy_denied`) OR (`gcp_audit_activity`)) `guardrail_nat_log_check_range($from$,$to$)`",
+        f"where _time>={lo} AND _time<{hi}",
+        f"eval _gr_h=lower(trim(coalesce(gcp_service, \"\"))), "
+        f"_gr_host=if(match(_gr_h, {addresses._spl(_HOST.pattern)}), _gr_h, null())",
+        "eval " + ", ".join(addresses.render_reduce("caller_ip", "_gr_ip")),
+        f"eval _gr_public=if({addresses.render_public('_gr_ip_kind', '_gr_ip')}, 1, 0)",
+        "where _gr_public==1 OR _gr_ip_kind==\"bad\"",
+        f"eval _gr_key=mvappend({keys})",
+        *_render_tail("_gr_hi", widest, lo),
     ]
     return "[" + " | ".join(stages) + "]"

@@ -30,7 +30,7 @@ from guardrail.errors import RowError
 from devtools.conf import ROOT, parse_conf
 
 from . import filters
-from .keys import KEY_FIELDS, AuditView, Plan, Ranges
+from .keys import KEY_FIELDS, AuditView, Plan, Ranges, check_audit_range, check_range
 
 Value = Union[str, Sequence[str]]
 Row = Mapping[str, Value]
@@ -283,9 +283,9 @@ class KeyMatcher:
     """The key clauses of a plan as a fast matcher, per kind of key: exact spellings by dict,
     wildcards by regex, hosts by substring, each with its key's time spans."""
 
-    def __init__(self, plan: Plan, options: Options) -> None:
+    def __init__(self, plan: Plan, options: Options, wide: Optional[Span] = None) -> None:
         self.widened = plan.widened
-        self.wide: Span = Ranges(plan.earliest, plan.latest, options).key_source
+        self.wide: Span = wide or Ranges(plan.earliest, plan.latest, options).key_source
         exact: Dict[str, Dict[str, List[Span]]] = {}
         wild: Dict[str, Dict[str, List[Span]]] = {}
         hosts: Dict[str, List[Span]] = {}
@@ -380,6 +380,35 @@ class Narrowing:
         if interval and self.intervals[0] <= t < self.intervals[1]:
             return True
         if not (keyed or audit):
+            return False
+        return self.keys.matches_values(values if values is not None else key_values(row), t)
+
+    def select(self, rows: Iterable[Row]) -> List[Row]:
+        return [row for row in rows if self.keep(row)]
+
+
+class CheckNarrowing:
+    """The rows the NAT log's check search reads for the buckets of ``[plan.earliest, plan.latest)``
+    (``guardrail_nat_log_check_input``; ``plan`` from :func:`devtools.narrow.keys.plan_checks`): the
+    audit entries of its range, and the NAT translations and proxy requests under its keys."""
+
+    def __init__(self, plan: Plan, options: Optional[Options] = None) -> None:
+        options = options or Options()
+        self.audit = check_audit_range(plan.earliest, plan.latest, options)
+        self.keys = KeyMatcher(plan, options, check_range(plan.earliest, plan.latest, options))
+
+    def keep(self, row: Row) -> bool:
+        try:
+            t = float(_text(row.get("_time")))
+        except ValueError:
+            return False
+        return self.keep_classified(row, t, classify(row))
+
+    def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
+                        values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
+        if kinds[0]:
+            return self.audit[0] <= t < self.audit[1]
+        if not kinds[2] or not (is_nat(row) or is_proxy(row)):
             return False
         return self.keys.matches_values(values if values is not None else key_values(row), t)
 

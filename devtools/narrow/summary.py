@@ -20,9 +20,10 @@ from devtools.conf import ROOT, parse_conf
 from devtools.evalspl import Env, EvalError, Fields, KVStore, run_search
 from devtools.splcheck import AppContent, expand
 
-__all__ = ["COLLECTION", "SUMMARY", "correlate_command", "environment", "run_saved_search", "verdicts"]
+__all__ = ["CHECKS", "COLLECTION", "SUMMARY", "correlate_command", "environment", "run_saved_search", "verdicts"]
 
 SUMMARY = "guardrail_correlation_summary"
+CHECKS = "guardrail_nat_log_checks"  # counts the NAT log's checks into guardrail_nat_log_checks
 COLLECTION = "guardrail_verdicts"  # the KV store collection behind guardrail_verdicts_lookup
 
 

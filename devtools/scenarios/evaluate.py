@@ -20,10 +20,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from devtools.scenarios import Row, Scenario, build_all, norm_user
 from devtools.scp import ROOT, run_command, runtime
+
+if TYPE_CHECKING:
+    from guardrail.correlate.options import Options
 
 SCRIPT = ROOT / "bin" / "correlatepolicydenied.py"
 NAMED = ("identified", "not_masked")
@@ -34,12 +37,14 @@ STATUSES = ("identified", "ambiguous", "unidentified", "not_masked")
 # first by 30-second bucket but shuffled inside each bucket (rows from several indexes whose
 # timestamps are close), within the one-minute slack the contract allows for clocks; "shuffled" is
 # no order at all (the command must buffer, under its max_buffer cap).
+#: Orders: ``desc``, ``asc``, ``jitter``, ``shuffled``; ``summary`` is newest first with the NAT log's
+#: check counts appended and ``natlog=summary``, as the scheduled correlation runs the command.
 RUNS: Tuple[Tuple[str, int, str], ...] = (("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"),
-                                          ("asc", 50000, "3.13"), ("desc", 97, "3.9"))
+                                          ("asc", 50000, "3.13"), ("desc", 97, "3.9"), ("summary", 50000, "3.9"))
 COMBINED_RUNS: Tuple[Tuple[str, int, str], ...] = (
     ("desc", 50000, "3.9"), ("asc", 50000, "3.9"), ("desc", 50000, "3.13"), ("asc", 50000, "3.13"),
     ("desc", 1000, "3.9"), ("desc", 97, "3.13"), ("asc", 333, "3.9"), ("jitter", 50000, "3.9"),
-    ("shuffled", 1000, "3.13"))
+    ("shuffled", 1000, "3.13"), ("summary", 97, "3.13"))
 
 
 def python() -> str:
@@ -291,13 +296,23 @@ def ordered(sc: Scenario, order: str) -> List[Row]:
     return rows
 
 
-def run_in_process(sc: Scenario, order: str, chunk: int = 50000) -> Result:
-    """The engine itself on the scenario (no protocol, no second interpreter): for quick iteration."""
+def run_in_process(sc: Scenario, order: str, chunk: int = 50000, options: Optional[Options] = None) -> Result:
+    """The engine itself on the scenario (no protocol, no second interpreter): for quick iteration.
+
+    With ``natlog=summary`` in ``options`` the NAT log's check counts the engine finds over the
+    scenario in checks mode (what the scheduled check search keeps) come after the rows.
+    """
     from guardrail.correlate.engine import Correlator
+    from guardrail.correlate.options import Options
     from guardrail.correlate.render import to_record
 
-    engine = Correlator()
+    o = options or Options()
+    engine = Correlator(o)
     rows = ordered(sc, order)
+    if o.natlog == "summary":
+        from devtools import natlog
+
+        rows = rows + natlog.counts(natlog.checks(sc.newest_first(), o))  # type: ignore[operator]
     released = []
     for i in range(0, len(rows), chunk):
         released += engine.feed_records(rows[i:i + chunk])
@@ -312,10 +327,21 @@ def interpreter(version: str) -> str:
     return runtime(version) or python()
 
 
+def with_counts(sc: Scenario) -> List[Row]:
+    """The scenario newest first, then the NAT log's check counts over it (``guardrail_nat_log_counts``)."""
+    from devtools import natlog
+
+    rows = sc.newest_first()
+    return rows + natlog.counts(natlog.checks(rows))  # type: ignore[operator]
+
+
 def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
     """The real command over SCP v2 on the scenario, in one order and chunk size."""
-    rows = ordered(sc, order)
-    out = run_command(SCRIPT, exe or python(), [], rows, chunk_size=chunk)
+    if order == "summary":
+        rows, args = with_counts(sc), ["natlog=summary"]
+    else:
+        rows, args = ordered(sc, order), []
+    out = run_command(SCRIPT, exe or python(), args, rows, chunk_size=chunk)
     if out.returncode != 0 or out.getinfo.metadata.get("error"):
         res = Result(sc.name, order, chunk, denied=sc.denied_count)
         res.error = f"exit {out.returncode}: {out.getinfo.metadata.get('error', '')} {out.stderr[-2000:]}"

@@ -13,12 +13,12 @@ exactly the rows its mirror reads, and one day goes through the real command ove
 from __future__ import annotations
 
 from functools import cache
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import pytest
-from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.options import Options
 
+from devtools import natlog
 from devtools.evalspl import Env, run_search
 from devtools.narrow import adversarial, equivalence, keys, select
 from devtools.narrow.events import index_events
@@ -70,12 +70,14 @@ def runs(day: Scenario, phase: int = 0, most: int = 8) -> List[Tuple[float, floa
 def check_day(day: Scenario, phase: int = 0, options: Optional[Options] = None) -> Tuple[int, int, int]:
     compared = rows_full = rows_narrowed = 0
     views = equivalence.audit_views(day.rows)
+    counts = equivalence.counts_of(day.rows, options)  # what the check search keeps over the day
     for earliest, latest in runs(day, phase):
         # the full stream is the run's time range; the narrowed search picks from the whole day (its
         # dispatch range is wider than any key's), so a key reaching past the run's end would show
         stream = equivalence.in_range(day.rows, earliest, latest, options)
         _, narrowed = equivalence.narrowed_rows(day.rows, earliest, latest, options, views=views)
-        result = equivalence.compare(stream, earliest, latest, options, narrowed=narrowed, views=views)
+        result = equivalence.compare(stream, earliest, latest, options, narrowed=narrowed, views=views,
+                                     counts=counts)
         assert result.differences == [], (earliest, latest, result.differences[:3])
         assert set(result.full) == {k for k, t in day.truth.items() if earliest <= t.time < latest}
         compared += len(result.full)
@@ -98,7 +100,7 @@ def test_adversarial_days(seed: int) -> None:
 
 def test_other_tolerances() -> None:
     options = Options(window=120, skew=20, network_tolerance=5, lookback=6 * 3600, selfjoin_window=30,
-                      agent_window=90)
+                      agent_window=90, natlog="summary")
     check_day(adversarial_day(4), options=options)
 
 
@@ -186,38 +188,32 @@ def test_window_bounds_matter() -> None:
     assert cut.differences
 
 
-def test_the_nat_log_checks_around_a_call() -> None:
-    """The calls that judge an egress's NAT log: a short run around each denial and one over all of
-    them read different checks (a run reads nothing past its end), and each equals its full stream.
-    Dropping the proxy requests that show a check went through the proxy, or reading past the run's
-    end, changes verdicts."""
+def test_the_nat_log_counts_around_a_call() -> None:
+    """The calls that judge an egress's NAT log come as counts per address and bucket, kept by the
+    check search over the whole day: a short run around each denial and one over all of them read
+    the same counts, so give the same verdicts, each equal to its full stream. Without the counts,
+    or with counts that miss the proxy requests showing a check went through the proxy, verdicts
+    change."""
     part = adversarial.nat_checks(World(7, DAY0))
     rows, truth = part.rows, part.truth
     times = sorted(t.time for t in truth.values())
     earliest, latest = times[0] - 1, times[-1] + 1
+    counts = equivalence.counts_of(rows)
+    narrowed = equivalence.narrowed_rows(rows, earliest, latest)[1]
     whole = equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
-                                narrowed=equivalence.narrowed_rows(rows, earliest, latest)[1])
+                                narrowed=narrowed, counts=counts)
     assert whole.differences == [] and len(whole.full) == len(truth) == 4
-    short = {}
     for t in times:
         start = t - t % RUN
         result = equivalence.compare(equivalence.in_range(rows, start, start + RUN), start, start + RUN,
-                                     narrowed=equivalence.narrowed_rows(rows, start, start + RUN)[1])
+                                     narrowed=equivalence.narrowed_rows(rows, start, start + RUN)[1], counts=counts)
         assert result.differences == [] and len(result.full) == 1
-        short.update(result.full)
-    # the checks after a short run's end count in the long run: the verdicts are not the same
-    assert any(short[k]["match_evidence"] != whole.full[k]["match_evidence"] for k in short)
-    no_proxy = [r for r in equivalence.narrowed_rows(rows, earliest, latest)[1] if not select.is_proxy(r)]
-    assert equivalence.compare(equivalence.in_range(rows, earliest, latest), earliest, latest,
-                               narrowed=no_proxy).differences
-    start = times[0] - times[0] % RUN
-    plan, _ = equivalence.narrowed_rows(rows, start, start + RUN)
-    past_end = keys.Plan(plan.earliest, plan.latest,
-                         [keys.Window(w.key, w.lo, w.lo + 3 * HEALTH_WINDOW) for w in plan.windows],
-                         spelled=plan.spelled)
-    stream = equivalence.in_range(rows, start, start + RUN)
-    assert equivalence.compare(stream, start, start + RUN,
-                               narrowed=select.Narrowing(past_end).select(rows)).differences
+        assert all(whole.full[k] == v for k, v in result.full.items())
+    o = equivalence.production()
+    assert equivalence.verdicts(narrowed, o, earliest, latest) != whole.full
+    no_proxy = equivalence.counts_of([r for r in rows if not select.is_proxy(r)])
+    assert no_proxy != counts
+    assert equivalence.verdicts(narrowed, o, earliest, latest, counts=no_proxy) != whole.full
 
 
 @pytest.mark.parametrize("which", ["scenarios", "adversarial"])
@@ -263,9 +259,45 @@ def test_the_real_command_over_scp_gives_the_same_verdicts_narrowed() -> None:
     earliest, latest = times[0] - 1, times[-1] + 1
     _, chosen = equivalence.narrowed_rows(day.rows, earliest, latest)
     stream = equivalence.in_range(day.rows, earliest, latest)
-    full = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(stream))
-    narrow = run_command(evaluate.SCRIPT, evaluate.python(), [], equivalence.newest_first(chosen))
+    counts = equivalence.counts_of(day.rows)  # appended after the stream, as guardrail_nat_log_counts does
+    assert counts
+    args = ["natlog=summary"]
+    full = run_command(evaluate.SCRIPT, evaluate.python(), args, equivalence.newest_first(stream) + counts)
+    narrow = run_command(evaluate.SCRIPT, evaluate.python(), args, equivalence.newest_first(chosen) + counts)
     assert full.returncode == 0 and narrow.returncode == 0, (full.stderr[-2000:], narrow.stderr[-2000:])
     a, b = _verdicts(full.rows, earliest, latest), _verdicts(narrow.rows, earliest, latest)
     assert len(a) == len(day.truth) and a == b
     assert len(chosen) < len(stream)
+
+
+@needs_command
+def test_the_real_command_outputs_the_checks_the_engine_counts() -> None:
+    day = adversarial_day(2)
+    out = run_command(evaluate.SCRIPT, evaluate.python(), ["natlog=checks"], equivalence.newest_first(day.rows),
+                      chunk_size=500)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert {name for row in out.rows for name, value in row.items() if value} == {"_time", "nat_log_ip", "nat_log_ok"}
+    counted = natlog.counts(out.rows)
+    assert counted == equivalence.counts_of(day.rows) and len(counted) > 20
+
+
+@pytest.mark.parametrize("which", ["scenarios", "adversarial"])
+def test_the_check_search_reads_what_its_mirror_reads(which: str) -> None:
+    day = chains_day(1) if which == "scenarios" else adversarial_day(1)
+    events = index_events(day.rows)
+    for i, event in enumerate(events):
+        event["_row"] = str(i)
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    kinds: Set[str] = set()
+    for start, _end in runs(day)[1:5]:
+        lo = int(start - start % 900)
+        hi = lo + 1800
+        problems: List[str] = []
+        text = expand(f"`guardrail_nat_log_check_input({lo},{hi})`", AppContent.load(), problems)
+        assert problems == []
+        got = {str(e["_row"]) for e in run_search(text, Env(events=events, now=hi + 600.0))}
+        mirror = select.CheckNarrowing(keys.plan_checks(views, float(lo), float(hi)))
+        assert got == {str(e["_row"]) for e in events if mirror.keep(e)}
+        kinds |= {("audit" if select.is_audit(e) else "nat" if select.is_nat(e) else "proxy" if select.is_proxy(e)
+                   else "other") for e in events if str(e["_row"]) in got}
+    assert kinds == {"audit", "nat", "proxy"}

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
 import pytest
-from guardrail.correlate.index import HEALTH_WINDOW
+from guardrail.correlate.index import CHECK_BUCKET
 from guardrail.correlate.model import OUTPUT_FIELDS
 from guardrail.correlate.options import OPTION_TABLE, OPTIONS_BY_NAME, Options, parse_options
 
@@ -57,15 +57,22 @@ def commands_of(text: str) -> List[str]:
 
 
 def test_exactly_one_scheduled_search_runs_the_command() -> None:
-    running = [s.name for s in SAVED if (s.get("enableSched") or "0") == "1"
-               and "correlatepolicydenied" in commands_of(expanded(s.get("search") or ""))]
-    assert running == [summary.SUMMARY]
+    running = {s.name: expanded(s.get("search") or "") for s in SAVED if (s.get("enableSched") or "0") == "1"
+               and "correlatepolicydenied" in commands_of(expanded(s.get("search") or ""))}
+    # the other one counts the NAT log's checks (natlog=checks): it names nobody, and correlates no call
+    correlating = [name for name, text in running.items() if "natlog=checks" not in text]
+    assert correlating == [summary.SUMMARY]
+    assert sorted(running) == sorted([summary.SUMMARY, summary.CHECKS])
+    assert "natlog=summary" in running[summary.SUMMARY]
 
 
 def test_no_saved_search_or_view_runs_the_command_over_unnarrowed_evidence() -> None:
     for item in app_searches():
         text = expanded(item.text) if "`" in item.text else item.text
         if "correlatepolicydenied" not in commands_of(text) or item.where.startswith("macros.conf"):
+            continue
+        if "natlog=checks" in text:  # the check search: translations keyed by the calls it checks
+            assert "guardrail_nat_log_check_input(" in item.text, item.where
             continue
         assert "guardrail_correlate(" in item.text, item.where
 
@@ -150,12 +157,19 @@ def test_one_macro_holds_the_lookback_and_it_is_the_commands() -> None:
 
 
 # every duration the command takes but the lookback (which the next test covers)
-DURATIONS = [spec.name for spec in OPTION_TABLE if spec.syntax == "<duration>" and spec.name != "lookback"]
+# (and but natlog_window, which guardrail_correlate passes itself and only the counts' read follows)
+DURATIONS = [spec.name for spec in OPTION_TABLE if spec.syntax == "<duration>"
+             and spec.name not in ("lookback", "natlog_window")]
 
 
 def test_every_duration_option_has_its_macro() -> None:
     assert set(DURATIONS) <= set(keys.OPTION_MACROS) and "fingerprint_window" in DURATIONS
-    assert (MACROS[keys.HEALTH_MACRO].get("definition") or "") == f"{HEALTH_WINDOW:g}"
+    window = MACROS["guardrail_nat_log_window"].get("definition") or ""
+    assert float(window) == Options().natlog_window
+    assert (MACROS["guardrail_nat_log_check_bucket_secs"].get("definition") or "") == f"{CHECK_BUCKET:g}"
+    correlate = MACROS["guardrail_correlate(2)"].get("definition") or ""
+    assert "natlog=summary natlog_window=`guardrail_nat_log_window`" in correlate
+    assert "`guardrail_nat_log_window`" in (MACROS["guardrail_nat_log_counts(2)"].get("definition") or "")
 
 
 @pytest.mark.parametrize("option", DURATIONS)
@@ -245,10 +259,55 @@ def test_rerunning_a_window_updates_verdicts_instead_of_adding_them() -> None:
     assert len(seen) > 20
 
 
+def run_checks(env: Env, until: float) -> int:
+    """The check search every 15 minutes from the first bucket of the day to ``until``; returns runs."""
+    first = min(float(str(e["_time"])) for e in events())
+    now, runs = first - first % 900 + 45 * 60, 0
+    while now <= until:
+        env.now = now
+        summary.run_saved_search(summary.CHECKS, env)
+        now += 900
+        runs += 1
+    return runs
+
+
+def counts_kept(store: KVStore) -> Dict[str, Tuple[str, str]]:
+    return {str(r["_key"]): (str(r["nat_log_ok"]), str(r["nat_log_missing"]))
+            for r in store.records("guardrail_nat_log_checks")}
+
+
+def test_the_check_search_keeps_what_the_engine_counts() -> None:
+    env = summary.environment(events(), 0.0)
+    last = max(float(str(e["_time"])) for e in events())
+    assert run_checks(env, last + 3600) > 90  # the whole day, bucket by bucket
+    kept = counts_kept(env.kvstore)
+    mirror = {f"{c['nat_log_ip']}|{c['_time']}": (c["nat_log_ok"], c["nat_log_missing"])
+              for c in equivalence.counts_of(day().rows)}
+    assert kept == mirror and len(kept) > 50
+    assert any(missing != "0" for _ok, missing in kept.values()) and any(ok != "0" for ok, _m in kept.values())
+    # a later run over the same buckets replaces their counts: no record is added
+    run_checks(env, last + 3600)
+    assert counts_kept(env.kvstore) == kept
+
+
+def test_the_check_search_counts_each_bucket_once_it_has_ended() -> None:
+    s = SAVED.stanza(summary.CHECKS)
+    assert s is not None and s.get("cron_schedule") == "2-59/15 * * * *" and s.get("disabled") == "1"
+    text = s.get("search") or ""
+    assert text.startswith("`guardrail_nat_log_check_input(-45m,-15m)`")
+    assert "_time>=`guardrail_nat_log_bucket(-45m)` AND _time<`guardrail_nat_log_bucket(-15m)`" in text
+    assert "outputlookup append=true key_field=_key guardrail_nat_log_checks_lookup" in text
+    o = Options()
+    # the latest bucket it counts ends 15 minutes before the run: its calls' translations and proxy
+    # requests (fingerprint_window after them) are indexed by then
+    assert 15 * 60 > o.fingerprint_window + o.network_tolerance
+
+
 def test_the_alerts_read_back_what_the_engine_says_over_the_full_stream() -> None:
     burst = {k: t for k, t in day().truth.items() if t.scenario == "burst"}
     times = sorted(t.time for t in burst.values())
     env = summary.environment(events(), 0.0)
+    run_checks(env, times[-1] + Options().natlog_window + 3600)  # the counts are kept before the runs
     now = math.ceil(times[0] / 300) * 300 + 300
     while now < times[-1] + 1200:  # every run of the summary over the burst
         run_at(float(now), env)
@@ -258,7 +317,8 @@ def test_the_alerts_read_back_what_the_engine_says_over_the_full_stream() -> Non
     read = run_search(expanded(f"`guardrail_verdicts({earliest},{latest})`"), env)
     assert {str(r["insert_id"]) for r in read} == set(burst)
     assert {float(str(r["_time"])) for r in read} == {round(t.time, 3) for t in burst.values()}
-    full = equivalence.verdicts(day().rows, Options(), earliest, latest)
+    full = equivalence.verdicts(day().rows, equivalence.production(), earliest, latest,
+                                counts=equivalence.counts_of(day().rows))
     mismatched: Dict[str, str] = {}
     for row in read:
         want = full[str(row["insert_id"])]
@@ -285,6 +345,20 @@ def test_retention_drops_old_verdicts_and_never_rewrites_from_a_cut_read() -> No
     before = summary.verdicts(store)
     summary.run_saved_search("guardrail_verdicts_retention", env, crowded)
     assert summary.verdicts(store) == before  # more to keep than a read may return: left as it is
+
+
+def test_retention_keeps_two_days_of_check_counts() -> None:
+    now = DAY0 + 10 * 86400.0
+    store = KVStore()
+    buckets = [now - now % 900 - i * 3600 for i in range(0, 96)]  # four days, one bucket an hour
+    store.upsert("guardrail_nat_log_checks", [
+        {"_key": f"203.0.113.10|{b:.0f}", "nat_log_ip": "203.0.113.10", "nat_log_bucket": f"{b:.0f}",
+         "nat_log_ok": "3", "nat_log_missing": "0"} for b in buckets])
+    env = summary.environment([], now, store)
+    [row] = summary.run_saved_search("guardrail_nat_log_checks_retention", env)
+    kept = {f"203.0.113.10|{b:.0f}" for b in buckets if b >= now - now % 86400 - 2 * 86400}
+    assert set(counts_kept(store)) == kept and row["buckets_kept"] == str(len(kept)) and 0 < len(kept) < 96
+    assert Options().natlog_window < 2 * 86400
 
 
 def test_the_accelerated_variant_reads_every_field_of_what_it_takes_from_tstats() -> None:

@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Dict, List, Optional, Tuple
 
 import pytest
-from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.netaddr import normalize_ip
 from guardrail.correlate.options import Options
 
@@ -136,43 +135,50 @@ def activity(t: float, ip: str, principal: str = "", resource: str = "projects/p
     return AuditView(t, False, principal, project, resource, ip, "notebooks.googleapis.com")
 
 
-def test_a_masked_call_names_its_address_host_and_nat_log_checks() -> None:
+def test_a_masked_call_names_its_address_and_host() -> None:
     p = plan([denial()], T - 60, T + 60)
     found = {w.key: w for w in p.windows}
-    assert set(found) == {"ip=203.0.113.5", "host=compute.googleapis.com", "audit=203.0.113.5", "nat=203.0.113.5"}
+    # the NAT log's checks come as counts from the check search: no audit entries or translations
+    # around other calls are read any more
+    assert set(found) == {"ip=203.0.113.5", "host=compute.googleapis.com"}
     for key in ("ip=203.0.113.5", "host=compute.googleapis.com"):
         w = found[key]
         assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
         assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
-    audit = found["audit=203.0.113.5"]
-    end = keys.Ranges(T - 60, T + 60, OPTS).end  # two hours after the call, but nothing past the run's end
-    assert end < T + HEALTH_WINDOW
-    assert (audit.lo, audit.hi) == (T - HEALTH_WINDOW - OPTS.selfjoin_window, end)
+    end = keys.Ranges(T - 60, T + 60, OPTS).end
     assert all(w.hi <= end for w in p.windows)
-    nat = found["nat=203.0.113.5"]  # the call itself is one of the NAT log's checks
-    assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
     assert p.searches[-1] == keys.sentinel(T - 60)
-    assert len(p.searches) == 5  # one clause per key
+    assert len(p.searches) == 3  # one clause per key
 
 
-def test_the_nat_log_checks_are_the_calls_from_the_address_within_the_health_window() -> None:
-    # 2 h and a second before, 2 h before, 50 min before, 40 s after; 2 h after is past the run's end
-    checks = [activity(T + d, "203.0.113.5", "avery.lin@example-corp.com")
-              for d in (-HEALTH_WINDOW - 1, -HEALTH_WINDOW, -3000, 40, HEALTH_WINDOW)]
-    elsewhere = activity(T + 41, "198.51.100.99", "blake.ng@example-corp.com")
-    p = plan([denial(), *checks, elsewhere], T - 60, T + 60)
-    nat = sorted((w.lo, w.hi) for w in p.windows if w.key == "nat=203.0.113.5")
-    tol = OPTS.network_tolerance
-    assert nat == [(T + d - tol, T + d + tol) for d in (-HEALTH_WINDOW, -3000)] + [(T - tol, T + 40 + tol)]
-    # the call 40 s later is near enough that its host may explain the traffic; 3000 s earlier is not,
-    # but a proxy request for it around its second means it was no check of the NAT log
-    hosts = {w.key for w in p.windows if w.key.startswith("host=")}
-    assert hosts == {"host=compute.googleapis.com", "host=notebooks.googleapis.com"}
-    fw = OPTS.fingerprint_window
-    notebooks = sorted((w.lo, w.hi) for w in p.windows if w.key == "host=notebooks.googleapis.com")
-    assert notebooks == [(T - HEALTH_WINDOW - fw, T - HEALTH_WINDOW + fw), (T - 3000 - fw, T - 3000 + fw),
-                         (T + 40 - OPTS.point_back, T + 40 + OPTS.forward)]
+def test_only_visible_calls_near_a_call_name_their_host() -> None:
+    near = activity(T + keys.reach(OPTS), "203.0.113.5", "avery.lin@example-corp.com")
+    far = activity(T + keys.reach(OPTS) + 1, "203.0.113.5", "avery.lin@example-corp.com", project="p2")
+    elsewhere = activity(T + 1, "198.51.100.99", "blake.ng@example-corp.com")
+    p = plan([denial(), near, far, elsewhere], T - 60, T + 60)
+    notebooks = [(w.lo, w.hi) for w in p.windows if w.key == "host=notebooks.googleapis.com"]
+    end = keys.Ranges(T - 60, T + 60, OPTS).end
+    assert notebooks == [(near.time - OPTS.point_back, min(near.time + OPTS.forward, end))]
     assert not any("198.51.100.99" in w.key for w in p.windows)
+
+
+def test_the_check_search_keys_every_call_from_a_public_address() -> None:
+    tol, fw = OPTS.network_tolerance, OPTS.fingerprint_window
+    lo, hi = T - T % 900, T - T % 900 + 1800
+    entries = [activity(lo, "203.0.113.5", "avery.lin@example-corp.com"), denial(t=lo + 100),
+               activity(lo + 200, "10.1.2.3", "blake.ng@example-corp.com"),  # private: no check
+               activity(hi, "203.0.113.5"), activity(lo - 1, "203.0.113.6")]  # outside [lo, hi)
+    p = keys.plan_checks(entries, lo, hi)
+    nat = sorted((w.lo, w.hi) for w in p.windows if w.key == "nat=203.0.113.5")
+    assert nat == [(lo - tol, lo + tol), (lo + 100 - tol, lo + 100 + tol)]
+    assert {w.key for w in p.windows} == {"nat=203.0.113.5", "host=notebooks.googleapis.com",
+                                          "host=compute.googleapis.com"}
+    compute = [(w.lo, w.hi) for w in p.windows if w.key == "host=compute.googleapis.com"]
+    assert compute == [(lo + 100 - fw, lo + 100 + fw)]
+    [clause] = [s for s in p.searches if s.startswith("(src_translated_ip IN")]
+    assert " OR src IN" not in clause  # translations only: the translated address
+    wide = keys.plan_checks([*entries, activity(lo + 5, "2001:db8::1::2")], lo, hi)
+    assert wide.widened and wide.searches[0] == "earliest={} latest={}".format(*keys.check_range(lo, hi, OPTS))
 
 
 def test_only_masked_denials_of_the_run_are_keyed() -> None:
@@ -274,3 +280,43 @@ def test_the_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:
     slow = plan(views, float(earliest), float(latest), elapsed=keys.MAX_SECS + 1)
     assert slow.widened
     assert key_search(events, earliest, latest, clock=latest + 900.0 + keys.MAX_SECS + 1) == slow.searches
+
+
+def check_key_search(events: List[Fields], lo: int, hi: int, content: AppContent = CONTENT,
+                     clock: Optional[float] = None) -> List[str]:
+    problems: List[str] = []
+    text = expand(f"`guardrail_nat_log_check_keys({lo},{hi})`", content, problems)
+    assert problems == [] and text.startswith("[") and text.endswith("]")
+    rows = run_search(text[1:-1], Env(events=events, now=hi + 900.0, clock=clock))
+    return [str(r["search"]) for r in rows]
+
+
+def check_windows(events: List[Fields]) -> List[Tuple[int, int]]:
+    times = sorted(float(str(e["_time"])) for e in events if "gcp_policy_denied" in (e.get("eventtype") or []))
+    starts = {int(t - t % 900) for t in times[:: max(1, len(times) // 3)]}
+    return [(start, start + 1800) for start in sorted(starts)]
+
+
+@pytest.mark.parametrize("day", ["scenarios", "adversarial"])
+def test_the_check_key_subsearch_returns_what_the_plan_says(day: str) -> None:
+    events = days()[day]
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    for lo, hi in check_windows(events):
+        expected = keys.plan_checks(views, float(lo), float(hi))
+        assert len(expected.searches) > 1
+        assert check_key_search(events, lo, hi) == expected.searches
+        # a time inside a bucket reads the whole bucket: the search's buckets are the plan's
+        assert check_key_search(events, lo + 899, hi + 1) == expected.searches
+
+
+def test_the_check_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:
+    events = days()["adversarial"]
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    lo, hi = check_windows(events)[0]
+    capped = AppContent(dict(CONTENT.macros), CONTENT.commands, CONTENT.lookups)
+    capped.macros[(keys.MAX_KEYS_MACRO, 0)] = Macro(keys.MAX_KEYS_MACRO, [], "3")
+    expected = keys.plan_checks(views, float(lo), float(hi), max_keys=3)
+    assert expected.widened and check_key_search(events, lo, hi, capped) == expected.searches
+    slow = keys.plan_checks(views, float(lo), float(hi), elapsed=keys.MAX_SECS + 1)
+    assert slow.widened
+    assert check_key_search(events, lo, hi, clock=hi + 900.0 + keys.MAX_SECS + 1) == slow.searches

@@ -32,7 +32,8 @@ ALERTS = (
 )
 REPORTS = ("guardrail_dry_run_daily_report",)
 # The correlation summary and its upkeep (docs/scale.md; tests/unit/test_correlation_summary.py).
-SUMMARY = ("guardrail_correlation_summary", "guardrail_verdicts_retention")
+SUMMARY = ("guardrail_correlation_summary", "guardrail_verdicts_retention", "guardrail_nat_log_checks",
+           "guardrail_nat_log_checks_retention")
 ALLOWLIST_DROP = "`guardrail_not_allowlisted`"
 ALLOWLIST_MARK = "`guardrail_allowlist_match`"
 

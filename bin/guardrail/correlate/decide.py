@@ -343,6 +343,7 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
     said = explain_away(cands, e, p, o)
     cands = [c for c in cands if c.kinds]
     state, ok, missing = store.health.state(ip, t)
+    within = _span_words(store.health.window)
     nat_near = any(k.startswith("i:") for k in p.presence)
     vpn_people = {user_key(s.user) for s, _ in sessions}
 
@@ -376,7 +377,7 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
             else:
                 ruled_out.append(f"ruled out {c.label()}: no translation of {_device_words(c)} to {ip} at "
                                  f"{line('', t, '').strip()} while the NAT log of {ip} there is complete")
-        health = (f"NAT log of {ip} complete around the call: {ok} calls within 2 h each had a translation; "
+        health = (f"NAT log of {ip} complete around the call: {ok} calls within {within} each had a translation; "
                   f"{p.translations} translation(s) at the call's second")
         if len(kept) == 1 and kept[0].person and kept[0].member:
             return _named(kept[0], RELIABILITY[NAT], [*said, health, *ruled_out[:8]], [], o)
@@ -384,7 +385,7 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
                         [*said, *ruled_out[:8]])
 
     if state == "incomplete":
-        why = (f"NAT log of {ip} misses connections around the call ({missing} of {ok + missing} calls within 2 h "
+        why = (f"NAT log of {ip} misses connections around the call ({missing} of {ok + missing} calls within {within} "
                "had no translation): absence proves nothing, nobody can be ruled out")
     elif state == "complete":
         why = f"no translation to {ip} at the call's second that the call can have used"
@@ -405,3 +406,7 @@ def not_masked(e: AuditEntry) -> Verdict:
                 + (f" insertId={e.insert_id}" if e.insert_id else ""))
     return Verdict(STATUS_NOT_MASKED, e.principal, "", 1.0, (e.principal,), (text,))
 
+
+def _span_words(seconds: float) -> str:
+    """``2 h``, ``90 min``: how far the NAT log's checks were counted."""
+    return f"{seconds / 3600:g} h" if seconds % 3600 == 0 else f"{seconds / 60:g} min"

@@ -62,14 +62,19 @@ from .gcp import (
     parse_entry,
     salvage,
 )
-from .index import HEALTH_WINDOW, EvidenceStore
+from .index import CHECK_BUCKET, EvidenceStore
 from .model import AuditEntry, Released, Verdict
+from .netaddr import normalize_ip
 from .options import Options
 from .rules import Pending, gather
 
 UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending", "unordered"
 #: What :meth:`_Plan.classify` says a row is (besides the CIM evidence kinds of ``cim_kind``).
 ROW_GCP, ROW_FDR, ROW_UNUSED_TAGS, ROW_OTHER = "gcp", "fdr", "unused tags", "other"
+#: A count of the NAT log's checks of one address and bucket (``natlog=summary``; ``natlog=checks``
+#: writes one row per check in the same fields, ``nat_log_ok`` 1 or 0 and no ``nat_log_missing``).
+ROW_NATLOG = "nat log checks"
+NATLOG_FIELDS = ("nat_log_ip", "nat_log_ok", "nat_log_missing", "nat_log_bucket")
 #: Extracted fields any one of which (with or without ``data.``) marks a row as a Cloud Audit Logs entry.
 GCP_MARKERS = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
 #: A usable ``_time`` lies in [1970, 2100): a later or earlier one is not an event time but a broken
@@ -170,6 +175,7 @@ class _Plan:
         self.fdr = [(name, pos[name]) for name in FDR_FIELDS if name in pos]
         # proxy rows to hosts that are not Google APIs are skipped before any parsing
         self.proxy_hosts = [pos[name] for name in ("dest", "url") if name in pos]
+        self.natlog = [pos.get(name, -1) for name in NATLOG_FIELDS]
         self._tag_kinds = tag_kinds
 
     def classify(self, values: Sequence[str]) -> str:
@@ -182,6 +188,8 @@ class _Plan:
         """
         if self.esn >= 0 and values[self.esn]:
             return ROW_FDR
+        if self.natlog[0] >= 0 and values[self.natlog[0]]:
+            return ROW_NATLOG
         if self.raw >= 0 and "protoPayload" in values[self.raw]:
             return ROW_GCP
         for i in self.gcp_markers:
@@ -242,6 +250,13 @@ class Correlator:
         self.options = options or Options()
         self.store = EvidenceStore()
         self.store.mark_reach = self.options.lookback
+        health = self.store.health
+        health.summary = self.options.natlog == "summary"
+        if health.summary:
+            health.window = self.options.natlog_window
+            self.store.health_reach = self.options.natlog_window + CHECK_BUCKET
+        if self.options.natlog == "checks":
+            health.emitted = []
         self.stats: Counter[str] = Counter()
         self.mode = UNKNOWN
         self._lo = _INF
@@ -352,6 +367,7 @@ class Correlator:
         bad = self._bad
         t_min, t_max, gcp, other, unused, fdr, proxy = TIME_MIN, TIME_MAX, ROW_GCP, ROW_OTHER, ROW_UNUSED_TAGS, \
             ROW_FDR, KIND_PROXY
+        natlog = ROW_NATLOG
         n_rows = n_evidence = n_other = 0
         for values in rows:
             n_rows += 1
@@ -375,6 +391,10 @@ class Correlator:
                     released = self._on_gcp(raw, extracted, t, bool(time_text), (), (), records[n_rows - 1])
                 if released is not None and keep:
                     out.append(released)
+                continue
+            if kind is natlog:  # counts of a bucket: any time, anywhere in the stream (the frontier stays)
+                n_evidence += 1
+                self._on_counts(values, plan.natlog, t)
                 continue
             if t == t:
                 advance(t)
@@ -435,6 +455,9 @@ class Correlator:
                     continue
                 if kind in (ROW_OTHER, ROW_UNUSED_TAGS):
                     continue
+                if kind == ROW_NATLOG:
+                    used += self._on_counts(values, plan.natlog, t)
+                    continue
                 if t != t:
                     raise RowError("no usable _time", field="_time")
                 if kind == ROW_FDR:
@@ -454,6 +477,26 @@ class Correlator:
         self.store.health.settle(self.store, o.network_tolerance, o.selfjoin_window, o.fingerprint_window,
                                  lambda _t: True)
         return used
+
+    def _on_counts(self, values: Sequence[str], at: Sequence[int], t: float) -> int:
+        """A row of the NAT log's check counts: one address, one bucket (``nat_log_bucket``, else
+        ``_time``). Read with ``natlog=summary``, counted and left alone otherwise; returns 1 when used."""
+        if not self.store.health.summary:
+            self.stats["nat log check rows not read (natlog is not summary)"] += 1
+            return 0
+        ip = normalize_ip(values[at[0]].strip())
+        if at[3] >= 0 and values[at[3]]:
+            t = epoch(values[at[3]])
+        try:
+            ok = int(values[at[1]]) if at[1] >= 0 and values[at[1]] else 0
+            missing = int(values[at[2]]) if at[2] >= 0 and values[at[2]] else 0
+        except ValueError:
+            ok = missing = -1
+        if t != t or ip is None or ok < 0 or missing < 0:
+            self._bad("NAT log check rows without a usable address, _time or counts")
+            return 0
+        self.store.health.add_counts(ip, t, ok, missing)
+        return 1
 
     def finish(self) -> List[Released]:
         """End of stream: resolve everything still held with the evidence there is."""
@@ -518,6 +561,9 @@ class Correlator:
         self.store.add_audit(entry)
         if not usable:
             self._advance(entry.time)
+        if self.store.health.emitted is not None:  # natlog=checks: every entry is a possible check
+            self.stats["gcp_other"] += 1
+            return None
         if not entry.denied:
             self.stats["gcp_other"] += 1
             return Released(header, values, record, None, None)
@@ -583,12 +629,15 @@ class Correlator:
 
     def _intervals_ready(self, t: float) -> bool:
         # Intervals reach back `lookback`; the NAT log's completeness is judged from the calls within
-        # HEALTH_WINDOW on either side, whose checks must have settled.
+        # HEALTH_WINDOW on either side, whose checks must have settled. With natlog=summary the
+        # counts may come anywhere in the stream (appended after the evidence): calls wait for its end.
         o = self.options
+        if self.store.health.summary:
+            return False
         if self.mode == DESCENDING:
-            return self._lo < t - max(o.lookback, HEALTH_WINDOW + o.network_tolerance) - o.slack
+            return self._lo < t - max(o.lookback, self.store.health_reach + o.network_tolerance) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + max(o.forward, HEALTH_WINDOW + o.network_tolerance) + o.slack
+            return self._hi > t + max(o.forward, self.store.health_reach + o.network_tolerance) + o.slack
         return False
 
     def _checkable(self, t: float) -> bool:
@@ -654,6 +703,12 @@ class Correlator:
             self._prune()
         # Rows are rebuilt only now, once the evidence no held event needs any more is gone (at
         # the end of the stream: all of it), so the two are not in memory together.
+        emitted = self.store.health.emitted
+        if emitted:
+            checks = [Released((), (), {"_time": f"{t:.3f}", "nat_log_ip": ip, "nat_log_ok": "1" if n else "0"},
+                               None, None) for ip, t, n in emitted]
+            emitted.clear()
+            return [*checks, *(item.released() for item in done)]
         return [item.released() for item in done]
 
     def _prune(self) -> None:

@@ -9,6 +9,7 @@ linear time. Queries are a bisect on the key's time list.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Generic, List, Optional, Set, Tuple, TypeVar
@@ -101,6 +102,9 @@ class TimeIndex(Generic[R]):
 #: How far either side of a call the NAT log's completeness is judged (see :class:`NatHealth`): wide
 #: enough that a firewall losing even a small share of its translations shows it.
 HEALTH_WINDOW = 7200.0
+#: The NAT log's checks are counted per address in buckets this long, aligned to the epoch
+#: (``natlog=summary``: the scheduled check search keeps one count per address and bucket).
+CHECK_BUCKET = 900.0
 _AID_LIMIT = 200_000
 
 
@@ -138,14 +142,21 @@ class NatHealth:
     side of the doubt.
     """
 
-    __slots__ = ("_pending", "_results")
+    __slots__ = ("_buckets", "_pending", "_results", "emitted", "summary", "window")
 
     def __init__(self) -> None:
         self._pending: Deque[Tuple[float, AuditEntry]] = deque()
         self._results: TimeIndex[int] = TimeIndex()
+        #: ``natlog=summary``: the checks come as counts per address and bucket, not from the calls
+        self.summary = False
+        self._buckets: Dict[str, Dict[float, Tuple[int, int]]] = {}
+        #: ``natlog=checks``: every settled check, ``(address, time, translations)``, for output
+        self.emitted: Optional[List[Tuple[str, float, int]]] = None
+        #: how far either side of a call its checks are counted
+        self.window = HEALTH_WINDOW
 
     def __len__(self) -> int:
-        return len(self._pending) + len(self._results)
+        return len(self._pending) + len(self._results) + sum(len(b) for b in self._buckets.values())
 
     def pending_span(self) -> Optional[Tuple[float, float]]:
         """``(earliest, latest)`` time of the checks not yet settled, None when there are none: the
@@ -157,7 +168,13 @@ class NatHealth:
 
     def expect(self, entry: AuditEntry) -> None:
         """A call left through its caller address: check the NAT log there once it has streamed past."""
-        self._pending.append((entry.time, entry))
+        if not self.summary:
+            self._pending.append((entry.time, entry))
+
+    def add_counts(self, ip: str, bucket: float, ok: int, missing: int) -> None:
+        """``natlog=summary``: the checks of ``ip`` in the bucket starting at ``bucket`` (a later row
+        for the same bucket replaces an earlier one)."""
+        self._buckets.setdefault(ip, {})[bucket_of(bucket)] = (ok, missing)
 
     def settle(self, store: EvidenceStore, tolerance: float, reuse: float, proxied: float,
                ready: Callable[[float], bool]) -> int:
@@ -175,25 +192,58 @@ class NatHealth:
                 continue  # may have ridden the connection an earlier call of its program opened
             if _went_through_the_proxy(entry, store, proxied):
                 continue  # the proxy's side made the connection: the log need not show one of its own
-            self._results.add(ip, time, store.nats.count(ip, time - tolerance, time + tolerance))
+            found = store.nats.count(ip, time - tolerance, time + tolerance)
+            self._results.add(ip, time, found)
+            if self.emitted is not None:
+                self.emitted.append((ip, time, found))
             done += 1
         return done
 
-    def state(self, ip: str, time: float, window: float = HEALTH_WINDOW) -> Tuple[str, int, int]:
-        """``(state, checks ok, checks missing)`` for ``ip`` within ``window`` of ``time``."""
-        found = self._results.between(ip, time - window, time + window)
-        ok = sum(1 for n in found if n)
-        missing = len(found) - ok
+    def state(self, ip: str, time: float, window: Optional[float] = None) -> Tuple[str, int, int]:
+        """``(state, checks ok, checks missing)`` for ``ip`` within ``window`` of ``time``; with
+        counts per bucket, of every bucket from the one holding ``time - window`` to the one holding
+        ``time + window``."""
+        window = self.window if window is None else window
+        if self.summary:
+            buckets = self._buckets.get(ip, {})
+            ok = missing = 0
+            start, last = bucket_of(time - window), bucket_of(time + window)
+            while start <= last:
+                counts = buckets.get(start)
+                if counts is not None:
+                    ok += counts[0]
+                    missing += counts[1]
+                start += CHECK_BUCKET
+        else:
+            found = self._results.between(ip, time - window, time + window)
+            ok = sum(1 for n in found if n)
+            missing = len(found) - ok
         if not ok:
             return "absent", 0, missing
         return ("incomplete" if missing else "complete"), ok, missing
 
     def prune(self, lo: float, hi: float) -> int:
-        return self._results.prune(lo, hi)
+        dropped = self._results.prune(lo, hi)
+        # a bucket goes once it ends before lo or starts after hi
+        for ip in list(self._buckets):
+            buckets = self._buckets[ip]
+            gone = [b for b in buckets if b + CHECK_BUCKET <= lo or b > hi]
+            for b in gone:
+                del buckets[b]
+            dropped += len(gone)
+            if not buckets:
+                del self._buckets[ip]
+        return dropped
 
     def clear(self) -> None:
         self._pending.clear()
         self._results.clear()
+        self._buckets.clear()
+
+
+def bucket_of(time: float) -> float:
+    """The start of the check bucket holding ``time``."""
+    return math.floor(time / CHECK_BUCKET) * CHECK_BUCKET
 
 
 class EvidenceStore:
@@ -228,6 +278,8 @@ class EvidenceStore:
         self.health = NatHealth()
         #: how far past the held calls VPN end rows are kept (the command's lookback)
         self.mark_reach = 43200.0
+        #: how far from the held calls the NAT log's checks are kept
+        self.health_reach = HEALTH_WINDOW
 
     @property
     def intervals(self) -> Tuple[TimeIndex[Any], ...]:
@@ -347,7 +399,7 @@ class EvidenceStore:
             dropped += store.prune(interval_lo, interval_hi)
         for store in self.marks:
             dropped += store.prune(interval_lo - self.mark_reach, interval_hi + self.mark_reach)
-        dropped += self.health.prune(interval_lo - HEALTH_WINDOW, interval_hi + HEALTH_WINDOW)
+        dropped += self.health.prune(interval_lo - self.health_reach, interval_hi + self.health_reach)
         if len(self.aid_hosts) >= _AID_LIMIT:
             self.aid_hosts.clear()
         return dropped

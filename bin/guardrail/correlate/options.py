@@ -62,6 +62,16 @@ def _lookup(spec: OptionSpec, value: str) -> str:
     return text
 
 
+_NATLOG = ("stream", "summary", "checks")
+
+
+def _natlog(spec: OptionSpec, value: str) -> str:
+    text = value.strip().lower()
+    if text not in _NATLOG:
+        raise OptionError(spec.name, value, "expected " + ", ".join(_NATLOG[:-1]) + " or " + _NATLOG[-1])
+    return text
+
+
 def _bounded(spec: OptionSpec, value: str, number: float, unit: str) -> float:
     low, high = spec.low, spec.high
     if (low is not None and number < low) or (high is not None and number > high):
@@ -113,6 +123,11 @@ OPTION_TABLE: Tuple[OptionSpec, ...] = (
                "most denied events held at once (see \"Order and memory\")", 1, 10_000_000),
     OptionSpec("evidence", _lookup, "", "none", "<string>",
                "a CSV lookup file in this app's lookups/ folder with more evidence rows"),
+    OptionSpec("natlog", _natlog, "stream", "stream", "<string>",
+               "how the NAT log's completeness is judged: from the calls in the stream, from check "
+               "counts in the stream (nat_log_ip rows), or output those checks instead of the denied events"),
+    OptionSpec("natlog_window", _duration, 43200.0, "12h", "<duration>",
+               "with natlog=summary, the check counts within this of a call judge its NAT log", 900, _WEEK),
 )
 OPTIONS_BY_NAME: Dict[str, OptionSpec] = {spec.name: spec for spec in OPTION_TABLE}
 
@@ -137,6 +152,8 @@ class Options:
     keep_evidence: bool = bool(_default("keep_evidence"))
     max_buffer: int = int(_default("max_buffer"))
     evidence: str = str(_default("evidence"))
+    natlog: str = str(_default("natlog"))
+    natlog_window: float = float(_default("natlog_window"))
 
     @property
     def point_back(self) -> float:
