@@ -17,9 +17,9 @@ same seeded rows (one the unnarrowed runs, one the narrowed; ``--serial`` for on
 Every correlation runs as the scheduled one does (``natlog=summary``), with the NAT log's check counts
 appended after its stream. The counts come from the check search's own runs in the same pass: the
 command in checks mode over what ``guardrail_nat_log_check_input`` reads, once over every bucket
-the model has audit entries for (narrowed and, in the other process, unnarrowed: their counts must
-be equal), and once per run of the search over the hour (every 15 minutes, two buckets each: the
-search head's cost of the checks, and each run's counts must equal the whole pass's).
+the model has audit entries for, unnarrowed, in one process; and once per run of the search (every
+15 minutes, one bucket each) over every bucket in the other: the search head's cost of the checks,
+and each run's counts must equal the unnarrowed pass's.
 
 CPU is process time spent inside the engine (what the search head spends on correlation; the
 indexers' share of the narrowing is not in it). The largest cycle also goes through the real
@@ -145,6 +145,13 @@ class CheckRun(Run):
         super().__init__(name, earliest, latest, dataclasses.replace(options, natlog="checks"), narrowing)
         self.audit = keys.check_audit_range(earliest, latest, options)
         self.points = keys.check_range(earliest, latest, options)
+        self.kinds: Counter[str] = Counter()
+        self.widened = narrowing is not None and narrowing.keys.widened
+
+    def feed(self, header: List[str], rows: Sequence[Row], values: List[List[str]]) -> None:
+        for row in rows:
+            self.kinds["nat" if select.is_nat(row) else "proxy" if select.is_proxy(row) else "audit"] += 1
+        super().feed(header, rows, values)
 
     def takes(self, row: Row, t: float, kinds: Tuple[bool, bool, bool], former: Optional[str],
               values: Optional[Mapping[str, Sequence[str]]]) -> bool:
@@ -224,12 +231,13 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         return select.Narrowing(plan, options), plan
 
     windows = hour.runs()
-    # the NAT log's checks: every complete bucket the model has audit entries for, counted once for
-    # the correlations, and the check search's own runs over the hour (every 15 minutes, two buckets)
+    # the NAT log's checks: every complete bucket the model has audit entries for, counted by the
+    # check search's runs (every 15 minutes, one bucket each), and once unnarrowed over all of them
+    # (the other process)
     check_lo = bucket_of(hour.point_from) + CHECK_BUCKET
     check_hi = bucket_of(hour.last)
-    check_windows = [(b, b + 2 * CHECK_BUCKET) for b in range(int(hour.start) - int(CHECK_BUCKET),
-                                                                 int(hour.end) - int(CHECK_BUCKET), int(CHECK_BUCKET))]
+    step = int(CHECK_BUCKET)
+    check_windows = [(float(b), float(b + step)) for b in range(int(check_lo), int(check_hi), step)]
 
     def check_narrowing(lo: float, hi: float) -> select.CheckNarrowing:
         return select.CheckNarrowing(keys.plan_checks(views, lo, hi, options), options)
@@ -251,9 +259,8 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         runs = [Run("narrowed", hour.start, hour.end, options, hour_narrowing),
                 *(Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0])
                   for i, (e, latest) in enumerate(windows))]
-        checks = [CheckRun("checks", check_lo, check_hi, options, check_narrowing(check_lo, check_hi)),
-                  *(CheckRun(f"check cycle {i}", lo, hi, options, check_narrowing(lo, hi))
-                    for i, (lo, hi) in enumerate(check_windows))]
+        checks = [CheckRun(f"check cycle {i}", lo, hi, options, check_narrowing(lo, hi))
+                  for i, (lo, hi) in enumerate(check_windows)]
         if not args.no_command:
             runs[1 + busiest_i].keep = []
     counted = len(runs)
@@ -286,11 +293,12 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
                         chosen[run.name].append(row)
                 continue
             values = select.key_values(row) if (kinds[0] or kinds[2]) and not unnarrowed else None
-            if values is not None and not widened and not (
+            if values is not None and not kinds[0] and not widened and not (
                     any(v.lower() in spelled or (wildcards and ":" in v)
                         for name in ADDRESS_KEY_FIELDS for v in values.get(name, ()))
                     or any(h in v.lower() for name in HOST_FIELDS for v in values.get(name, ()) for h in hosts)):
-                values = NO_VALUES  # no run's key can match it: only its kind and time decide
+                values = NO_VALUES  # no run's key can match it: only its kind and time decide (audit
+                # entries keep theirs: their keys are invocation-ids and projects too)
             for run in runs:
                 if run.takes(row, t, kinds, former, values):
                     chosen[run.name].append(row)
@@ -304,17 +312,25 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
                 values_of.append(listed)
             run.feed(header, taken, values_of)
     check_runs = cast(List[CheckRun], runs[counted:])
-    counts = check_runs[0].counts()
     runs = runs[:counted]
-    out["checks"] = [{"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
-                      "counts": counts if run is check_runs[0] else run.counts(), "cpu": run.cpu}
-                     for run in check_runs]
+    kept_counts: Dict[Tuple[str, str], Dict[str, str]] = {}
+    out["checks"] = []
+    for run in check_runs:  # in time order: a later run's counts of a bucket replace the earlier's
+        found = run.counts()
+        for c in found:
+            if check_lo <= float(c["_time"]) < check_hi:
+                kept_counts[(c["nat_log_ip"], c["_time"])] = c
+        cast(List[object], out["checks"]).append(
+            {"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
+             "rows_by_kind": dict(run.kinds), "widened": run.widened, "counts": found, "cpu": run.cpu})
+    counts = [kept_counts[k] for k in sorted(kept_counts)]
     done: List[Dict[str, object]] = []
     for run in runs:
         verdicts = run.finish(counts)  # first: the counts it reads are rows too
         done.append({"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
                      "verdicts": verdicts, "cpu": run.cpu})
     out["runs"] = done
+    out.update(start=hour.start, end=hour.end)
     if group == "unnarrowed":
         out.update(generated=generated, rows_by_kind=dict(sorted(hour.counts.items())), denials=dict(hour.denied),
                    former=former_rows_per_hour(per_minute, hour))
@@ -327,6 +343,16 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         kept.keep.extend(cast(List[Row], counts))
         out["cycle_command"] = {"earliest": kept.earliest, "latest": kept.latest, **command_cpu(kept.keep, python)}
     return out
+
+
+def check_lo_hi(whole: Mapping[str, Any], count: Mapping[str, str]) -> bool:
+    """Whether a count's bucket is one of those the unnarrowed pass counted."""
+    return float(whole["earliest"]) <= float(count["_time"]) < float(whole["latest"])
+
+
+def whole_hour(cycle: Mapping[str, Any], start: float, end: float) -> bool:
+    """One of the check search's four runs of the hour (one bucket each)."""
+    return start <= float(cycle["earliest"]) < end
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -357,17 +383,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                    for k in sorted(set(verdicts_full) | set(verdicts_narrowed))
                    if verdicts_full.get(k) != verdicts_narrowed.get(k)]
     [checks_full] = cast(List[Dict[str, Any]], whole["checks"])
-    checks_narrowed, *check_cycles = cast(List[Dict[str, Any]], part["checks"])
+    check_cycles = cast(List[Dict[str, Any]], part["checks"])
     counts = checks_full["counts"]
-    counts_equal = counts == checks_narrowed["counts"] and len(counts) > 0
     by_bucket = {(c["nat_log_ip"], c["_time"]): c for c in counts}
-    for cycle in check_cycles:  # each run of the check search writes what one count over the day says
+    counts_equal = len(counts) > 0
+    for cycle in check_cycles:  # each run of the check search writes what one count over every bucket says
         for c in cycle["counts"]:
-            if by_bucket.get((c["nat_log_ip"], c["_time"])) != c:
+            if check_lo_hi(checks_full, c) and by_bucket.get((c["nat_log_ip"], c["_time"])) != c:
                 counts_equal = False
                 differences.append(f"{cycle['name']}: {c} != {by_bucket.get((c['nat_log_ip'], c['_time']))}")
-    if checks_narrowed["counts"] != counts:
-        differences.append("the narrowed check search counts differently from the unnarrowed one")
+    hourly = [c for c in check_cycles if whole_hour(c, cast(float, whole["start"]), cast(float, whole["end"]))]
     cycle_report = []
     for cycle in cycles:
         got = cycle["verdicts"]
@@ -407,12 +432,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         "check_counts": len(counts),
         "check_counts_equal": counts_equal,
         "rows_checks_full": checks_full["rows"],
-        "rows_checks_narrowed": checks_narrowed["rows"],
         "cpu_seconds_checks_full": round(checks_full["cpu"], 2),
-        "cpu_seconds_checks_narrowed": round(checks_narrowed["cpu"], 2),
         "check_cycles": [{"earliest": c["earliest"], "latest": c["latest"], "rows": c["rows"],
+                          "rows_by_kind": c["rows_by_kind"], "widened": c["widened"],
                           "cpu_seconds": round(c["cpu"], 3), "counts": len(c["counts"])} for c in check_cycles],
-        "rows_per_hour_checks": sum(c["rows"] for c in check_cycles),
+        "check_cycle_rows_max": max(int(c["rows"]) for c in check_cycles),
+        "check_cycle_cpu_seconds_max": round(max(float(c["cpu"]) for c in check_cycles), 3),
+        "rows_per_hour_checks": sum(c["rows"] for c in hourly),
         "python": platform.python_version(),
     }
     result["rows_per_hour_correlation"] = int(str(result["rows_per_hour_summary"])) + \
@@ -426,9 +452,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     for key in ("rows_generated", "rows_full", "rows_narrowed", "reduction", "verdicts_equal", "cpu_seconds_full",
                 "cpu_seconds_narrowed", "cycle_cpu_seconds_max", "cycle_rows_max", "check_counts", "check_counts_equal",
-                "rows_checks_full", "rows_checks_narrowed", "rows_per_hour_former_alerts", "rows_per_hour_summary",
-                "rows_per_hour_checks", "rows_per_hour_correlation", "hourly_reduction", "cycle_command",
-                "elapsed_seconds"):
+                "check_cycle_rows_max", "check_cycle_cpu_seconds_max", "rows_per_hour_former_alerts",
+                "rows_per_hour_summary", "rows_per_hour_checks", "rows_per_hour_correlation", "hourly_reduction",
+                "cycle_command", "elapsed_seconds"):
         print(f"{key}: {result.get(key)}")
     print(f"wrote {os.path.relpath(args.json)}")
     return 0

@@ -43,12 +43,19 @@ from . import addresses
 #: cloud view for an address; the translated address alone for the NAT log's checks; the caller
 #: address of other audit entries; a proxy request's host, a DNS look-up's name.
 KEY_FIELDS: Dict[str, Tuple[str, ...]] = {
-    "ip": ("src_translated_ip", "src", "aip"),
+    "ip": ("src", "aip"),
     "nat": ("src_translated_ip",),
     "audit": ("caller_ip",),
+    "inv": ("caller_user_agent",),
+    "project": ("gcp_project",),
     "host": ("dest", "url", "DomainName"),
 }
-ADDRESS_FIELDS = KEY_FIELDS["ip"]
+#: Every field an address key is looked for in (the sentinel clause names the first).
+ADDRESS_FIELDS = ("src_translated_ip", *KEY_FIELDS["ip"])
+#: A gcloud invocation-id in a user agent, as the engine reads it (``guardrail.correlate.gcp``).
+INVOCATION = re.compile(r"invocation-id/([0-9A-Za-z-]+)")
+#: A project id the key search can quote in a clause (Google's rules, and domain-scoped ids).
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]*$")
 HOST_FIELDS = KEY_FIELDS["host"]
 _HOST = re.compile(r"^[a-z0-9._-]+$")
 #: A clause no event matches: the subsearch always returns at least this row.
@@ -59,6 +66,10 @@ MAX_KEYS_MACRO = "guardrail_evidence_max_keys"
 MAX_SECS_MACRO = "guardrail_evidence_max_key_secs"
 MERGE_MACRO = "guardrail_evidence_key_merge_secs"
 MAX_KEYS = 5000
+#: The check search's own cap: one 15-minute bucket of a busy egress has a window per second or so
+#: (its calls' seconds), each some 40 characters of search text.
+CHECK_MAX_KEYS_MACRO = "guardrail_nat_log_check_max_keys"
+CHECK_MAX_KEYS = 20000
 MAX_SECS = 45
 MERGE_SECS = 60
 
@@ -74,6 +85,13 @@ class AuditView:
     resource: Optional[str]
     caller_ip: Optional[str]  # null for private / gce-internal-ip / no address
     service: Optional[str]
+    user_agent: Optional[str] = None
+
+    @property
+    def invocation(self) -> Optional[str]:
+        """The gcloud invocation-id in its user agent (the first, as the engine reads it)."""
+        match = INVOCATION.search(self.user_agent or "")
+        return match.group(1) if match else None
 
     @property
     def agent(self) -> bool:
@@ -149,9 +167,8 @@ class Ranges:
 
     @property
     def gcp(self) -> Tuple[int, int]:
-        """Audit entries the run reads in full (self-joins and agents' origins of every call)."""
-        o = self.options
-        return self._span(self.earliest - o.point_back - o.agent_window, self.end)
+        """Denied entries the run reads in full: its own (the other audit entries come under keys)."""
+        return math.floor(self.earliest), math.ceil(self.latest)
 
     @property
     def intervals(self) -> Tuple[int, int]:
@@ -163,7 +180,7 @@ class Ranges:
     @property
     def everything(self) -> Tuple[int, int]:
         """The time range of the whole run: what an unnarrowed search over it would read."""
-        return min(self.intervals[0], self.key_source[0]), self.gcp[1]
+        return min(self.intervals[0], self.key_source[0]), math.floor(self.end) + 1
 
 
 def view_from_fields(fields: Mapping[str, object]) -> AuditView:
@@ -190,12 +207,25 @@ def view_from_fields(fields: Mapping[str, object]) -> AuditView:
         resource=text("gcp_resource"),
         caller_ip=text("caller_ip"),
         service=text("gcp_service"),
+        user_agent=text("caller_user_agent"),
     )
 
 
 def reach(o: Options) -> float:
     """How far from a call the engine looks for visible calls of the same address."""
     return max(o.skew, o.network_tolerance) + o.network_tolerance
+
+
+def host_reach(o: Options) -> float:
+    """How far from a call the engine reads requests to, and look-ups of, its API host (proxy
+    records, a fingerprint's wider window; EDR look-ups within the endpoint clock's skew)."""
+    return max(o.fingerprint_window, o.network_tolerance, o.skew)
+
+
+def near_host_reach(o: Options) -> float:
+    """How far from a visible call near a source the proxy requests to its host are read: the engine
+    reads them from the earliest to the latest such call of one host, ``fingerprint_window`` beyond."""
+    return max(o.fingerprint_window, o.network_tolerance) + reach(o)
 
 
 def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: Optional[Options] = None,
@@ -228,32 +258,45 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         # nothing after the run's end: what the search head has indexed by then must not change a verdict
         raw.setdefault(key, []).append((lo, min(hi, end)))
 
-    bad = False
+    why = ""
     times: Dict[str, List[float]] = {}
     reduced = {id(v): addresses.reduce(v.caller_ip or "") for v in views}
+    for v in keyed:
+        if not v.agent:
+            continue
+        if v.project and _PROJECT.match(v.project):  # the calls it may have acted for, on its project
+            add("project=" + v.project, v.time - o.agent_window, v.time + o.network_tolerance)
+        else:
+            why = why or "a service agent's project the key search cannot quote"
     for v in sources:
         kind, address = reduced[id(v)]
         if kind == "bad":
-            bad = True
+            why = "an address the key search cannot reduce"
         elif addresses.is_public(kind, address):
             times.setdefault(address, []).append(v.time)
             add("ip=" + address, v.time - o.point_back, v.time + o.forward)
+            add("nat=" + address, v.time - o.network_tolerance, v.time + o.network_tolerance)
+            # the other calls from its address around it: the same program, who else was there
+            add("audit=" + address, v.time - o.point_back, v.time + o.forward)
+        invocation = v.invocation
+        if invocation:  # the other calls of the same gcloud run, from any address
+            add("inv=" + invocation, v.time - o.selfjoin_window, v.time + o.selfjoin_window)
         host = _host(v)
         if host:
-            add("host=" + host, v.time - o.point_back, v.time + o.forward)
+            add("host=" + host, v.time - host_reach(o), v.time + host_reach(o))
     for v in views:
         kind, address = reduced[id(v)]
         if address not in times or not addresses.is_public(kind, address):
             continue
         host = _host(v)
         if host and any(abs(v.time - t) <= reach(o) for t in times[address]):
-            add("host=" + host, v.time - o.point_back, v.time + o.forward)
-    why = "an address the key search cannot reduce" if bad else ""
-    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs)
+            add("host=" + host, v.time - near_host_reach(o), v.time + near_host_reach(o))
+    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs,
+                   tight=True)
 
 
 def plan_checks(entries: Iterable[AuditView], lo: float, hi: float, options: Optional[Options] = None,
-                max_keys: int = MAX_KEYS, merge_secs: float = MERGE_SECS, elapsed: float = 0.0,
+                max_keys: int = CHECK_MAX_KEYS, merge_secs: float = MERGE_SECS, elapsed: float = 0.0,
                 max_secs: float = MAX_SECS) -> Plan:
     """The keys of the NAT log's check search over the checks of ``[lo, hi)``: for every audit entry
     from a public address, the translations to it within ``network_tolerance`` (``nat``) and the
@@ -275,7 +318,7 @@ def plan_checks(entries: Iterable[AuditView], lo: float, hi: float, options: Opt
             if host:
                 raw.setdefault("host=" + host, []).append((v.time - o.fingerprint_window,
                                                            v.time + o.fingerprint_window))
-    return _finish(out, raw, bad, check_range(lo, hi, o), max_keys, merge_secs, elapsed, max_secs)
+    return _finish(out, raw, bad, check_range(lo, hi, o), max_keys, merge_secs, elapsed, max_secs, tight=True)
 
 
 def check_range(lo: float, hi: float, o: Options) -> Tuple[int, int]:
@@ -292,13 +335,16 @@ def check_audit_range(lo: float, hi: float, o: Options) -> Tuple[int, int]:
 
 
 def _finish(out: Plan, raw: Dict[str, List[Tuple[float, float]]], bad: str, widest: Tuple[int, int],
-            max_keys: int, merge_secs: float, elapsed: float, max_secs: float) -> Plan:
-    """Merge each key's windows, then render them, or widen to ``widest`` (see :func:`plan`)."""
+            max_keys: int, merge_secs: float, elapsed: float, max_secs: float, tight: bool = False) -> Plan:
+    """Merge each key's windows (``tight``: a translation key's only where they overlap: the seconds
+    around the calls, not the minutes between them, which on a busy egress hold thousands of
+    translations), then render them, or widen to ``widest`` (see :func:`plan`)."""
     for key in sorted(raw):
         reach_hi: Optional[float] = None
         current: Optional[List[float]] = None
+        gap = 0.0 if tight and key.startswith("nat=") else merge_secs
         for lo, hi in sorted(raw[key]):
-            if reach_hi is None or lo > reach_hi + merge_secs:
+            if reach_hi is None or lo > reach_hi + gap:
                 if current is not None:
                     out.windows.append(Window(key, current[0], current[1]))
                 current = [lo, hi]
@@ -337,6 +383,10 @@ def clause(key: str, windows: Sequence[Window], spelled: Optional[Dict[str, List
     fields = KEY_FIELDS[kind]
     if kind == "host":
         where = " OR ".join(f'{name}="*{value}*"' for name in fields)
+    elif kind == "inv":
+        where = " OR ".join(f'{name}="*invocation-id/{value}*"' for name in fields)
+    elif kind == "project":
+        where = " OR ".join(f'{name}="{value}"' for name in fields)
     else:
         family = "v4" if re.match(r"^\d+\.\d+\.\d+\.\d+$", value) else "v6"
         forms = addresses.spellings(family, value)
@@ -391,6 +441,16 @@ def render_reach() -> str:
     return f"(max({m('skew')}, {m('network_tolerance')}) + {m('network_tolerance')})"
 
 
+def render_host_reach() -> str:
+    """:func:`host_reach` as an eval expression over the option macros."""
+    return f"max({m('fingerprint_window')}, {m('network_tolerance')}, {m('skew')})"
+
+
+def render_near_host_reach() -> str:
+    """:func:`near_host_reach` as an eval expression over the option macros."""
+    return f"(max({m('fingerprint_window')}, {m('network_tolerance')}) + {render_reach()})"
+
+
 def render_epoch() -> str:
     return 'coalesce(tonumber("$time$"), relative_time(now(), "$time$"))'
 
@@ -418,7 +478,7 @@ def key_source_eval() -> str:
 def render_range(which: str) -> str:
     """The subsearch of a ``guardrail_*_range(2)`` macro: the time modifiers of one part of a run."""
     if which == "gcp":
-        text = _range_eval(f"{_e()} - `guardrail_point_back` - {m('agent_window')}", _end())
+        text = f'"earliest=" . floor({_e()}) . " latest=" . ceiling({_l()})'
     elif which == "intervals":
         text = _range_eval(f'relative_time({_e()} - {m("agent_window")}, "-" . "{m("lookback")}")', _end())
     elif which == "key_source":
@@ -444,12 +504,24 @@ def render_evidence_keys() -> str:
     def key(kind: str, condition: str, value: str, lo: str, hi: str) -> str:
         return f'if({condition}, "{kind}=" . {value} . "|" . ({lo}) . "|" . ({hi}), null())'
 
+    project_ok = f"match(_gr_project, {addresses._spl(_PROJECT.pattern)})"
     keys = ", ".join([
         'if(_gr_source==1 AND _gr_ip_kind=="bad", "widen=address||", null())',
+        f'if(_gr_keyed==1 AND _gr_agent==1 AND NOT {project_ok}, "widen=project||", null())',
+        key("project", f"_gr_keyed==1 AND _gr_agent==1 AND {project_ok}", "_gr_project",
+            f"_time - {m('agent_window')}", f"_time + {m('network_tolerance')}"),
         key("ip", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
-        key("host", "(_gr_source==1 OR _gr_near==1) AND isnotnull(_gr_host)", "_gr_host",
-            "_time - `guardrail_point_back`", "_time + `guardrail_forward`"),
+        key("nat", "_gr_source==1 AND _gr_public==1", "_gr_ip", f"_time - {m('network_tolerance')}",
+            f"_time + {m('network_tolerance')}"),
+        key("audit", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
+            "_time + `guardrail_forward`"),
+        key("inv", "_gr_source==1 AND isnotnull(_gr_inv)", "_gr_inv", f"_time - {m('selfjoin_window')}",
+            f"_time + {m('selfjoin_window')}"),
+        key("host", "_gr_source==1 AND isnotnull(_gr_host)", "_gr_host", f"_time - {render_host_reach()}",
+            f"_time + {render_host_reach()}"),
+        key("host", "_gr_near==1 AND isnotnull(_gr_host)", "_gr_host", f"_time - {render_near_host_reach()}",
+            f"_time + {render_near_host_reach()}"),
     ])
     stages = [
         "search ((`gcp_policy_denied`) OR (`gcp_audit_activity`)) `guardrail_key_source_range($earliest$,$latest$)`",
@@ -463,7 +535,9 @@ def render_evidence_keys() -> str:
         f"_gr_leaf=if(len(_gr_leaf)>0, _gr_leaf, null()), "
         f"_gr_at=if(_gr_keyed==1 AND _gr_agent==1, _time . \"|\" . coalesce(_gr_leaf, \"-\"), null()), "
         f"_gr_h=lower(trim(coalesce(gcp_service, \"\"))), "
-        f"_gr_host=if(match(_gr_h, {addresses._spl(_HOST.pattern)}), _gr_h, null())",
+        f"_gr_host=if(match(_gr_h, {addresses._spl(_HOST.pattern)}), _gr_h, null()), "
+        f"_gr_inv=if(match(caller_user_agent, {addresses._spl(INVOCATION.pattern)}), "
+        f"replace(caller_user_agent, {addresses._spl('(?s)^.*?' + INVOCATION.pattern + '.*$')}, \"\\1\"), null())",
         "eval " + ", ".join(addresses.render_reduce("caller_ip", "_gr_ip")),
         f"eval _gr_public=if({public}, 1, 0)",
         "eventstats values(_gr_at) AS _gr_ats by _gr_project",
@@ -476,17 +550,23 @@ def render_evidence_keys() -> str:
         f"eval _gr_near=if(_gr_public==1 AND {_any_within('_gr_times', render_reach())}, 1, 0)",
         "where _gr_source==1 OR _gr_near==1",
         f"eval _gr_key=mvappend({keys})",
-        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e()),
+        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e(), tight=True),
     ]
     return "[" + " | ".join(stages) + "]"
 
 
-def _render_tail(hi: str, widest: str, start: str) -> List[str]:
-    """The stages after the keys (``_gr_key``: ``kind=value|lo|hi``): windows merged, rendered,
-    widened to ``widest`` (time modifiers) past the guards, and the sentinel at ``start``."""
+def _render_tail(hi: str, widest: str, start: str, tight: bool = False, cap: str = MAX_KEYS_MACRO) -> List[str]:
+    """The stages after the keys (``_gr_key``: ``kind=value|lo|hi``): windows merged (``tight``: see
+    :func:`_finish`), rendered, widened to ``widest`` (time modifiers) past the guards, and the
+    sentinel at ``start``."""
+    gap = f"if(match(_gr_key, \"^nat=\"), 0, `{MERGE_MACRO}`)" if tight else f"`{MERGE_MACRO}`"
     def fields_of(kind: str) -> str:
         if kind == "host":
             return " OR ".join(f'{name}=\\"*" . _gr_value . "*\\"' for name in KEY_FIELDS[kind])
+        if kind == "inv":
+            return " OR ".join(f'{name}=\\"*invocation-id/" . _gr_value . "*\\"' for name in KEY_FIELDS[kind])
+        if kind == "project":
+            return " OR ".join(f'{name}=\\"" . _gr_value . "\\"' for name in KEY_FIELDS[kind])
         return " OR ".join(f'{name} IN (" . _gr_in . ")' for name in KEY_FIELDS[kind])
 
     return [
@@ -496,7 +576,7 @@ def _render_tail(hi: str, widest: str, start: str) -> List[str]:
         f"_gr_hi=if(isnull(_gr_hi), null(), {hi}), _gr_key=mvindex(split(_gr_key, \"|\"), 0)",
         "sort 0 _gr_key _gr_lo",
         "streamstats current=f max(_gr_hi) AS _gr_reach by _gr_key",
-        f"eval _gr_new=if(isnull(_gr_reach) OR _gr_lo>_gr_reach + `{MERGE_MACRO}`, 1, 0)",
+        f"eval _gr_new=if(isnull(_gr_reach) OR _gr_lo>_gr_reach + {gap}, 1, 0)",
         "streamstats sum(_gr_new) AS _gr_window by _gr_key",
         "stats min(_gr_lo) AS _gr_lo max(_gr_hi) AS _gr_hi by _gr_key _gr_window",
         "eval _gr_span=\"(earliest=\" . floor(_gr_lo) . \" latest=\" . (floor(_gr_hi) + 1) . \")\"",
@@ -509,7 +589,7 @@ def _render_tail(hi: str, widest: str, start: str) -> List[str]:
         + "search=case(" + ", ".join(f"_gr_kind==\"{kind}\", \"({fields_of(kind)})\"" for kind in KEY_FIELDS)
         + ") . \" (\" . mvjoin(_gr_spans, \" OR \") . \")\"",
         "addinfo",
-        f"eval _gr_widen=if(_gr_kind==\"widen\" OR _gr_windows>`{MAX_KEYS_MACRO}` OR time() - info_search_time>"
+        f"eval _gr_widen=if(_gr_kind==\"widen\" OR _gr_windows>`{cap}` OR time() - info_search_time>"
         f"`{MAX_SECS_MACRO}`, 1, 0)",
         "eventstats max(_gr_widen) AS _gr_widen",
         f"eval search=if(_gr_widen==1, {widest}, search)",
@@ -542,6 +622,6 @@ def render_check_keys() -> str:
         f"eval _gr_public=if({addresses.render_public('_gr_ip_kind', '_gr_ip')}, 1, 0)",
         "where _gr_public==1 OR _gr_ip_kind==\"bad\"",
         f"eval _gr_key=mvappend({keys})",
-        *_render_tail("_gr_hi", widest, lo),
+        *_render_tail("_gr_hi", widest, lo, tight=True, cap=CHECK_MAX_KEYS_MACRO),
     ]
     return "[" + " | ".join(stages) + "]"

@@ -3,7 +3,8 @@
 A run over the denials of ``[earliest, latest)`` reads three groups of events, each under its own
 time modifiers:
 
-* audit entries (``gcp_policy_denied`` or ``gcp_audit_activity``) within :attr:`Ranges.gcp`;
+* the run's denied entries (``gcp_policy_denied``) within :attr:`Ranges.gcp`, and the other audit
+  entries (``gcp_audit_activity``) that one of the key clauses matches;
 * point evidence (``guardrail_keyed_evidence``: NAT, sign-ins, FDR, proxy requests) that one of the
   key clauses of :func:`devtools.narrow.keys.plan` matches;
 * interval evidence (``guardrail_interval_evidence``: VPN, DHCP, device and FDR logons) within
@@ -236,7 +237,8 @@ def view_from_row(row: Row) -> Optional[AuditView]:
     return AuditView(time=time, denied=entry.denied or (code is not None and code in DENIED_CODES),
                      principal=entry.principal, project=entry.project or None,
                      resource=resource if isinstance(resource, str) and resource else None,
-                     caller_ip=_caller_ip(extracted, payload), service=entry.service or None)
+                     caller_ip=_caller_ip(extracted, payload), service=entry.service or None,
+                     user_agent=entry.user_agent or None)
 
 
 def _caller_ip(extracted: Mapping[str, str], payload: object) -> Optional[str]:
@@ -289,11 +291,19 @@ class KeyMatcher:
         exact: Dict[str, Dict[str, List[Span]]] = {}
         wild: Dict[str, Dict[str, List[Span]]] = {}
         hosts: Dict[str, List[Span]] = {}
+        invocations: Dict[str, List[Span]] = {}
+        projects: Dict[str, List[Span]] = {}
         for window in plan.windows:
             kind, _, value = window.key.partition("=")
             span = (window.earliest, window.latest)
             if kind == "host":
                 hosts.setdefault(value, []).append(span)
+                continue
+            if kind == "inv":
+                invocations.setdefault(("invocation-id/" + value).lower(), []).append(span)
+                continue
+            if kind == "project":
+                projects.setdefault(value.lower(), []).append(span)
                 continue
             for form in plan.spelled.get(window.key, []):
                 if "*" in form:
@@ -303,6 +313,8 @@ class KeyMatcher:
         self.exact = {kind: {k: Spans(v) for k, v in forms.items()} for kind, forms in exact.items()}
         self.wild = {kind: [(_regex(k), Spans(v)) for k, v in forms.items()] for kind, forms in wild.items()}
         self.hosts = [(k, Spans(v)) for k, v in hosts.items()]
+        self.invocations = [(k, Spans(v)) for k, v in invocations.items()]
+        self.projects = {k: Spans(v) for k, v in projects.items()}
         #: every exact spelling of every kind, lower case: a value none of them is can only match a wildcard
         self.spelled = {form for forms in self.exact.values() for form in forms}
         #: the earliest and latest time any key covers: a row outside it matches none
@@ -318,6 +330,17 @@ class KeyMatcher:
             return self.wide[0] <= t < self.wide[1]
         if not self.span[0] <= t < self.span[1]:
             return False
+        for name in KEY_FIELDS["inv"]:
+            for value in values.get(name, ()):
+                low = value.lower()
+                for marker, marker_spans in self.invocations:
+                    if marker in low and t in marker_spans:
+                        return True
+        for name in KEY_FIELDS["project"]:
+            for value in values.get(name, ()):
+                spans = self.projects.get(value.lower())
+                if spans is not None and t in spans:
+                    return True
         for kind in ("ip", "nat", "audit"):
             exact = self.exact.get(kind, {})
             wild = self.wild.get(kind, [])
@@ -342,15 +365,36 @@ class KeyMatcher:
 _KEYED_FIELDS = tuple(dict.fromkeys(name for names in KEY_FIELDS.values() for name in names))
 
 
+#: In :func:`key_values`, whether the row is a denied entry (``gcp_policy_denied``): "1" or absent.
+DENIED = "_gr_denied"
+
+
 def key_values(row: Row) -> Dict[str, List[str]]:
-    """The values of a row's key fields. A raw audit entry (no extracted ``caller_ip``) gives its
-    caller address as the search's ``caller_ip`` would read it."""
+    """The values of a row's key fields. A raw audit entry (no extracted fields) gives its caller
+    address, user agent and project as the search's ``caller_ip``, ``caller_user_agent`` and
+    ``gcp_project`` would read them. An audit entry says whether it is denied (:data:`DENIED`)."""
     out = {name: filters.values(row, name) for name in _KEYED_FIELDS}
-    if not out["caller_ip"] and "_raw" in row and "protoPayload" in _text(row.get("_raw")):
-        view = view_from_row(row)
-        if view is not None and view.caller_ip:
-            out["caller_ip"] = [view.caller_ip]
+    if "_raw" in row and "protoPayload" in _text(row.get("_raw")):
+        indexed = "eventtype" in row  # an indexed event: its fields are what the search extracted
+        view = view_from_row(row) if not (out["caller_ip"] and indexed) else None
+        if view is not None:
+            if not out["caller_ip"] and view.caller_ip:
+                out["caller_ip"] = [view.caller_ip]
+            for name, value in (("caller_user_agent", view.user_agent), ("gcp_project", view.project)):
+                if not indexed and not out[name] and value:
+                    out[name] = [value]
+        if is_denied(row, view):
+            out[DENIED] = ["1"]
     return out
+
+
+def is_denied(row: Row, view: Optional[AuditView] = None) -> bool:
+    """A ``gcp_policy_denied`` entry: by its ``eventtype`` where the row has one (indexed events), else
+    as the engine reads it (a policy-log entry, or code 7 / 9)."""
+    if "eventtype" in row:
+        return "gcp_policy_denied" in filters.values(row, "eventtype")
+    view = view or view_from_row(row)
+    return view is not None and view.denied
 
 
 class Narrowing:
@@ -375,13 +419,15 @@ class Narrowing:
         """:meth:`keep` for a row already classified (:func:`classify`) and timed (and, for a
         stream read by several runs, its :func:`key_values`)."""
         audit, interval, keyed = kinds
-        if audit and self.gcp[0] <= t < self.gcp[1]:
-            return True
         if interval and self.intervals[0] <= t < self.intervals[1]:
             return True
         if not (keyed or audit):
             return False
-        return self.keys.matches_values(values if values is not None else key_values(row), t)
+        if values is None or (audit and not values):
+            values = key_values(row)
+        if audit and self.gcp[0] <= t < self.gcp[1] and values.get(DENIED):
+            return True
+        return self.keys.matches_values(values, t)
 
     def select(self, rows: Iterable[Row]) -> List[Row]:
         return [row for row in rows if self.keep(row)]

@@ -262,7 +262,7 @@ def test_rerunning_a_window_updates_verdicts_instead_of_adding_them() -> None:
 def run_checks(env: Env, until: float) -> int:
     """The check search every 15 minutes from the first bucket of the day to ``until``; returns runs."""
     first = min(float(str(e["_time"])) for e in events())
-    now, runs = first - first % 900 + 45 * 60, 0
+    now, runs = first - first % 900 + 30 * 60, 0
     while now <= until:
         env.now = now
         summary.run_saved_search(summary.CHECKS, env)
@@ -294,12 +294,12 @@ def test_the_check_search_counts_each_bucket_once_it_has_ended() -> None:
     s = SAVED.stanza(summary.CHECKS)
     assert s is not None and s.get("cron_schedule") == "2-59/15 * * * *" and s.get("disabled") == "1"
     text = s.get("search") or ""
-    assert text.startswith("`guardrail_nat_log_check_input(-45m,-15m)`")
-    assert "_time>=`guardrail_nat_log_bucket(-45m)` AND _time<`guardrail_nat_log_bucket(-15m)`" in text
+    assert text.startswith("`guardrail_nat_log_check_input(-30m,-15m)`")
+    assert "_time>=`guardrail_nat_log_bucket(-30m)` AND _time<`guardrail_nat_log_bucket(-15m)`" in text
     assert "outputlookup append=true key_field=_key guardrail_nat_log_checks_lookup" in text
     o = Options()
-    # the latest bucket it counts ends 15 minutes before the run: its calls' translations and proxy
-    # requests (fingerprint_window after them) are indexed by then
+    # the one bucket it counts ended at least 15 minutes before the run: its calls' translations and
+    # proxy requests (fingerprint_window after them) are indexed by then; each bucket is counted once
     assert 15 * 60 > o.fingerprint_window + o.network_tolerance
 
 

@@ -99,13 +99,16 @@ def test_compressed_is_rfc_5952() -> None:
 @pytest.mark.parametrize("address", [a for a in random_addresses() if addresses.is_public(*addresses.reduce(a))])
 def test_every_form_matches_a_spelling_of_its_key(address: str) -> None:
     _, full = addresses.reduce(address)
-    window = keys.Window("ip=" + full, 100.0, 200.0)
-    text = keys.clause(window.key, [window])
-    for form in forms_of(address):
-        for name in keys.ADDRESS_FIELDS:
-            assert search_matches(text, {"_time": "150", name: form}), (name, form)
-    assert not search_matches(text, {"_time": "150", "src": "198.18.0.1"})
-    assert not search_matches(text, {"_time": "201", "src": address})  # outside the window
+    for kind in ("ip", "nat", "audit"):
+        window = keys.Window(f"{kind}={full}", 100.0, 200.0)
+        text = keys.clause(window.key, [window])
+        for form in forms_of(address):
+            for name in keys.KEY_FIELDS[kind]:
+                assert search_matches(text, {"_time": "150", name: form}), (name, form)
+        name = keys.KEY_FIELDS[kind][0]
+        assert not search_matches(text, {"_time": "150", name: "198.18.0.1"})
+        assert not search_matches(text, {"_time": "201", name: address})  # outside the window
+    assert set(keys.ADDRESS_FIELDS) == {n for kind in ("ip", "nat") for n in keys.KEY_FIELDS[kind]}
 
 
 def test_the_spl_spellings_are_the_python_ones() -> None:
@@ -140,15 +143,23 @@ def test_a_masked_call_names_its_address_and_host() -> None:
     found = {w.key: w for w in p.windows}
     # the NAT log's checks come as counts from the check search: no audit entries or translations
     # around other calls are read any more
-    assert set(found) == {"ip=203.0.113.5", "host=compute.googleapis.com"}
-    for key in ("ip=203.0.113.5", "host=compute.googleapis.com"):
+    assert set(found) == {"ip=203.0.113.5", "nat=203.0.113.5", "audit=203.0.113.5", "host=compute.googleapis.com"}
+    for key in ("ip=203.0.113.5", "audit=203.0.113.5"):  # sign-ins, EDR; who else called from there
         w = found[key]
         assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
         assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
+    nat = found["nat=203.0.113.5"]  # its translations: at its second
+    assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
+    # proxy requests and EDR look-ups as far as the engine reads them, for the call and for the visible
+    # calls near it (the call is one of the calls from its address near itself)
+    host = found["host=compute.googleapis.com"]
+    assert (host.lo, host.hi) == (T - keys.near_host_reach(OPTS), T + keys.near_host_reach(OPTS))
+    assert keys.host_reach(OPTS) == max(OPTS.fingerprint_window, OPTS.network_tolerance, OPTS.skew)
+    assert keys.host_reach(OPTS) < keys.near_host_reach(OPTS) < OPTS.point_back
     end = keys.Ranges(T - 60, T + 60, OPTS).end
     assert all(w.hi <= end for w in p.windows)
     assert p.searches[-1] == keys.sentinel(T - 60)
-    assert len(p.searches) == 3  # one clause per key
+    assert len(p.searches) == 5  # one clause per key
 
 
 def test_only_visible_calls_near_a_call_name_their_host() -> None:
@@ -158,7 +169,8 @@ def test_only_visible_calls_near_a_call_name_their_host() -> None:
     p = plan([denial(), near, far, elsewhere], T - 60, T + 60)
     notebooks = [(w.lo, w.hi) for w in p.windows if w.key == "host=notebooks.googleapis.com"]
     end = keys.Ranges(T - 60, T + 60, OPTS).end
-    assert notebooks == [(near.time - OPTS.point_back, min(near.time + OPTS.forward, end))]
+    reach = keys.near_host_reach(OPTS)
+    assert notebooks == [(near.time - reach, min(near.time + reach, end))]
     assert not any("198.51.100.99" in w.key for w in p.windows)
 
 
@@ -177,6 +189,10 @@ def test_the_check_search_keys_every_call_from_a_public_address() -> None:
     assert compute == [(lo + 100 - fw, lo + 100 + fw)]
     [clause] = [s for s in p.searches if s.startswith("(src_translated_ip IN")]
     assert " OR src IN" not in clause  # translations only: the translated address
+    # translations only at the calls' seconds: a busy egress's minutes between them stay unread
+    close = keys.plan_checks([*entries, activity(lo + 10, "203.0.113.5")], lo, hi)
+    assert sorted((w.lo, w.hi) for w in close.windows if w.key == "nat=203.0.113.5") == [
+        (lo - tol, lo + tol), (lo + 10 - tol, lo + 10 + tol), (lo + 100 - tol, lo + 100 + tol)]
     wide = keys.plan_checks([*entries, activity(lo + 5, "2001:db8::1::2")], lo, hi)
     assert wide.widened and wide.searches[0] == "earliest={} latest={}".format(*keys.check_range(lo, hi, OPTS))
 
@@ -195,8 +211,10 @@ def test_nearby_windows_of_a_key_merge() -> None:
     ip = [w for w in close.windows if w.key.startswith("ip=")]
     assert [(w.lo, w.hi) for w in ip] == [(T - OPTS.point_back, T + 200 + OPTS.forward)]
     assert len([w for w in apart.windows if w.key.startswith("ip=")]) == 2
-    [both] = [s for s in apart.searches if s.startswith("(src_translated_ip IN") and " OR src IN" in s]
+    [both] = [s for s in apart.searches if s.startswith("(src IN") and " OR aip IN" in s]
     assert both.count("(earliest=") == 2  # one clause, both windows
+    # translations only where the windows overlap: the calls' seconds, not the minutes between
+    assert len([w for w in close.windows if w.key.startswith("nat=")]) == 2
 
 
 def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
@@ -209,19 +227,35 @@ def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
                activity(T - 5, "198.51.100.11", principal="service-9@gcp-sa-x.iam.gserviceaccount.com")]
     p = plan(entries, T - 60, T + 60)
     found = {w.key: w for w in p.windows}
-    assert {k.split("=", 1)[1] for k in found if not k.startswith("host=")} == {"198.51.100.7"}
+    assert {k.split("=", 1)[1] for k in found if not k.startswith(("host=", "project="))} == {"198.51.100.7"}
+    project = found["project=p1"]  # the calls on its project it may have acted for, whatever their address
+    assert (project.lo, project.hi) == (T - OPTS.agent_window, T + OPTS.network_tolerance)
     assert {k for k in found if k.startswith("host=")} == {"host=notebooks.googleapis.com",
                                                             "host=compute.googleapis.com"}
     origin = found["ip=198.51.100.7"]
     assert origin.lo == T - OPTS.agent_window - OPTS.point_back  # the origin's own horizon
 
 
+def test_a_call_names_the_other_calls_of_its_gcloud_run() -> None:
+    agent = "google-cloud-sdk gcloud/455.0.0 command/gcloud.compute.instances.create invocation-id/7f3a-b9 x/1"
+    p = plan([AuditView(T, True, "", "p1", None, None, "compute.googleapis.com", agent)], T - 60, T + 60)
+    [run] = [w for w in p.windows if w.key.startswith("inv=")]
+    assert run.key == "inv=7f3a-b9"
+    assert (run.lo, run.hi) == (T - OPTS.selfjoin_window, T + OPTS.selfjoin_window)
+    [text] = [s for s in p.searches if "invocation-id" in s]
+    assert search_matches(text, {"_time": str(T + 100), "caller_user_agent": agent.upper()})
+    assert not search_matches(text, {"_time": str(T + 100), "caller_user_agent": agent.replace("7f3a", "8f3a")})
+
+
 @pytest.mark.parametrize(("case", "why"), [
-    ("cap", "key windows, more than"), ("slow", "took"), ("address", "cannot reduce")])
+    ("cap", "key windows, more than"), ("slow", "took"), ("address", "cannot reduce"), ("project", "cannot quote")])
 def test_it_widens_instead_of_narrowing_silently(case: str, why: str) -> None:
     entries = [denial(T + i, ip=f"198.51.100.{i + 1}") for i in range(12)]
     if case == "address":
         entries.append(denial(ip="64:ff9b::1.2.3.4"))
+    if case == "project":  # a service agent's denial on a project no clause can quote
+        entries.append(denial(ip=None, principal="service-1@gcp-sa-notebooks.iam.gserviceaccount.com",
+                              project='p1" OR index=*'))
     p = plan(entries, T - 60, T + 60, max_keys=5 if case == "cap" else 100, elapsed=50 if case == "slow" else 0)
     assert p.widened and why in p.why
     lo, hi = keys.Ranges(T - 60, T + 60, OPTS).key_source
@@ -314,9 +348,15 @@ def test_the_check_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:
     views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
     lo, hi = check_windows(events)[0]
     capped = AppContent(dict(CONTENT.macros), CONTENT.commands, CONTENT.lookups)
-    capped.macros[(keys.MAX_KEYS_MACRO, 0)] = Macro(keys.MAX_KEYS_MACRO, [], "3")
+    capped.macros[(keys.CHECK_MAX_KEYS_MACRO, 0)] = Macro(keys.CHECK_MAX_KEYS_MACRO, [], "3")
     expected = keys.plan_checks(views, float(lo), float(hi), max_keys=3)
     assert expected.widened and check_key_search(events, lo, hi, capped) == expected.searches
     slow = keys.plan_checks(views, float(lo), float(hi), elapsed=keys.MAX_SECS + 1)
     assert slow.widened
     assert check_key_search(events, lo, hi, clock=hi + 900.0 + keys.MAX_SECS + 1) == slow.searches
+
+
+def test_the_caps_are_the_mirrors() -> None:
+    for macro, value in ((keys.MAX_KEYS_MACRO, keys.MAX_KEYS), (keys.CHECK_MAX_KEYS_MACRO, keys.CHECK_MAX_KEYS),
+                         (keys.MAX_SECS_MACRO, keys.MAX_SECS), (keys.MERGE_MACRO, keys.MERGE_SECS)):
+        assert CONTENT.macros[(macro, 0)].definition.strip() == str(value), macro
