@@ -41,17 +41,17 @@ from . import addresses
 
 #: The fields each kind of key is looked for in: NAT translated address, sign-in source and EDR
 #: cloud view for an address; the translated address alone for the NAT log's checks; the caller
-#: address of other audit entries; a proxy request's host, a DNS look-up's name.
+#: address of other audit entries, a gcloud run's invocation-id, a service agent's project; a proxy
+#: request's host, a DNS look-up's name.
 KEY_FIELDS: Dict[str, Tuple[str, ...]] = {
-    "ip": ("src", "aip"),
+    "ip": ("src_translated_ip", "src", "aip"),
     "nat": ("src_translated_ip",),
     "audit": ("caller_ip",),
     "inv": ("caller_user_agent",),
     "project": ("gcp_project",),
     "host": ("dest", "url", "DomainName"),
 }
-#: Every field an address key is looked for in (the sentinel clause names the first).
-ADDRESS_FIELDS = ("src_translated_ip", *KEY_FIELDS["ip"])
+ADDRESS_FIELDS = KEY_FIELDS["ip"]
 #: A gcloud invocation-id in a user agent, as the engine reads it (``guardrail.correlate.gcp``).
 INVOCATION = re.compile(r"invocation-id/([0-9A-Za-z-]+)")
 #: A project id the key search can quote in a clause (Google's rules, and domain-scoped ids).
@@ -275,7 +275,6 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         elif addresses.is_public(kind, address):
             times.setdefault(address, []).append(v.time)
             add("ip=" + address, v.time - o.point_back, v.time + o.forward)
-            add("nat=" + address, v.time - o.network_tolerance, v.time + o.network_tolerance)
             # the other calls from its address around it: the same program, who else was there
             add("audit=" + address, v.time - o.point_back, v.time + o.forward)
         invocation = v.invocation
@@ -291,8 +290,7 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         host = _host(v)
         if host and any(abs(v.time - t) <= reach(o) for t in times[address]):
             add("host=" + host, v.time - near_host_reach(o), v.time + near_host_reach(o))
-    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs,
-                   tight=True)
+    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs)
 
 
 def plan_checks(entries: Iterable[AuditView], lo: float, hi: float, options: Optional[Options] = None,
@@ -512,8 +510,6 @@ def render_evidence_keys() -> str:
             f"_time - {m('agent_window')}", f"_time + {m('network_tolerance')}"),
         key("ip", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
-        key("nat", "_gr_source==1 AND _gr_public==1", "_gr_ip", f"_time - {m('network_tolerance')}",
-            f"_time + {m('network_tolerance')}"),
         key("audit", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
         key("inv", "_gr_source==1 AND isnotnull(_gr_inv)", "_gr_inv", f"_time - {m('selfjoin_window')}",
@@ -550,7 +546,7 @@ def render_evidence_keys() -> str:
         f"eval _gr_near=if(_gr_public==1 AND {_any_within('_gr_times', render_reach())}, 1, 0)",
         "where _gr_source==1 OR _gr_near==1",
         f"eval _gr_key=mvappend({keys})",
-        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e(), tight=True),
+        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e()),
     ]
     return "[" + " | ".join(stages) + "]"
 

@@ -12,7 +12,7 @@ from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
 
 from devtools import natlog
-from tests.unit.correlate_builders import T0, Row, dhcp, gcp_row, logon, nat, newest_first, proxy, run
+from tests.unit.correlate_builders import T0, Row, dhcp, gcp_row, logon, nat, newest_first, proxy, run, signin
 
 EGRESS = "203.0.113.10"
 
@@ -145,3 +145,17 @@ def test_options_name_the_modes() -> None:
         parse_options({"natlog": "both"})
     with pytest.raises(OptionError):
         parse_options({"natlog_window": "1m"})
+
+
+def test_other_devices_translations_minutes_off_keep_an_egress_shared() -> None:
+    """An office egress whose NAT log lost the call's own translation, with no check of it counted
+    yet, and one colleague's sign-in from it two minutes earlier: the other devices' translations
+    around the call show many people behind the address, so the sign-in names nobody."""
+    rows = [gcp_row(T0, ip=EGRESS), nat(T0 - 100, "10.1.2.3", EGRESS), nat(T0 + 200, "10.1.2.4", EGRESS),
+            nat(T0 - 250, "10.1.2.5", EGRESS), signin(T0 - 120, "casey.ho@example-corp.com", EGRESS)]
+    for extra, options in (([], {}), ([counts(EGRESS, T0, 0, 1)], {"natlog": "summary"})):
+        r = verdict(rows, extra, **options)
+        assert r["match_status"] == "unidentified" and r["identified_user"] == "", options
+    # the same sign-in at an address with no translations around it is a home's: it names
+    home = [gcp_row(T0, ip="198.51.100.7"), signin(T0 - 120, "casey.ho@example-corp.com", "198.51.100.7")]
+    assert verdict(home, [counts("198.51.100.7", T0, 0, 1)], natlog="summary")["match_status"] == "identified"

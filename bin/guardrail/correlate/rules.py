@@ -284,17 +284,16 @@ def presence(e: AuditEntry, store: EvidenceStore, o: Options) -> FrozenSet[str]:
     """Who was seen at the caller address around the call: user keys, and ``h:`` keys of devices.
 
     An address only one person was seen at (a home, a phone) is that person's; an address with
-    several (an office, a hotel) or with NAT translations at the call's second (an egress of ours:
-    ``i:`` keys; the NAT log's checks around the call say the rest) is shared. Stops looking once two
-    are found: that is all the decision needs.
+    several (an office, a hotel) or with NAT translations around the call (an egress of ours: ``i:``
+    keys; its other devices' connections show people there even when the call's own translation was
+    lost) is shared. Stops looking once two are found: that is all the decision needs.
     """
     if not _public(e):
         return frozenset()
     ip = e.ip_key or ""
-    tol = o.network_tolerance
-    if store.nats.count(ip, e.time - tol, e.time + tol):
-        return frozenset({"i:" + n.internal_ip for n in store.nats.between(ip, e.time - tol, e.time + tol)[:2]})
     lo, hi = e.time - o.point_back, e.time + o.forward
+    if store.nats.count(ip, lo, hi):
+        return frozenset({"i:" + n.internal_ip for n in store.nats.between(ip, lo, hi)[:2]})
     seen: Set[str] = set()
     for s in store.signins.between(ip, lo, hi):
         seen.add(user_key(s.user))
