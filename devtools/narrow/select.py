@@ -397,7 +397,25 @@ def is_denied(row: Row, view: Optional[AuditView] = None) -> bool:
     return view is not None and view.denied
 
 
-class Narrowing:
+class _Selection:
+    """What a search reads, row by row: :meth:`keep_classified` says it for a classified row."""
+
+    def keep(self, row: Row) -> bool:
+        try:
+            t = float(_text(row.get("_time")))
+        except ValueError:
+            return False
+        return self.keep_classified(row, t, classify(row))
+
+    def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
+                        values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
+        raise NotImplementedError
+
+    def select(self, rows: Iterable[Row]) -> List[Row]:
+        return [row for row in rows if self.keep(row)]
+
+
+class Narrowing(_Selection):
     """The rows one run reads (see the module docstring)."""
 
     def __init__(self, plan: Plan, options: Optional[Options] = None) -> None:
@@ -406,13 +424,6 @@ class Narrowing:
         self.gcp = ranges.gcp
         self.intervals = ranges.intervals
         self.keys = KeyMatcher(plan, options)
-
-    def keep(self, row: Row) -> bool:
-        try:
-            t = float(_text(row.get("_time")))
-        except ValueError:
-            return False
-        return self.keep_classified(row, t, classify(row))
 
     def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
                         values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
@@ -429,11 +440,8 @@ class Narrowing:
             return True
         return self.keys.matches_values(values, t)
 
-    def select(self, rows: Iterable[Row]) -> List[Row]:
-        return [row for row in rows if self.keep(row)]
 
-
-class CheckNarrowing:
+class CheckNarrowing(_Selection):
     """The rows the NAT log's check search reads for the buckets of ``[plan.earliest, plan.latest)``
     (``guardrail_nat_log_check_input``; ``plan`` from :func:`devtools.narrow.keys.plan_checks`): the
     audit entries of its range, and the NAT translations and proxy requests under its keys."""
@@ -443,13 +451,6 @@ class CheckNarrowing:
         self.audit = check_audit_range(plan.earliest, plan.latest, options)
         self.keys = KeyMatcher(plan, options, check_range(plan.earliest, plan.latest, options))
 
-    def keep(self, row: Row) -> bool:
-        try:
-            t = float(_text(row.get("_time")))
-        except ValueError:
-            return False
-        return self.keep_classified(row, t, classify(row))
-
     def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
                         values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
         if kinds[0]:
@@ -457,6 +458,3 @@ class CheckNarrowing:
         if not kinds[2] or not (is_nat(row) or is_proxy(row)):
             return False
         return self.keys.matches_values(values if values is not None else key_values(row), t)
-
-    def select(self, rows: Iterable[Row]) -> List[Row]:
-        return [row for row in rows if self.keep(row)]

@@ -310,9 +310,7 @@ def run_in_process(sc: Scenario, order: str, chunk: int = 50000, options: Option
     engine = Correlator(o)
     rows = ordered(sc, order)
     if o.natlog == "summary":
-        from devtools import natlog
-
-        rows = rows + natlog.counts(natlog.checks(sc.newest_first(), o))  # type: ignore[operator]
+        rows = rows + counts_of(sc, o)
     released = []
     for i in range(0, len(rows), chunk):
         released += engine.feed_records(rows[i:i + chunk])
@@ -327,12 +325,16 @@ def interpreter(version: str) -> str:
     return runtime(version) or python()
 
 
-def with_counts(sc: Scenario) -> List[Row]:
-    """The scenario newest first, then the NAT log's check counts over it (``guardrail_nat_log_counts``)."""
+def counts_of(sc: Scenario, options: Optional[Options] = None) -> List[Row]:
+    """The NAT log's check counts over the scenario (what the check search keeps for it)."""
     from devtools import natlog
 
-    rows = sc.newest_first()
-    return rows + natlog.counts(natlog.checks(rows))  # type: ignore[operator]
+    return [dict(c) for c in natlog.counts(natlog.checks(sc.newest_first(), options))]
+
+
+def with_counts(sc: Scenario) -> List[Row]:
+    """The scenario newest first, then its check counts (as ``guardrail_nat_log_counts`` appends them)."""
+    return sc.newest_first() + counts_of(sc)
 
 
 def run(sc: Scenario, order: str, chunk: int, exe: Optional[str] = None) -> Result:
