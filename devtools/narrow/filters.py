@@ -165,11 +165,13 @@ def edr_usable(row: Row) -> bool:
 
 
 def render_edr_logon() -> str:
-    return f'event_simpleName="{FDR_LOGON_EVENT}"'
+    # like a Windows logon: a network, batch or service LogonType binds nobody to the device
+    return f'(event_simpleName="{FDR_LOGON_EVENT}" NOT LogonType IN ({_quoted(sorted(NON_INTERACTIVE_LOGON))}))'
 
 
 def edr_logon(row: Row) -> bool:
-    return any(v.lower() == FDR_LOGON_EVENT for v in values(row, "event_simpleName"))
+    return (any(v.lower() == FDR_LOGON_EVENT for v in values(row, "event_simpleName"))
+            and not any(v.lower() in NON_INTERACTIVE_LOGON for v in values(row, "LogonType")))
 
 
 #: Generated filter macros: name -> (SPL renderer, mirror).

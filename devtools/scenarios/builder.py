@@ -254,9 +254,11 @@ class Builder:
 
     # ---- CrowdStrike FDR -------------------------------------------------------------------------
     def edr(self, t: float, name: str, aip: str, local_ip: str, computer: str, user: Optional[str] = None,
-            domain: Optional[str] = None, remote: Optional[str] = None, naming: Optional[str] = None) -> None:
+            domain: Optional[str] = None, remote: Optional[str] = None, naming: Optional[str] = None,
+            logon_type: Optional[int] = None) -> None:
         """An FDR event; ``naming`` is the field naming the device (``ComputerName``, ``aid_computer_name``
-        as the aid_master lookup adds it, or ``aid`` for the sensor id alone), random when None."""
+        as the aid_master lookup adds it, or ``aid`` for the sensor id alone), random when None;
+        ``logon_type`` the ``LogonType`` of a ``UserLogon``."""
         row: Row = {"_time": splunk_time(t), "sourcetype": "crowdstrike:events:sensor", "host": "fdr",
                     "event_simpleName": name, "aip": aip, "LocalAddressIP4": local_ip,
                     "aid": uuid.uuid5(uuid.NAMESPACE_DNS, computer).hex,
@@ -270,5 +272,7 @@ class Builder:
             row["DomainName"] = domain
         if remote:
             row["RemoteAddressIP4"] = remote
+        if logon_type is not None:
+            row["LogonType"] = str(logon_type)
         row["_raw"] = json.dumps({k: v for k, v in row.items() if not k.startswith("_")})
         self.add(row)

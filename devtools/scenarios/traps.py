@@ -277,5 +277,38 @@ def sc_fdr_aid(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_fdr_logon_type(w: World, n: int) -> Scenario:
+    b = Builder(w, "fdr_logon_type",
+                "trap: CrowdStrike UserLogon events bind a device to its user like Windows logons, and like them "
+                "carry a LogonType: after the person's console logon, a service account's service logon (5) or "
+                "an admin's network logon (3) to the device names nobody at it; a colleague's console logon "
+                "at a hot desk (2) does")
+    for i, t in enumerate(_times(w, n, 11.1)):
+        egress = w.office_egress()
+        user, other = w.user(), w.user()
+        host, mac = w.device()
+        ip = w.internal_ip()
+        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        b.edr(t - 4 * 3600, "UserLogon", egress, ip, host, user=user, naming="ComputerName", logon_type=2)
+        kind = i % 3
+        truth = user
+        if kind == 0:
+            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user="svc_sccm",
+                  naming="ComputerName", logon_type=5)
+            note = "a service logon (LogonType 5) after the person's console logon"
+        elif kind == 1:
+            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user="adm-" + other,
+                  naming="ComputerName", logon_type=3)
+            note = "an admin's network logon (LogonType 3) after the person's console logon"
+        else:
+            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user=other,
+                  naming="ComputerName", logon_type=2)
+            truth, note = other, "a colleague logged on at the console since (hot desk)"
+        b.nat(t, ip, egress, GOOGLE_API_IPS[4])
+        _checks(b, egress, t)
+        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.notebooks.instances.create")[0], denial=0, host=host)
+    return b.scenario
+
+
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
-         sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid]
+         sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type]

@@ -116,6 +116,20 @@ def test_non_interactive_and_failed_logons_are_ignored() -> None:
     assert cim({**row, "user": "LAPTOP-A$"}) == []
 
 
+@pytest.mark.parametrize("logon_type, binds", [("", True), ("2", True), ("10", True), ("11", True), ("7", True),
+                                                ("3", False), ("5", False), ("4", False), ("9", False),
+                                                ("Network", False)])
+def test_fdr_user_logon_binds_the_device_only_when_interactive(logon_type: str, binds: bool) -> None:
+    row = fdr(T0, "UserLogon", "LAPTOP-A", user="CORP\\svc_sccm", aip="203.0.113.10")
+    if logon_type:
+        row["LogonType"] = logon_type
+    recs = parse_fdr(row, T0)
+    assert any(isinstance(r, Logon) for r in recs) is binds
+    sighting = next(r for r in recs if isinstance(r, Sighting))
+    # a network or service logon still places the device at its address, without naming its user
+    assert sighting.aip == "203.0.113.10" and (sighting.user == "CORP\\svc_sccm") is binds
+
+
 def test_fdr() -> None:
     recs = parse_fdr(fdr(T0, "UserLogon", "LAPTOP-A", user="CORP\\a.b", aip="203.0.113.10"), T0)
     assert isinstance(recs[0], Sighting) and recs[0].aip == "203.0.113.10"

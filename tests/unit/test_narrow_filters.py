@@ -82,13 +82,15 @@ def corpus() -> List[Row]:
             rows.append(row)
     rows.append({"_time": str(T), "tag": ["network", "session", "dhcp"], "index": "net", "dest_ip": "10.1.2.3",
                  "dest_host": "laptop-7.corp.example"})
-    for kind, aip, local, domain, host, user in itertools.product(
+    for kind, aip, local, domain, host, user, logon_type in itertools.product(
             ("ProcessRollup2", "DnsRequest", "UserLogon", "userlogon", "ImageHash"), (None, "203.0.113.5"),
             (None, "192.168.1.9"), (None, "compute.googleapis.com", "www.example.org"), (None, "LAPTOP-7"),
-            (None, "avery.lin")):
+            (None, "avery.lin"), (None, "2", "3", "5", "10", "Network")):
+        if logon_type is not None and kind.lower() != "userlogon":
+            continue
         row = {"_time": str(T), "event_simpleName": kind, "index": "edr", "sourcetype": "crowdstrike:events:sensor"}
         for name, value in (("aip", aip), ("LocalAddressIP4", local), ("DomainName", domain),
-                            ("ComputerName", host), ("UserName", user)):
+                            ("ComputerName", host), ("UserName", user), ("LogonType", logon_type)):
             if value is not None:
                 row[name] = value
         rows.append(row)

@@ -48,6 +48,7 @@ FDR_FIELDS: Tuple[str, ...] = (
     "UserName",
     "RemoteAddressIP4",
     "DomainName",
+    "LogonType",
 )
 
 #: Names that are never a person (compared as :func:`user_key`).
@@ -268,6 +269,11 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     aid = intern(get("aid", "").strip().lower())
     user = get("UserName", "")
     user = intern(user) if is_person(user) else ""
+    logon = kind.lower() == FDR_LOGON_EVENT
+    if logon and get("LogonType", "").strip().lower() in NON_INTERACTIVE_LOGON:
+        # a network, batch or service logon (an admin's share access, a scheduled task, a service
+        # account) names an account that reached the device, not the person at it
+        user, logon = "", False
     if not host and not user and not aid:
         raise RowError("FDR event without aid, ComputerName or UserName", source, "aid")
     aip = _ip(rec, "aip")
@@ -277,6 +283,6 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
         domain = ""  # only look-ups of Google API hosts can fingerprint a GCP call
     remote = _ip(rec, "RemoteAddressIP4")
     out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source, aid, remote)]
-    if user and host and kind.lower() == FDR_LOGON_EVENT:
+    if user and host and logon:
         out.append(Logon(time, user, host, source))
     return out
