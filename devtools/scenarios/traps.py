@@ -310,5 +310,45 @@ def sc_fdr_logon_type(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_agent_origin_reads(w: World, n: int) -> Scenario:
+    b = Builder(w, "agent_origin_reads",
+                "trap: a service agent acts for a call that changed the resource; a colleague who only opened it "
+                "(a get) did not set the agent to work, and a masked change that names nobody may be the one it "
+                "acted for")
+    for i, t in enumerate(_times(w, n, 12.4)):
+        user, viewer, stranger, project = w.user(), w.user(), w.user(), w.project()
+        resource = f"projects/{project}/zones/europe-west1-b/instances/nb-{w.invocation_id()[:6]}"
+        create = "google.cloud.notebooks.v1.NotebookService.CreateInstance"
+        kind = i % 3
+        truth: Optional[str] = None
+        if kind == 0:
+            # the change is masked and comes from an address nothing else was seen at
+            b.gcp_activity(t - b.rng.randrange(20, 50), "", w.public_ip(), w.browser_ua()[0], project=project,
+                           service="notebooks.googleapis.com", method=create, resource=resource, log="activity")
+            note = f"{stranger}'s masked create names nobody; {viewer} only opened the notebook"
+        elif kind == 1:
+            b.gcp_activity(t - b.rng.randrange(20, 50), user + "@" + CORP, w.public_ip(), w.browser_ua()[0],
+                           project=project, service="notebooks.googleapis.com", method=create, resource=resource,
+                           log="activity")
+            truth, note = user, f"{user} created the notebook; {viewer} only opened it"
+        else:
+            b.gcp_activity(t - b.rng.randrange(30, 50), user + "@" + CORP, w.public_ip(), w.browser_ua()[0],
+                           project=project, service="notebooks.googleapis.com",
+                           method="google.cloud.notebooks.v1.NotebookService.StartInstance", resource=resource,
+                           log="activity")
+            b.gcp_activity(t - b.rng.randrange(5, 25), "", w.public_ip(), w.browser_ua()[0], project=project,
+                           service="notebooks.googleapis.com", method=create, resource=resource, log="activity")
+            note = f"{user} started the notebook, and a masked change that names nobody came after"
+        b.gcp_activity(t - b.rng.randrange(2, 15), viewer + "@" + CORP, w.office_egress(), w.browser_ua()[0],
+                       project=project, service="notebooks.googleapis.com",
+                       method="google.cloud.notebooks.v1.NotebookService.GetInstance", resource=resource,
+                       log="data_access")
+        agent = f"service-{w.project_numbers[project]}@gcp-sa-notebooks.iam.gserviceaccount.com"
+        b.denied(t, truth, note, "private", "google-api-go-client/0.5 notebooks", project=project, denial=1,
+                 auth={"principalEmail": agent}, resource=resource, via_activity=False)
+    return b.scenario
+
+
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
-         sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type]
+         sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type,
+         sc_agent_origin_reads]

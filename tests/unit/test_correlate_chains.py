@@ -248,6 +248,36 @@ def test_service_agent_to_originating_call() -> None:
     assert r["gcp_principal"] == agent
 
 
+def test_service_agent_does_not_act_for_a_read_of_its_resource() -> None:
+    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
+            gcp_row(T0 - 30, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
+                    log="activity", code=0, method="google.cloud.notebooks.v1.NotebookService.CreateInstance",
+                    insert_id="origin"),
+            gcp_row(T0 - 4, ip="198.51.100.8", agent=BROWSER, principal="blake.ng@example-corp.com", resource=res,
+                    log="data_access", code=0, method="google.cloud.notebooks.v1.NotebookService.GetInstance",
+                    insert_id="viewer")]
+    for order, path in WAYS:
+        r = correlate(rows, order, path)["denied"]
+        assert (r["match_status"], r["identified_user"]) == ("identified", "avery.lin@example-corp.com"), (order, path)
+
+
+def test_service_agent_with_an_origin_that_names_nobody_names_nobody_else() -> None:
+    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
+            gcp_row(T0 - 40, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
+                    log="activity", code=0, method="google.cloud.notebooks.v1.NotebookService.StartInstance",
+                    insert_id="visible"),
+            gcp_row(T0 - 10, ip="198.51.100.9", agent=BROWSER, principal="", resource=res, log="activity", code=0,
+                    method="google.cloud.notebooks.v1.NotebookService.CreateInstance", insert_id="masked")]
+    for order, path in WAYS:
+        r = correlate(rows, order, path)["denied"]
+        assert r["match_status"] != "identified" and r["identified_user"] == "", (order, path)
+        assert "avery.lin@example-corp.com" in r["candidate_users"]
+
+
 def test_service_agent_with_masked_origin_followed_through_vpn() -> None:
     agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
     res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"

@@ -13,6 +13,7 @@ from guardrail.correlate.index import HEALTH_WINDOW
 from guardrail.correlate.model import OUTPUT_FIELDS, Released
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
+from guardrail.correlate.rules import reads_only
 
 from tests.unit.correlate_builders import T0, Row, as_table, dhcp, gcp_row, logon, nat, newest_first, run, signin, vpn
 
@@ -202,3 +203,14 @@ def test_an_error_deep_in_parsing_or_scoring_costs_a_row_not_the_search(monkeypa
     assert [to_record(i)["match_status"] for i in out] == ["unidentified", "unidentified"]
     assert engine.stats["bad:denied events that could not be correlated (TypeError)"] == 2
     assert engine.stats["bad:unreadable evidence rows (TypeError)"] == 1
+
+
+@pytest.mark.parametrize("method, reads", [
+    ("v1.compute.instances.get", True), ("google.cloud.notebooks.v1.NotebookService.GetInstance", True),
+    ("beta.compute.instances.aggregatedList", True), ("storage.objects.list", True),
+    ("google.iam.v1.IAMPolicy.TestIamPermissions", True), ("v1.compute.projects.getIamPolicy", True),
+    ("SearchAllResources", True), ("v1.compute.instances.insert", False), ("CreateInstance", False),
+    ("google.cloud.notebooks.v1.NotebookService.StartInstance", False), ("SetIamPolicy", False),
+    ("Listen", False), ("getaway", False), ("", False)])
+def test_which_methods_only_read(method: str, reads: bool) -> None:
+    assert reads_only(method) is reads

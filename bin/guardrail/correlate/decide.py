@@ -279,6 +279,7 @@ def _resolve_agent(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options) 
         if obs.kind == AGENT_ORIGIN:
             pool.add(obs)
     confidence = {c.key: RELIABILITY[AGENT_ORIGIN] * c.chain for c in pool.values()}
+    unknown: List[str] = []
     for origin, origin_pending in p.origins:
         head = line("gcp:audit", origin.time, f"originating call {origin.method} on {origin.resource} "
                                               f"callerIp={origin.caller_ip} (caller masked)")
@@ -287,11 +288,17 @@ def _resolve_agent(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options) 
             obs = Obs(AGENT_ORIGIN, origin.time, (head, *verdict.evidence), user=verdict.user, host=verdict.host)
             cand = pool.add(obs)
             confidence[cand.key] = max(confidence.get(cand.key, 0.0), verdict.confidence * ORIGIN_FACTOR)
+        else:
+            unknown.append(head)
     people = [c for c in pool.values() if c.person]
-    if len(people) == 1:
+    if len(people) == 1 and not unknown:
         winner = people[0]
         winner.chain = 1.0
         return _named(winner, confidence[winner.key], (), [], o)
+    if people and unknown:
+        # a masked call on the resource that names nobody may be the one the agent acted for
+        return _several(pool.values(), "service agent: an originating call on the resource names nobody, so no "
+                                       "other originating call is the only one it may have acted for", 1.0, unknown)
     return _several(pool.values(), "service agent: no single originating call on the resource names a person", 1.0)
 
 

@@ -250,13 +250,31 @@ def rule_gcp_same_client(e: AuditEntry, store: EvidenceStore, o: Options) -> Ite
                       user=a.principal)
 
 
+#: Method names (their last segment) that only read: a get, list or search never sets a service
+#: agent to work, whoever made it (``v1.compute.instances.get``, ``NotebookService.GetInstance``,
+#: ``aggregatedList``, ``testIamPermissions``).
+_READ_VERBS = ("get", "list", "search", "lookup", "batchget", "aggregatedlist", "testiampermissions", "watch")
+
+
+def reads_only(method: str) -> bool:
+    """Whether an audit entry's method only reads (see :data:`_READ_VERBS`)."""
+    last = method.strip().rsplit(".", 1)[-1]
+    low = last.lower()
+    for verb in _READ_VERBS:
+        if low.startswith(verb):
+            rest = last[len(verb):]
+            return not rest or not rest[0].isalpha() or rest[0].isupper()
+    return False
+
+
 def origin_calls(e: AuditEntry, store: EvidenceStore, o: Options) -> List[AuditEntry]:
-    """Calls on the same project and resource shortly before a service agent's call, newest first."""
+    """Calls that may have set a service agent to work: on the same project and resource shortly
+    before its call, by someone else than a service agent, and not mere reads; newest first."""
     if not e.service_agent or not e.resource:
         return []
     found = store.audit_resource.between(e.project + "|" + e.resource_leaf, e.time - o.agent_window,
                                          e.time + o.network_tolerance)
-    return [a for a in reversed(found) if a is not e and not a.service_agent]
+    return [a for a in reversed(found) if a is not e and not a.service_agent and not reads_only(a.method)]
 
 
 def rule_service_agent_origin(e: AuditEntry, store: EvidenceStore, o: Options) -> Iterable[Obs]:
