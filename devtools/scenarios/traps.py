@@ -310,6 +310,31 @@ def sc_fdr_logon_type(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_explained_by_polling(w: World, n: int) -> Scenario:
+    b = Builder(w, "explained_by_polling",
+                "trap: the caller's own console tab polls over the connection it opened a minute before, a "
+                "visible call in the call's second that made no translation; it cannot account for the caller's "
+                "translation at that second, which stays a candidate beside a colleague's")
+    for t in _times(w, n, 12.9):
+        egress = w.office_egress()
+        user, colleague = w.user(), w.user()
+        ip, host = _office_user(b, t, user, t - 3 * 3600, t - 3000)
+        cip, chost = _office_user(b, t, colleague, t - 3 * 3600, t - 2400)
+        b.nat(t, ip, egress, GOOGLE_API_IPS[2])  # the masked call's own connection
+        b.nat(t + b.rng.choice([-1, 0, 1]), cip, egress, GOOGLE_API_IPS[9])
+        console = w.browser_ua()[0]
+        opened = t - b.rng.randrange(70, 110)
+        b.nat(opened, ip, egress, GOOGLE_API_IPS[5])  # the console tab's connection
+        for at in (opened, t - b.rng.randrange(20, 40), t + b.rng.choice([-1, 0, 1])):
+            b.gcp_activity(at, user + "@" + CORP, egress, console, service="compute.googleapis.com",
+                           method="v1.compute.instances.list", log="data_access")
+        _checks(b, egress, t)
+        b.denied(t, None, f"{user}'s console polled at the call's second over an open connection; {colleague}'s "
+                 "translation at that second too", egress, w.gcloud_ua("gcloud.compute.instances.create")[0],
+                 denial=1)
+    return b.scenario
+
+
 def sc_agent_origin_reads(w: World, n: int) -> Scenario:
     b = Builder(w, "agent_origin_reads",
                 "trap: a service agent acts for a call that changed the resource; a colleague who only opened it "
@@ -351,4 +376,4 @@ def sc_agent_origin_reads(w: World, n: int) -> Scenario:
 
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
          sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type,
-         sc_agent_origin_reads]
+         sc_explained_by_polling, sc_agent_origin_reads]

@@ -67,7 +67,7 @@ def test_every_chain_and_trap_is_generated_with_truth() -> None:
         cannot_tell = [t for t in sc.truth.values() if t.user is None]
         if sc.name in ("nat_same_second", "unknown_external_ip", "gce_internal_ip", "idp_shared_egress",
                        "selfjoin_same_ua", "vpn_ended", "proxy_coincidence", "edr_shared_egress",
-                       "proxy_no_agent", "nat_log_incomplete"):
+                       "proxy_no_agent", "nat_log_incomplete", "explained_by_polling"):
             assert len(cannot_tell) == len(sc.truth), sc.name
         if sc.name in ("dhcp_reassigned", "home_ip_yesterday", "cloud_shell", "busy_office", "edr_aip",
                        "proxy_fingerprint", "gcp_selfjoin_ipua", "weak_observation_alone", "edr_competitor",

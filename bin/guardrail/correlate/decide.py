@@ -171,8 +171,9 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
     A visible call by the candidate's person from the caller address, with another program (agent)
     than the masked call and not of the same gcloud run, is a connection of its own: it accounts for
     one translation of their device at that second (unless a proxy carried it, then it made none of
-    the device's own), for their look-up of that API host, and for their proxy request to it.
-    Returns the evidence lines saying what was explained.
+    the device's own; or unless its program had called from there just before, then it may have
+    ridden that connection, as the NAT log's checks assume), for their look-up of that API host, and
+    for their proxy request to it. Returns the evidence lines saying what was explained.
     """
     said: List[str] = []
     tol = o.network_tolerance
@@ -184,7 +185,8 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
                and not (e.invocation_id and v.invocation_id == e.invocation_id)]
         if not own:
             continue
-        direct = [v for v in own if abs(v.time - e.time) <= 2 * tol and not _proxied(v, key, cand.ips, p)]
+        direct = [v for v in own if abs(v.time - e.time) <= 2 * tol and not _proxied(v, key, cand.ips, p)
+                  and id(v) not in p.reusing]
         nat_obs = [x for x in cand.obs if x.kind == NAT]
         keep: List[Obs] = []
         explained: List[Obs] = []

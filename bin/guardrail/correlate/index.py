@@ -122,6 +122,18 @@ def _went_through_the_proxy(entry: AuditEntry, store: EvidenceStore, window: flo
     return False
 
 
+def may_reuse_connection(entry: AuditEntry, store: EvidenceStore, reuse: float) -> bool:
+    """Whether a call may have ridden a connection its program had already opened: an earlier call
+    from the same address with the same agent (by the same principal, or masked) within ``reuse``
+    before it. Such a call need not have left a translation of its own."""
+    agent = entry.user_agent
+    if not agent:
+        return False
+    return any(a is not entry and a.user_agent == agent and a.time < entry.time
+               and (a.principal == entry.principal or entry.masked or a.masked)
+               for a in store.audit_ip.between(entry.ip_key or "", entry.time - reuse, entry.time))
+
+
 class NatHealth:
     """Whether an egress's NAT log is complete around a time, judged from the calls seen leaving it.
 
@@ -185,10 +197,7 @@ class NatHealth:
         while pending and ready(pending[0][0]):
             time, entry = pending.popleft()
             ip = entry.ip_key or ""
-            agent = entry.user_agent
-            if agent and any(a is not entry and a.user_agent == agent and a.time < time
-                             and (a.principal == entry.principal or entry.masked or a.masked)
-                             for a in store.audit_ip.between(ip, time - reuse, time)):
+            if may_reuse_connection(entry, store, reuse):
                 continue  # may have ridden the connection an earlier call of its program opened
             if _went_through_the_proxy(entry, store, proxied):
                 continue  # the proxy's side made the connection: the log need not show one of its own

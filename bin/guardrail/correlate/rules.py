@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .evidence import host_key, is_person, user_key
-from .index import EvidenceStore
+from .index import EvidenceStore, may_reuse_connection
 from .model import AuditEntry, Session, Sighting, fmt_time
 from .netaddr import is_internal
 from .options import Options
@@ -71,6 +71,9 @@ class Pending:
     translations: int
     #: a service agent's masked originating calls, with what their own point rules found
     origins: Tuple[Tuple[AuditEntry, Pending], ...] = ()
+    #: the visible calls (``id``) whose program had called from the address just before: they may have
+    #: ridden the connection it opened, leaving no translation of their own
+    reusing: FrozenSet[int] = frozenset()
 
 
 def line(source: str, time: float, text: str) -> str:
@@ -335,6 +338,7 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     visible: Tuple[AuditEntry, ...] = ()
     proxied: Set[Tuple[str, str]] = set()
     translations = 0
+    reusing: FrozenSet[int] = frozenset()
     if _public(e):
         reach = max(o.skew, o.network_tolerance) + o.network_tolerance
         visible = tuple(a for a in store.audit_ip.between(e.ip_key or "", e.time - reach, e.time + reach)
@@ -350,12 +354,13 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
                     proxied.add((p.src_ip, service))
         translations = len(store.nats.between(e.ip_key or "", e.time - o.network_tolerance,
                                               e.time + o.network_tolerance))
+        reusing = frozenset(id(a) for a in visible if may_reuse_connection(a, store, o.selfjoin_window))
     origins: List[Tuple[AuditEntry, Pending]] = []
     for a in origin_calls(e, store, o):
         if not _visible(a):
             origins.append((a, gather(a, store, o)))
     return Pending(tuple(observations), presence(e, store, o), visible, frozenset(proxied), translations,
-                   tuple(origins))
+                   tuple(origins), reusing)
 
 
 # ---------------------------------------------------------------------------------------------------
