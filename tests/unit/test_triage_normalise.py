@@ -31,7 +31,7 @@ def test_fixture_normalises_as_expected(name: str) -> None:
     for field in ("finding_source", "finding_provider", "finding_account", "finding_resource_type",
                   "finding_resource_id", "finding_title", "finding_type", "finding_severity", "finding_first_seen",
                   "finding_last_seen", "finding_updated", "finding_count", "finding_status", "finding_key",
-                  "finding_rank", "finding_internet", "finding_privileged"):
+                  "finding_indexed", "finding_internet", "finding_privileged"):
         assert row.get(field) not in (None, ""), field
     assert row["finding_severity"] in {"critical", "high", "medium", "low", "informational"}
     assert row["finding_provider"] in {"aws", "gcp", "azure", "k8s", "host"}
@@ -44,14 +44,15 @@ def test_guardduty_copies_normalise_to_the_same_finding() -> None:
             "finding_title", "finding_resource_type", "finding_resource_id", "finding_first_seen", "finding_last_seen",
             "finding_updated", "finding_count", "finding_status", "finding_internet")
     assert {f: native.get(f) for f in same} == {f: forwarded.get(f) for f in same}
-    # equal update times: the native copy ranks first, so its details win the merge
-    assert float(native["finding_rank"]) > float(forwarded["finding_rank"])
+    # equal update and index times: the native copy sorts first, so its details win the merge
+    assert int(native["finding_via_rank"]) > int(forwarded["finding_via_rank"])
 
 
-def test_closed_status_wins_a_tie_in_update_time() -> None:
+def test_closed_status_wins_only_a_complete_tie() -> None:
+    """Same update time and indexed in the same second: nothing says which came last, the closed one wins."""
     new, resolved = normalise(["defender_export_alert", "defender_export_resolved"])
     assert new["finding_updated"] == resolved["finding_updated"]
-    assert float(resolved["finding_rank"]) > float(new["finding_rank"])
+    assert int(resolved["finding_status_rank"]) > int(new["finding_status_rank"])
 
 
 @pytest.mark.parametrize(("value", "level"), [

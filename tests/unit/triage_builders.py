@@ -4,10 +4,11 @@ store holding the example site data, and the intake run the way the scheduled se
 from __future__ import annotations
 
 import calendar
+import copy
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from devtools import evalspl
 from devtools.conf import parse_conf
@@ -59,14 +60,31 @@ def normalise(names: List[str]) -> List[evalspl.Fields]:
     return evalspl.run_pipeline(macro("`cloud_finding_normalise`"), [event(n) for n in names], now=NOW)
 
 
-def intake(names: List[str], store: evalspl.KVStore, now: float = NOW,
-           sid: str = "scheduler__intake") -> List[evalspl.Fields]:
+def variant(name: str, edit: Callable[[Dict[str, Any]], None], indexed: Optional[float] = None) -> evalspl.Fields:
+    """A fixture event changed by ``edit`` (given the JSON body to change in place), indexed at ``indexed``."""
+    body = copy.deepcopy(FIXTURES[name]["event"])
+    edit(body)
+    fields: evalspl.Fields = {"_raw": json.dumps(body, separators=(",", ":")),
+                              "sourcetype": FIXTURES[name]["sourcetype"]}
+    if indexed is not None:
+        fields["_indextime"] = str(int(indexed))
+    return fields
+
+
+def intake_events(events: List[evalspl.Fields], store: evalspl.KVStore, now: float = NOW,
+                  sid: str = "scheduler__intake") -> List[evalspl.Fields]:
     """One run of the scheduled intake over these events: everything after its base search."""
     search = SAVED["cloud_findings_intake"].get("search") or ""
     stages = split_top_level(search, "|")
     assert "`cloud_findings`" in stages[0]
-    return evalspl.run_pipeline(macro("|".join(stages[1:])), [event(n) for n in names], now=now, kvstore=store,
+    return evalspl.run_pipeline(macro("|".join(stages[1:])), [dict(e) for e in events], now=now, kvstore=store,
                                 info={"info_sid": sid})
+
+
+def intake(names: List[str], store: evalspl.KVStore, now: float = NOW,
+           sid: str = "scheduler__intake") -> List[evalspl.Fields]:
+    """One run of the scheduled intake over these fixture events."""
+    return intake_events([event(n) for n in names], store, now=now, sid=sid)
 
 
 def queue(store: evalspl.KVStore, now: float = NOW) -> Dict[str, evalspl.Fields]:
