@@ -58,6 +58,9 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
         except OptionError as error:
             self.write_error("{}", error)  # the text may hold braces: never a format string
             sys.exit(1)
+        except Exception as error:  # whatever stops the start must reach the job inspector
+            self.write_error("{}", f"correlatepolicydenied could not start: {type(error).__name__}: {error}")
+            sys.exit(1)
 
     def fast_chunk(self, header, rows, finished):
         released = self._engine.feed_rows(header, rows) if header else []

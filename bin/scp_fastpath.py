@@ -40,6 +40,7 @@ if a future SDK lacks them, the SDK's own record path is used (hardened as above
 
 import csv
 import io
+import re
 from collections import Counter, OrderedDict
 
 FIELD_SIZE_LIMIT = 2**31 - 1
@@ -84,7 +85,9 @@ def _file_lines(lines, last, counts):
 def _read_again(line):
     """The fields of one line that ``csv`` refused, carriage returns kept where they stand."""
     text = line[:-2] if line.endswith("\r\n") else line.rstrip("\n")
-    mark = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    mark = next((chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text), None)
+    if mark is None:  # every private-use character is in the line: a run longer than any in it
+        mark = "\ue000" * (max(len(run) for run in re.findall("\ue000+", text)) + 1)
     fields = next(csv.reader([text.replace("\r", mark)]), [])
     return [field.replace(mark, "\r") for field in fields]
 

@@ -321,3 +321,98 @@ def test_13_only_ascii_digits_make_an_option_value(splunk_python: str, script: P
         info = session.getinfo()
         assert info.messages == [["ERROR", message]]
         assert session.close() == 1
+
+
+# --- 14. escapes, spellings, clocks and files no splunkd writes but logs and admins do --------------
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("field", ["callerIp", "principalEmail", "methodName"])
+def test_14_lone_surrogate_and_nul_escapes_in_raw_go_out_as_u_fffd(splunk_python: str, script: Path,
+                                                                   field: str) -> None:
+    good = chain(T0, "good", "10.1.2.3", "LAPTOP-A", "CORP\\a.b")
+    odd = gcp_row(T0 - 5, ip="198.51.100.9", principal="someone@example-corp.com", insert_id="odd")
+    doc = json.loads(odd["_raw"])
+    payload = doc["data"]["protoPayload"]
+    where = {"callerIp": payload["requestMetadata"], "principalEmail": payload["authenticationInfo"],
+             "methodName": payload}[field]
+    where[field] = "x\ud800y\x00z"
+    odd["_raw"] = json.dumps(doc)  # ASCII: the surrogate and the NUL travel as \u escapes
+    assert "\\ud800" in odd["_raw"] and "\\u0000" in odd["_raw"]
+    reply = run_body(script, splunk_python, body([*good[:2], odd, *good[2:]]))
+    out = {insert_id(row): row for row in reply.rows}
+    assert set(out) == {"good", "odd"} and out["good"]["identified_user"] == "CORP\\a.b"
+    shown = {"callerIp": "caller_ip", "principalEmail": "gcp_principal", "methodName": "gcp_method"}[field]
+    assert out["odd"][shown] == "x\ufffdy\ufffdz"
+
+
+@pytest.mark.parametrize("how", ["oversized", "deep"])
+def test_14_an_unreadable_denied_entry_in_the_slash_spelling_still_goes_out(splunk_python: str, how: str) -> None:
+    good = chain(T0, "good", "10.1.2.3", "LAPTOP-A", "CORP\\a.b")
+    raw = ('{"logName": "projects/p/logs/cloudaudit.googleapis.com/policy", "insertId": "vpcsc", "protoPayload": '
+           '{"status": {"code": 7, "details": [{"violations": [{"type": "VPC_SERVICE_CONTROLS"}]}]}')
+    raw += (', "pad": "' + "x" * (5 * 1024 * 1024) + '"}}' if how == "oversized" else ', "deep": ' + "[" * 100_000
+            + "]" * 100_000 + "}}")
+    denied = {"_time": f"{T0 - 5:.3f}", "_raw": raw, "sourcetype": "google:gcp:pubsub:message", "host": "hf-1"}
+    reply = run_body(CORRELATE, splunk_python, body([*good[:2], denied, *good[2:]]))
+    statuses = sorted(row["match_status"] for row in reply.rows)
+    assert statuses == ["identified", "unidentified"], statuses
+
+
+def test_14_a_count_option_past_every_bound_gets_the_bounds_message(splunk_python: str) -> None:
+    with ScpSession(CORRELATE, splunk_python, ["max_buffer=" + "9" * 5000]) as session:
+        info = session.getinfo()
+        assert [m[0] for m in info.messages] == ["ERROR"]
+        assert "must be between 1 and 10000000" in info.messages[0][1]
+        assert session.close() == 1
+
+
+@pytest.mark.parametrize("content", ["nul", "long_field", "not_utf8"])
+def test_14_an_evidence_lookup_with_odd_content_is_read_or_refused_with_a_message(
+        splunk_python: str, tmp_path: Path, content: str) -> None:
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "bin", app / "bin", ignore=shutil.ignore_patterns("__pycache__"))
+    (app / "lookups").mkdir()
+    text = {"nul": "x\0y", "long_field": "z" * OVER_10_MIB, "not_utf8": "caf\udce9"}[content]
+    rows = [logon(T0 - 1800.5, "CORP\\a.b", "LAPTOP-A"), dhcp(T0 - 3600.75, "10.1.2.3", "LAPTOP-A")]
+    header = ["_time", "tag", "sourcetype", "user", "dest", "src", "dest_ip", "dest_nt_host", "lease_duration",
+              "note"]
+    lines = [",".join(header)]
+    for row in rows:
+        lines.append(",".join('"' + str(row.get(name, "")).replace('"', '""') + '"' for name in header[:-1])
+                     + ',"' + text + '"')
+    (app / "lookups" / "extra.csv").write_bytes("\r\n".join(lines).encode("utf-8", "surrogateescape"))
+    script = app / "bin" / CORRELATE.name
+    good = [gcp_row(T0, ip=EGRESS, insert_id="good"), nat(T0 - 0.25, "10.1.2.3", EGRESS)]
+    with ScpSession(script, splunk_python, ["evidence=extra"]) as session:
+        info = session.getinfo()
+        assert not [m for m in info.messages if m[0] == "ERROR"], info.messages
+        reply = session.execute([], finished=True, body=body(good))
+        assert session.close() == 0, session.stderr()
+    assert verdicts(reply.rows) == {"good": ("identified", "CORP\\a.b")}
+
+
+@BOTH_PATHS
+def test_14_a_bare_carriage_return_in_a_line_holding_every_private_use_character(splunk_python: str,
+                                                                                   script: Path) -> None:
+    good = chain(T0, "good", "10.1.2.3", "LAPTOP-A", "CORP\\a.b")
+    every = "".join(chr(c) for c in range(0xE000, 0xF900))
+    odd = {"_time": f"{T0 - 7:.3f}", "text": "a"}
+    data = body([*good[:2], odd, *good[2:]]).replace(',a,', ',a\r' + every + ',', 1)
+    assert "\r" + every in data
+    reply = run_body(script, splunk_python, data)
+    assert verdicts(reply.rows) == {"good": ("identified", "CORP\\a.b")}
+
+
+def test_14_one_row_with_a_wrong_plausible_time_changes_no_verdict(splunk_python: str) -> None:
+    rows = chain(T0, "good", "10.1.2.3", "LAPTOP-A", "CORP\\a.b")
+    broken_clock = dict(nat(0.0, "10.9.9.9", "198.51.100.50"))  # a device whose clock says 1970
+    with ScpSession(CORRELATE, splunk_python, []) as session:
+        session.getinfo()
+        replies = [session.execute([], body=body(rows[:2])), session.execute([], body=body([broken_clock])),
+                   session.execute([], finished=True, body=body(rows[2:]))]
+        assert session.close() == 0, session.stderr()
+    out = [row for reply in replies for row in reply.rows]
+    assert verdicts(out) == {"good": ("identified", "CORP\\a.b")}

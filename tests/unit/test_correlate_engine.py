@@ -68,9 +68,22 @@ def test_descending_holds_until_the_lookback_has_streamed_past() -> None:
     # rows older than t - lookback - slack would do for the chain; the NAT log's health is judged over
     # HEALTH_WINDOW on either side, so the wider of the two decides
     assert engine.feed_records([signin(T0 - 3700, "x", "198.51.100.1")]) == []
-    [item] = engine.feed_records([signin(T0 - HEALTH_WINDOW - 200, "x", "198.51.100.1")])
+    # the frontier moves with the second row past it (one row's time alone may be wrong)
+    assert engine.feed_records([signin(T0 - HEALTH_WINDOW - 200, "x", "198.51.100.1")]) == []
+    [item] = engine.feed_records([signin(T0 - HEALTH_WINDOW - 201, "x", "198.51.100.1")])
     assert to_record(item)["identified_user"] == "a.b"
     assert engine.finish() == []
+
+
+def test_one_row_with_a_wrong_time_releases_nothing_early() -> None:
+    engine = Correlator(Options(lookback=3600, skew=60))
+    rows = newest_first([gcp_row(T0, ip=EGRESS), nat(T0, "10.1.2.3", EGRESS)])
+    assert engine.feed_records(rows) == []
+    assert engine.feed_records([signin(0.0, "x", "198.51.100.1")]) == []  # _time=0: 1970, a broken clock
+    assert engine.feed_records([logon(T0 - 1700, "a.b", "LAPTOP-A"), dhcp(T0 - 1800, "10.1.2.3", "LAPTOP-A")]) == []
+    assert engine.mode == DESCENDING and engine.held == 1
+    [item] = engine.feed_records([signin(T0 - HEALTH_WINDOW - 200, "x", "198.51.100.1")])
+    assert to_record(item)["identified_user"] == "a.b"
 
 
 def test_ascending_releases_once_the_forward_window_has_passed() -> None:
@@ -80,7 +93,8 @@ def test_ascending_releases_once_the_forward_window_has_passed() -> None:
     assert engine.feed_records([nat(T0 + 1, "10.1.2.3", EGRESS)]) == []
     # the forward window has passed, but the NAT log's completeness is judged over 30 minutes
     assert engine.feed_records([signin(T0 + 400, "x", "198.51.100.1")]) == []
-    [item] = engine.feed_records([signin(T0 + HEALTH_WINDOW + 120, "x", "198.51.100.1")])
+    assert engine.feed_records([signin(T0 + HEALTH_WINDOW + 120, "x", "198.51.100.1")]) == []
+    [item] = engine.feed_records([signin(T0 + HEALTH_WINDOW + 121, "x", "198.51.100.1")])
     assert to_record(item)["identified_user"] == "a.b"
 
 

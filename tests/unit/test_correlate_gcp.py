@@ -145,3 +145,11 @@ def test_only_ascii_digits_make_a_timestamp_or_a_status_code() -> None:
     entry["protoPayload"]["status"]["code"] = "٧"  # PERMISSION_DENIED in other digits is no code at all
     assert not parse_entry(entry, {}, T0).denied
     assert parse_entry(log_entry(T0, log="activity", code=7), {}, T0).denied
+
+
+@pytest.mark.parametrize("value", [7, {"a": [1]}, ["x@example-corp.com"], True])
+def test_a_principal_that_is_not_text_is_no_principal(value: object) -> None:
+    entry = log_entry(T0, principal="avery.lin@example-corp.com")
+    entry["protoPayload"]["authenticationInfo"]["principalEmail"] = value
+    e = parse_entry(entry, {}, T0)
+    assert e.principal == "" and e.masked

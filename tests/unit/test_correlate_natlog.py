@@ -90,11 +90,20 @@ def test_stream_mode_counts_but_does_not_read_counts_rows() -> None:
     {"nat_log_ip": EGRESS, "nat_log_bucket": "soon", "nat_log_ok": "1", "nat_log_missing": "0"},
     {"nat_log_ip": EGRESS, "nat_log_bucket": str(T0), "nat_log_ok": "-1", "nat_log_missing": "0"},
     {"nat_log_ip": EGRESS, "nat_log_bucket": str(T0), "nat_log_ok": "x", "nat_log_missing": "0"},
+    {"nat_log_ip": EGRESS, "nat_log_bucket": str(T0), "nat_log_ok": "\u0663", "nat_log_missing": "0"},  # ٣
+    {"nat_log_ip": EGRESS, "nat_log_bucket": str(T0), "nat_log_ok": "9" * 5000, "nat_log_missing": "0"},
 ])
 def test_a_bad_counts_row_is_counted_and_the_search_goes_on(bad: Row) -> None:
     out, engine = run([*newest_first(the_call()), bad], 1000, natlog="summary")
     assert engine.stats["bad:NAT log check rows without a usable address, _time or counts"] == 1
     assert len([r for r in out if r.entry is not None]) == 1
+
+
+def test_keep_evidence_passes_counts_rows_through_too() -> None:
+    rows = [*newest_first(the_call()), counts(EGRESS, T0, 40, 0)]
+    out, _engine = run(rows, 1000, natlog="summary", keep_evidence=True)
+    passed = [to_record(r) for r in out if r.entry is None]
+    assert len(passed) == len(rows) - 1 and any(r.get("nat_log_ip") == EGRESS for r in passed)
 
 
 def checks_of(rows: List[Row]) -> List[Dict[str, object]]:

@@ -19,7 +19,9 @@ than ``slack`` (until then a row on the other side only turns the direction roun
 released while the span is that small). Only a usable ``_time`` moves the frontier (see
 :func:`epoch`): a row with ``_time=nan``, ``inf``, ``1e20`` or another script's digits is a bad
 row, counted and passed on, and a denied one goes out at once as ``unidentified``, so it can never
-hold back the events behind it or stop pruning.
+hold back the events behind it or stop pruning. Events are released by the *second* oldest (newest,
+ascending) time seen, so one row with a wrong but plausible time (``_time=0``, a device clock reset
+to 1970) releases nothing early: the next row shows it was out of place.
 
 Memory is bounded by the horizons (and ``max_buffer``), not by the number of rows.
 
@@ -234,9 +236,23 @@ def _extracted_suffice(extracted: Mapping[str, str]) -> bool:
     return not code or code.strip() not in {str(c) for c in DENIED_CODES}
 
 
+#: Text only a denied audit entry carries (compared in lower case): the policy log's name in either
+#: spelling, a policy violation, an org policy or VPC Service Controls constraint.
+_DENIED_MARKS = ("cloudaudit.googleapis.com%2fpolicy", "cloudaudit.googleapis.com/policy", "policyviolationinfo",
+                 "vpcservicecontrols")
+
+
+def _count_of(text: str) -> int:
+    """A check count in ASCII digits (as the check search writes it), else -1."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else -1
+
+
 def _looks_denied(raw: str) -> bool:
-    """Whether an unreadable GCP row was probably a denied event (so it must still go out)."""
-    return "cloudaudit.googleapis.com%2Fpolicy" in raw or ("constraints/" in raw and "protoPayload" in raw)
+    """Whether an unreadable GCP row was probably a denied event (so it must still go out): when in
+    doubt it is, and goes out once as unreadable rather than not at all."""
+    low = raw.lower()
+    return any(mark in low for mark in _DENIED_MARKS) or ("constraints/" in low and "protopayload" in low)
 
 
 class Correlator:
@@ -261,6 +277,10 @@ class Correlator:
         self.mode = UNKNOWN
         self._lo = _INF
         self._hi = -_INF
+        #: the second oldest / newest time seen: the frontier events are released by, so that one row
+        #: with a wrong but plausible time (``_time=0``) cannot release every held event at once
+        self._lo2 = _INF
+        self._hi2 = -_INF
         #: the direction stops turning round once the rows seen span more than ``slack``
         self._settled = False
         self._held: Deque[_Held] = deque()
@@ -395,6 +415,9 @@ class Correlator:
             if kind is natlog:  # counts of a bucket: any time, anywhere in the stream (the frontier stays)
                 n_evidence += 1
                 self._on_counts(values, plan.natlog, t)
+                if keep:
+                    out.append(Released(key, values, None, None, None) if records is None
+                               else Released((), (), records[n_rows - 1], None, None))
                 continue
             if t == t:
                 advance(t)
@@ -487,11 +510,7 @@ class Correlator:
         ip = normalize_ip(values[at[0]].strip())
         if at[3] >= 0 and values[at[3]]:
             t = epoch(values[at[3]])
-        try:
-            ok = int(values[at[1]]) if at[1] >= 0 and values[at[1]] else 0
-            missing = int(values[at[2]]) if at[2] >= 0 and values[at[2]] else 0
-        except ValueError:
-            ok = missing = -1
+        ok, missing = (_count_of(values[i]) if i >= 0 and values[i] else 0 for i in at[1:3])
         if t != t or ip is None or ok < 0 or missing < 0:
             self._bad("NAT log check rows without a usable address, _time or counts")
             return 0
@@ -588,9 +607,17 @@ class Correlator:
         """Move the time frontier with a usable time; read the order from it (see the module docstring)."""
         slack = self.options.slack
         if t < self._lo:
+            self._lo2 = self._lo
+        elif t < self._lo2:
+            self._lo2 = t
+        if t > self._hi:
+            self._hi2 = self._hi
+        elif t > self._hi2:
+            self._hi2 = t
+        if t < self._lo:
             self._lo = t
             if self._settled:
-                if self.mode == ASCENDING and t < self._hi - slack:
+                if self.mode == ASCENDING and t < self._hi2 - slack:
                     self._disorder(t)
             elif t < self._hi:
                 self.mode = DESCENDING  # the newest row so far is older than one before it
@@ -600,16 +627,16 @@ class Correlator:
         elif t > self._hi:
             self._hi = t
             if self._settled:
-                if self.mode == DESCENDING and t > self._lo + slack:
+                if self.mode == DESCENDING and t > self._lo2 + slack:
                     self._disorder(t)
             else:
                 self.mode = ASCENDING
                 self._settled = t - self._lo > slack
         elif self._settled:
             if self.mode == DESCENDING:
-                if t > self._lo + slack:
+                if t > self._lo2 + slack:
                     self._disorder(t)
-            elif self.mode == ASCENDING and t < self._hi - slack:
+            elif self.mode == ASCENDING and t < self._hi2 - slack:
                 self._disorder(t)
 
     def _disorder(self, t: float) -> None:
@@ -622,9 +649,9 @@ class Correlator:
     def _points_ready(self, t: float) -> bool:
         o = self.options
         if self.mode == DESCENDING:
-            return self._lo < t - o.point_back - o.slack
+            return self._lo2 < t - o.point_back - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + o.forward + o.slack
+            return self._hi2 > t + o.forward + o.slack
         return False
 
     def _intervals_ready(self, t: float) -> bool:
@@ -635,18 +662,18 @@ class Correlator:
         if self.store.health.summary:
             return False
         if self.mode == DESCENDING:
-            return self._lo < t - max(o.lookback, self.store.health_reach + o.network_tolerance) - o.slack
+            return self._lo2 < t - max(o.lookback, self.store.health_reach + o.network_tolerance) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + max(o.forward, self.store.health_reach + o.network_tolerance) + o.slack
+            return self._hi2 > t + max(o.forward, self.store.health_reach + o.network_tolerance) + o.slack
         return False
 
     def _checkable(self, t: float) -> bool:
         """Whether the NAT records around ``t``, and the calls shortly before it, have all streamed past."""
         o = self.options
         if self.mode == DESCENDING:
-            return self._lo < t - max(o.network_tolerance, o.selfjoin_window, o.fingerprint_window) - o.slack
+            return self._lo2 < t - max(o.network_tolerance, o.selfjoin_window, o.fingerprint_window) - o.slack
         if self.mode == ASCENDING:
-            return self._hi > t + max(o.network_tolerance, o.fingerprint_window) + o.slack
+            return self._hi2 > t + max(o.network_tolerance, o.fingerprint_window) + o.slack
         return False
 
     def _settle_checks(self, final: bool) -> None:
@@ -723,7 +750,7 @@ class Correlator:
         checks = self.store.health.pending_span()
         check_reach = max(o.network_tolerance, o.fingerprint_window, o.selfjoin_window)
         if self.mode == DESCENDING:
-            future = self._lo + o.slack
+            future = self._lo2 + o.slack
             top_points = max([item.time for item in self._ungathered] + [future])
             top_intervals = max([item.time for item in self._held if item.verdict is None] + [future])
             point_hi = top_points + o.forward + o.network_tolerance
@@ -732,7 +759,7 @@ class Correlator:
             self.stats["evidence pruned"] += self.store.prune(
                 -_INF, point_hi, -_INF, top_intervals + o.network_tolerance)
         elif self.mode == ASCENDING:
-            past = self._hi - o.slack
+            past = self._hi2 - o.slack
             low_points = min([item.time for item in self._ungathered] + [past])
             low_intervals = min([item.time for item in self._held if item.verdict is None] + [past])
             point_lo = low_points - o.point_back - o.network_tolerance

@@ -264,6 +264,8 @@ def parse_entry(
         raise RowError("no usable _time or timestamp", field="_time")
 
     principal = pick("protoPayload.authenticationInfo.principalEmail", auth, "principalEmail")
+    if not get("protoPayload.authenticationInfo.principalEmail") and not isinstance(auth.get("principalEmail"), str):
+        principal = ""  # a number or an object is no principal's address: the caller is not shown
     masked = is_masked_principal(principal)
     agent = masked and bool(principal) and is_service_agent(principal)
 

@@ -52,7 +52,10 @@ def _boolean(spec: OptionSpec, value: str) -> bool:
 def _count(spec: OptionSpec, value: str) -> int:
     if not _WHOLE.match(value):
         raise OptionError(spec.name, value, "expected a whole number")
-    return int(_bounded(spec, value, int(value), ""))
+    digits = value.strip().lstrip("0")
+    # past any bound, and past the digits int() converts at all: the bound's message, not a crash
+    number = int(digits or "0") if len(digits) <= 30 else 10**30
+    return int(_bounded(spec, value, number, ""))
 
 
 def _lookup(spec: OptionSpec, value: str) -> str:

@@ -13,6 +13,7 @@ person.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .evidence import principal_key
@@ -33,11 +34,26 @@ _OUTPUT_SET = frozenset(OUTPUT_FIELDS) | frozenset(MV_PREFIX + f for f in OUTPUT
 _NAMED = frozenset({STATUS_IDENTIFIED, STATUS_NOT_MASKED})
 
 
+#: What cannot travel in a reply: a NUL, and a lone surrogate (a ``\ud800`` escape in ``_raw`` JSON
+#: decodes to one; UTF-8 has no encoding for it).
+_UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _sendable(value: FieldValue) -> FieldValue:
+    if isinstance(value, list):
+        return [_UNSENDABLE.sub("\ufffd", v) if _UNSENDABLE.search(v) else v for v in value]
+    return _UNSENDABLE.sub("\ufffd", value) if _UNSENDABLE.search(value) else value
+
+
 def output_fields(entry: Optional[AuditEntry], verdict: Optional[Verdict]) -> Dict[str, FieldValue]:
-    """The output fields of one row (all empty for evidence passed through)."""
+    """The output fields of one row (all empty for evidence passed through); text read from a
+    ``_raw`` JSON escape that cannot travel in a reply (NUL, lone surrogates) becomes U+FFFD."""
     if verdict is None:
         return {name: ([] if name in MULTIVALUE_OUTPUT_FIELDS else "") for name in OUTPUT_FIELDS}
-    e = entry
+    return {name: _sendable(value) for name, value in _fields(entry, verdict).items()}
+
+
+def _fields(e: Optional[AuditEntry], verdict: Verdict) -> Dict[str, FieldValue]:
     return {
         "match_status": verdict.status,
         "identified_user": verdict.user,
