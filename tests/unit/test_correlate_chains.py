@@ -8,6 +8,7 @@ import pytest
 from guardrail.correlate.engine import Correlator
 from guardrail.correlate.options import Options
 from guardrail.correlate.render import to_record
+from guardrail.correlate.rules import CROWD
 
 from tests.unit.correlate_builders import (
     T0,
@@ -359,3 +360,23 @@ def test_edr_local_address_completes_a_nat_lead_only_behind_the_same_egress() ->
     elsewhere = [*rows[:3], fdr(T0 + 10, "NetworkConnectIP4", "LAPTOP-A", aip="198.51.100.3", local="10.1.2.3")]
     r = verdict(elsewhere)
     assert (r["match_status"], r["candidate_users"]) == ("unidentified", ["10.1.2.3 (no lease)"])  # a home LAN
+
+
+def test_a_crowd_at_the_calls_second_names_nobody_and_lists_the_nearest() -> None:
+    n = CROWD + 36
+    rows = [gcp_row(T0, ip=EGRESS, insert_id="call")]
+    for i in range(n):
+        host, internal = f"LAPTOP-{i:03d}", f"10.1.{i // 200}.{i % 200 + 1}"
+        rows += [nat(T0 + (i % 3) - 1, internal, EGRESS), dhcp(T0 - 3600, internal, host),
+                 logon(T0 - 1800 - i, f"CORP\\user{i:03d}", host)]
+    # a complete NAT log: colleagues' own calls each had their translation
+    for k in range(4):
+        internal = f"10.2.0.{k + 1}"
+        at = T0 - 600 * (k + 1)
+        rows += [gcp_row(at, ip=EGRESS, agent=BROWSER, principal=f"colleague{k}@example-corp.com", log="activity",
+                         code=0, insert_id=f"check{k}"), nat(at, internal, EGRESS)]
+    for order, path in WAYS:
+        r = correlate(rows, order, path)["call"]
+        assert r["match_status"] == "ambiguous" and r["identified_user"] == "", (order, path)
+        assert len(r["candidate_users"]) == CROWD
+        assert any("is a crowd around the call" in line for line in r["match_evidence"])

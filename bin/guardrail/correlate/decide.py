@@ -36,6 +36,7 @@ from .model import STATUS_AMBIGUOUS, STATUS_IDENTIFIED, STATUS_NOT_MASKED, STATU
 from .options import Options
 from .rules import (
     AGENT_ORIGIN,
+    CROWD,
     EDR_HOST,
     FINGERPRINTS,
     FP_INVOCATION,
@@ -349,6 +350,10 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
     for session, text in sessions:
         pool.add(Obs(VPN, session.start, (text,), user=session.user, host=session.host))
     cands = pool.values()
+    if p.crowd:
+        return _several(cands, f"{ip} is a crowd around the call: {p.crowd} translations at its second, calls of the "
+                               f"same program or other calls; the nearest {CROWD} are weighed and nobody can be "
+                               "singled out among so many", RELIABILITY[NAT])
     said = explain_away(cands, e, p, o)
     cands = [c for c in cands if c.kinds]
     state, ok, missing = store.health.state(ip, t)

@@ -74,6 +74,21 @@ class Pending:
     #: the visible calls (``id``) whose program had called from the address just before: they may have
     #: ridden the connection it opened, leaving no translation of their own
     reusing: FrozenSet[int] = frozenset()
+    #: how many translations at the call's second, calls of the same program or visible calls there
+    #: were, when more than :data:`CROWD` of one (only the nearest are kept: nobody can be singled out
+    #: among so many); 0 otherwise. Other observations past :data:`CROWD` of a kind keep the nearest.
+    crowd: int = 0
+
+
+#: Around one call, at most this many observations (translations, records, other calls) and visible
+#: calls are weighed one by one. Past it the address is a crowd at that moment: the nearest are kept
+#: as candidates and nobody is named (a burst of calls through one egress would otherwise cost the
+#: square of its size in time and output).
+CROWD = 64
+
+
+def _nearest(items: List[Obs], t: float) -> List[Obs]:
+    return sorted(items, key=lambda x: abs(x.time - t))[:CROWD]
 
 
 def line(source: str, time: float, text: str) -> str:
@@ -335,6 +350,18 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     observations: List[Obs] = []
     for rule in POINT_RULES:
         observations.extend(rule(e, store, o))
+    crowd = 0
+    if len(observations) > CROWD:
+        by_kind: Dict[str, List[Obs]] = {}
+        for x in observations:
+            by_kind.setdefault(x.kind, []).append(x)
+        observations = []
+        for kind, found in by_kind.items():
+            if len(found) > CROWD and kind in (NAT, SAME_CLIENT):
+                # the translations at the call's second, or the same program's calls: any one of them
+                # may be the call's, so when some are left out nobody can be singled out
+                crowd = max(crowd, len(found))
+            observations += _nearest(found, e.time)
     visible: Tuple[AuditEntry, ...] = ()
     proxied: Set[Tuple[str, str]] = set()
     translations = 0
@@ -343,6 +370,9 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
         reach = max(o.skew, o.network_tolerance) + o.network_tolerance
         visible = tuple(a for a in store.audit_ip.between(e.ip_key or "", e.time - reach, e.time + reach)
                         if a is not e and _visible(a))
+        if len(visible) > CROWD:
+            crowd = max(crowd, len(visible))
+            visible = tuple(sorted(visible, key=lambda a: abs(a.time - e.time))[:CROWD])
         wide = max(o.fingerprint_window, o.network_tolerance)
         for service in {a.service.lower() for a in visible}:
             lo = min(a.time for a in visible if a.service.lower() == service) - wide
@@ -360,7 +390,7 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
         if not _visible(a):
             origins.append((a, gather(a, store, o)))
     return Pending(tuple(observations), presence(e, store, o), visible, frozenset(proxied), translations,
-                   tuple(origins), reusing)
+                   tuple(origins), reusing, crowd)
 
 
 # ---------------------------------------------------------------------------------------------------
