@@ -335,6 +335,36 @@ def sc_explained_by_polling(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_logon_clock_skew(w: World, n: int) -> Scenario:
+    b = Builder(w, "logon_clock_skew",
+                "trap: a hot desk changes hands within a minute of the call and the desk's clock is off by tens of "
+                "seconds: a logon stamped just after the call may have come before it, one stamped just before may "
+                "have come after; ten minutes before, the logon decides")
+    for i, t in enumerate(_times(w, n, 13.3)):
+        egress = w.office_egress()
+        before, after = w.user(), w.user()
+        host, mac = w.device("PC")
+        ip = w.internal_ip()
+        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        b.logon(t - b.rng.randrange(3600, 7200), before, host)
+        kind = i % 3
+        truth: Optional[str] = None
+        if kind == 0:
+            b.logon(t + b.rng.randrange(10, 50), after, host)  # a clock running fast: the logon came first
+            note = f"{after} logged on just before the call by a clock running fast; {before} held the desk before"
+        elif kind == 1:
+            b.logon(t - b.rng.randrange(10, 50), after, host)  # a clock running slow: it came after the call
+            note = f"{after}'s logon is stamped just before the call by a clock that may run slow; {before} held it"
+        else:
+            b.logon(t - b.rng.randrange(300, 900), after, host)
+            truth, note = after, f"{after} took the desk minutes before the call"
+        b.nat(t, ip, egress, GOOGLE_API_IPS[6])
+        _checks(b, egress, t)
+        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.notebooks.instances.create")[0], denial=0,
+                 host=host if truth else None)
+    return b.scenario
+
+
 def sc_agent_origin_reads(w: World, n: int) -> Scenario:
     b = Builder(w, "agent_origin_reads",
                 "trap: a service agent acts for a call that changed the resource; a colleague who only opened it "
@@ -376,4 +406,5 @@ def sc_agent_origin_reads(w: World, n: int) -> Scenario:
 
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
          sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type,
-         sc_explained_by_polling, sc_agent_origin_reads]
+         sc_explained_by_polling, sc_agent_origin_reads,
+         sc_logon_clock_skew]

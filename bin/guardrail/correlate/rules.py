@@ -437,12 +437,26 @@ def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
 
 
 def user_on(host: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str, Tuple[str, ...]]:
-    """The person of the most recent interactive logon on ``host`` before ``t`` (shared devices)."""
-    logons = store.logons.between(host_key(host), t - o.lookback, t + o.network_tolerance)
-    if not logons:
+    """The person of the most recent interactive logon on ``host`` before ``t`` (shared devices).
+
+    A device's clock may be off by ``skew``: a logon stamped within ``skew`` after the call may have
+    come before it, and when the latest one before the call is stamped within ``skew`` of it, the one
+    before that may still have held the device. When those name someone else, nobody holds it for sure.
+    """
+    tol = o.network_tolerance
+    logons = store.logons.between(host_key(host), t - o.lookback, t + max(o.skew, tol))
+    held = [x for x in logons if x.time <= t + tol]
+    if not held:
         return "", (f"no interactive logon on {host} before {fmt_time(t)}",)
-    logon = logons[-1]
-    return logon.user, (line(logon.source, logon.time, f"logon user={logon.user} dest={logon.host}"),)
+    logon = held[-1]
+    said = line(logon.source, logon.time, f"logon user={logon.user} dest={logon.host}")
+    rivals = [x for x in logons if x.time > t + tol] + (held[-2:-1] if logon.time >= t - o.skew else [])
+    other = next((x for x in rivals if user_key(x.user) != user_key(logon.user)), None)
+    if other is not None:
+        return "", (said, line(other.source, other.time, f"logon user={other.user} dest={other.host}"),
+                    f"{logon.host}: logons of {logon.user} and {other.user} within the device clock's skew "
+                    f"({o.skew:g}s) of the call: either may have held it")
+    return logon.user, (said,)
 
 
 def named(user: str) -> Optional[str]:
