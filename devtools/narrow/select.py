@@ -78,8 +78,9 @@ def is_vpn(row: Row) -> bool:
 
 
 def is_dhcp(row: Row) -> bool:
-    return ({"network", "session", "dhcp"} <= tags(row) and _has(row, "dest_ip")
-            and (_has(row, "dest_nt_host") or _has(row, "dest_host")))
+    found = tags(row)
+    return ({"network", "session", "dhcp"} <= found and _has(row, "dest_ip")
+            and (_has(row, "dest_nt_host") or _has(row, "dest_host") or "end" in found))
 
 
 def is_proxy(row: Row) -> bool:
@@ -138,7 +139,8 @@ def classify(row: Row) -> Tuple[bool, bool, bool]:
     interval = (
         (network and "session" in found and (
             ("vpn" in found and _has(row, "src_ip", "user"))
-            or ("dhcp" in found and _has(row, "dest_ip") and (_has(row, "dest_nt_host") or _has(row, "dest_host")))))
+            or ("dhcp" in found and _has(row, "dest_ip")
+                and (_has(row, "dest_nt_host") or _has(row, "dest_host") or "end" in found))))
         or (auth and not _idp(row) and ((_has(row, "dest") and filters.interactive_logon(row))
                                         or filters.public_src(row))))
     keyed = ((network and "communicate" in found and _has(row, "src_translated_ip", "src_ip"))

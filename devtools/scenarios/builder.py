@@ -188,6 +188,13 @@ class Builder:
                   "dest_mac": mac, "lease_duration": str(lease), "signature": "Assign",
                   "_raw": "10,{},Assign,{},{},{}".format(iso(t), ip, host, mac.replace(":", ""))})
 
+    def dhcp_release(self, t: float, ip: str, host: str, mac: str) -> None:
+        """The client gave the address back (Windows DHCP event 12, ``Release``)."""
+        self.add({"_time": splunk_time(t), "sourcetype": "MSAD:NT6:DHCP", "host": "dc01",
+                  "tag": ["network", "session", "dhcp", "end"], "dest_ip": ip, "dest_nt_host": host,
+                  "dest_mac": mac, "signature": "Release",
+                  "_raw": "12,{},Release,{},{},{}".format(iso(t), ip, host, mac.replace(":", ""))})
+
     def vpn(self, t: float, src_ip: str, assigned: str, user: str, host: str, duration: int) -> None:
         spelled = self.rng.choice([user, user + "@" + CORP, DOMAIN + "\\" + user, (user + "@" + CORP).upper()])
         self.add({"_time": splunk_time(t), "sourcetype": "pan:globalprotect", "host": "gp-portal",

@@ -365,6 +365,32 @@ def sc_logon_clock_skew(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_dhcp_released(w: World, n: int) -> Scenario:
+    b = Builder(w, "dhcp_released",
+                "trap: a laptop gave its address back hours before the call, its lease still running on paper; the "
+                "address's later holder left no lease in the logs (a static address, a lease by the other DHCP "
+                "server of the pair): nobody can be named through it, until a lease is logged again")
+    for i, t in enumerate(_times(w, n, 13.7)):
+        egress = w.office_egress()
+        user, later = w.user(), w.user()
+        host, mac = w.device()
+        ip = w.internal_ip()
+        b.dhcp(t - 10 * 3600, ip, host, mac, 12 * 3600)
+        b.logon(t - 10 * 3600 + 120, user, host)
+        b.dhcp_release(t - b.rng.randrange(3, 8) * 3600, ip, host, mac)
+        truth: Optional[str] = None
+        note = f"{user}'s laptop released {ip}; an unlogged device used it"
+        if i % 2:
+            other, other_mac = w.device()
+            b.dhcp(t - b.rng.randrange(1800, 7200), ip, other, other_mac, 8 * 3600)
+            b.logon(t - b.rng.randrange(600, 1500), later, other)
+            truth, note = later, f"{user}'s laptop released {ip}; {later}'s laptop leased it since"
+        b.nat(t, ip, egress, GOOGLE_API_IPS[7])
+        _checks(b, egress, t)
+        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=1)
+    return b.scenario
+
+
 def sc_agent_origin_reads(w: World, n: int) -> Scenario:
     b = Builder(w, "agent_origin_reads",
                 "trap: a service agent acts for a call that changed the resource; a colleague who only opened it "
@@ -407,4 +433,4 @@ def sc_agent_origin_reads(w: World, n: int) -> Scenario:
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
          sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type,
          sc_explained_by_polling, sc_agent_origin_reads,
-         sc_logon_clock_skew]
+         sc_logon_clock_skew, sc_dhcp_released]

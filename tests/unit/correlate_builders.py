@@ -75,6 +75,17 @@ def dhcp(t: float, ip: str, host: str, duration: float = 86400, mac: str = "00:1
             "dest_nt_host": host, "dest_mac": mac, "lease_duration": str(duration)}
 
 
+def dhcp_end(t: float, ip: str, host: str = "", how: str = "tag") -> Row:
+    """A lease's end: a CIM ``tag=end`` row, or a ``signature`` saying so (``Release``)."""
+    row = {"_time": f"{t:.3f}", "tag": "network\nsession\ndhcp" + ("\nend" if how == "tag" else ""),
+           "sourcetype": "isc:dhcpd", "dest_ip": ip}
+    if host:
+        row["dest_nt_host"] = host
+    if how != "tag":
+        row["signature"] = how
+    return row
+
+
 def vpn(t: float, public: str, assigned: str, user: str, host: str = "", duration: float = 28800) -> Row:
     return {"_time": f"{t:.3f}", "tag": "network\nsession\nvpn", "sourcetype": "cisco:asa", "src_ip": public,
             "dest_ip": assigned, "user": user, "dest_nt_host": host, "duration": str(duration)}

@@ -15,6 +15,7 @@ from tests.unit.correlate_builders import (
     Row,
     as_table,
     dhcp,
+    dhcp_end,
     fdr,
     gcloud_agent,
     gcp_row,
@@ -380,3 +381,16 @@ def test_a_crowd_at_the_calls_second_names_nobody_and_lists_the_nearest() -> Non
         assert r["match_status"] == "ambiguous" and r["identified_user"] == "", (order, path)
         assert len(r["candidate_users"]) == CROWD
         assert any("is a crowd around the call" in line for line in r["match_evidence"])
+
+
+@pytest.mark.parametrize("how", ["tag", "Release", "DHCPRELEASE", "Expired", "lease deleted"])
+def test_an_address_given_up_is_nobodys_until_its_next_lease(how: str) -> None:
+    rows = [gcp_row(T0, ip="10.1.2.3"), dhcp(T0 - 10 * 3600, "10.1.2.3", "LAPTOP-A", duration=12 * 3600),
+            logon(T0 - 10 * 3600 + 60, "CORP\\avery.lin", "LAPTOP-A"), dhcp_end(T0 - 7 * 3600, "10.1.2.3", how=how)]
+    for order, path in WAYS:
+        r = correlate(rows, order, path)["abc123"]
+        assert (r["match_status"], r["identified_user"]) == ("unidentified", ""), (how, order, path)
+        assert any("ended (released or expired)" in line for line in r["match_evidence"])
+    # a lease after the release names its holder again
+    again = [*rows, dhcp(T0 - 3600, "10.1.2.3", "LAPTOP-B"), logon(T0 - 3000, "CORP\\blake.ng", "LAPTOP-B")]
+    assert correlate(again)["abc123"]["identified_user"] == "CORP\\blake.ng"

@@ -70,7 +70,8 @@ def corpus() -> List[Row]:
         rows.append(row)
     rows.append({"_time": str(T), "tag": ["web", "proxy"], "src": "10.1.2.3", "index": "proxy",
                  "dest": ["www.example.org", "bigquery.googleapis.com"]})
-    for tagset in (["network", "communicate"], ["network", "session", "vpn"], ["network", "session", "dhcp"]):
+    for tagset in (["network", "communicate"], ["network", "session", "vpn"], ["network", "session", "dhcp"],
+                   ["network", "session", "dhcp", "end"]):
         for src_ip, translated, user, dest_ip, host in itertools.product(
                 (None, "10.1.2.3"), (None, "203.0.113.5", "-"), (None, "avery.lin"), (None, "10.250.0.9"),
                 (None, "LAPTOP-7")):

@@ -20,6 +20,7 @@ from .netaddr import is_internal, normalize_ip
 Evidence = Union[Lease, Session, Logon, SignIn, Nat, Sighting, ProxyHit]
 
 KIND_DHCP = "dhcp"
+KIND_DHCP_END = "dhcp end"  # tag=end (CIM Network_Sessions Session_End): the address given up
 KIND_VPN = "vpn"
 KIND_VPN_START = "vpn start"  # CIM Network_Sessions: tag=start, the session's first event
 KIND_VPN_END = "vpn end"  # tag=end, its last (with the session's duration where the vendor logs it)
@@ -29,7 +30,8 @@ KIND_AUTH = "authentication"
 
 #: The fields each CIM kind reads (the fast row path copies only these out of a row).
 FIELDS_BY_KIND: Dict[str, Tuple[str, ...]] = {
-    KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration"),
+    KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration", "signature"),
+    KIND_DHCP_END: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration", "signature"),
     KIND_VPN: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
     KIND_VPN_START: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
     KIND_VPN_END: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
@@ -62,6 +64,10 @@ WEB_PORTS = frozenset({"", "443", "80", "8080"})
 #: Windows logon types that are not a person sitting at (or remoting into) the device; a logon
 #: with no type at all counts as interactive.
 NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", "service", "networkcleartext"})
+#: DHCP ``signature`` words of a lease's end (the client released the address, or the server let it
+#: expire, deleted it or refused it): from then the address is nobody's until the next lease.
+DHCP_END_SIGNATURES = frozenset({"release", "released", "dhcprelease", "expire", "expired", "delete", "deleted",
+                                 "decline", "declined", "dhcpdecline", "nack", "nak", "dhcpnak"})
 #: ``action`` values of an authentication that did not let anyone in.
 FAILED_ACTIONS = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
 #: The domain of Google's API hosts: only requests and look-ups of these can fingerprint a GCP call.
@@ -152,7 +158,7 @@ def parse_tags(value: Union[str, List[str]]) -> FrozenSet[str]:
 def cim_kind(tags: FrozenSet[str]) -> str:
     """Which contract evidence type a tag set names, or ``""`` for tags the command does not use."""
     if "dhcp" in tags:
-        return KIND_DHCP
+        return KIND_DHCP_END if "end" in tags and "start" not in tags else KIND_DHCP
     if "vpn" in tags:
         if "start" in tags and "end" not in tags:
             return KIND_VPN_START
@@ -166,6 +172,12 @@ def cim_kind(tags: FrozenSet[str]) -> str:
     if "communicate" in tags and "network" in tags:
         return KIND_NAT
     return ""
+
+
+def dhcp_end_signature(text: str) -> bool:
+    """Whether a DHCP ``signature`` says a lease ended (``Release``, ``DHCPRELEASE``, ``Expired`` ...)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return any(word in DHCP_END_SIGNATURES for word in words)
 
 
 def _duration(rec: Mapping[str, str], name: str) -> float:
@@ -200,9 +212,14 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
     """
     source = intern(rec.get("sourcetype", "") or kind)
     get = rec.get
-    if kind == KIND_DHCP:
+    if kind in (KIND_DHCP, KIND_DHCP_END):
         ip = _ip(rec, "dest_ip")
         host = get("dest_nt_host", "") or get("dest_host", "")
+        if kind == KIND_DHCP_END or dhcp_end_signature(get("signature", "")):
+            if not ip:
+                raise RowError("DHCP lease end without dest_ip", source, "dest_ip")
+            # the lease ends here: a lease of no length, the latest of its address until the next one
+            return [Lease(time, time, ip, intern(host), intern(get("dest_mac", "")), source)]
         if not ip or not host:
             raise RowError("DHCP lease without dest_ip or dest_nt_host", source, "dest_ip")
         return [Lease(time, time + _duration(rec, "lease_duration"), ip, intern(host), intern(get("dest_mac", "")),

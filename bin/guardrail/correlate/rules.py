@@ -429,6 +429,10 @@ def device_of(ip: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
         return "", "", (f"no DHCP lease or VPN session for {ip} before {fmt_time(t)}",)
     lease = leases[-1]
     if lease.end < t - tol:
+        if lease.start == lease.end:  # a release, an expiry: the address was given up
+            by = f" by {lease.host}" if lease.host else ""
+            return "", "", (line(lease.source, lease.start, f"DHCP lease of {ip}{by} ended (released or expired), "
+                                                            "before the call: nobody holds it since"),)
         return "", "", (line(lease.source, lease.start, f"DHCP lease of {ip} to {lease.host} ended "
                                                         f"{fmt_time(lease.end)}, before the call"),)
     mac = f" dest_mac={lease.mac}" if lease.mac else ""
