@@ -249,6 +249,12 @@ class Builder:
                           f"<EventData><Data Name='TargetUserName'>{user}</Data><Data Name='LogonType'>"
                           f"{logon_type}</Data></EventData></Event>"})
 
+    def ssh_logon(self, t: float, user: str, host: str, src: str) -> None:
+        """An SSH login to a Linux host (``linux_secure``: an authentication with no logon type)."""
+        self.add({"_time": splunk_time(t), "sourcetype": "linux_secure", "host": host, "tag": ["authentication"],
+                  "user": user, "dest": host, "src": src, "app": "sshd", "action": "success",
+                  "_raw": f"{iso(t)} {host} sshd[4242]: Accepted publickey for {user} from {src} port 52144 ssh2"})
+
     def idp(self, t: float, user: str, src: str, ua: str) -> None:
         """An identity-provider sign-in from public address ``src`` (browser agent)."""
         app, st = self.rng.choice([("okta", "OktaIM2:log"), ("Azure AD", "azure:aad:signin"),

@@ -391,6 +391,39 @@ def sc_dhcp_released(w: World, n: int) -> Scenario:
     return b.scenario
 
 
+def sc_remote_sessions(w: World, n: int) -> Scenario:
+    b = Builder(w, "remote_sessions",
+                "trap: on a Linux build host (SSH) or a Windows terminal server (Remote Desktop) a second person's "
+                "remote logon does not end the first one's session: either may have made the call; at a desk, a "
+                "console logon does take the device over")
+    for i, t in enumerate(_times(w, n, 14.1)):
+        egress = w.office_egress()
+        first, second = w.user(), w.user()
+        kind = i % 3
+        host, mac = w.device(("DEVBOX", "RDS", "PC")[kind])
+        ip = w.internal_ip()
+        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        t1, t2 = t - b.rng.randrange(3000, 7200), t - b.rng.randrange(600, 2400)
+        truth: Optional[str] = None
+        if kind == 0:
+            b.ssh_logon(t1, first, host, f"10.9.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}")
+            b.ssh_logon(t2, second, host, f"10.9.{b.rng.randrange(256)}.{b.rng.randrange(2, 250)}")
+            note = f"{first} and {second} both logged in to {host} over SSH"
+        elif kind == 1:
+            b.logon(t1, first, host, src=f"10.9.8.{b.rng.randrange(2, 250)}", logon_type=10)
+            b.logon(t2, second, host, src=f"10.9.8.{b.rng.randrange(2, 250)}", logon_type=10)
+            note = f"{first} and {second} both on the terminal server {host} (Remote Desktop)"
+        else:
+            b.logon(t1, first, host)
+            b.logon(t2, second, host)
+            truth, note = second, f"{second} took over the desk {host} at its console after {first}"
+        b.nat(t, ip, egress, GOOGLE_API_IPS[8])
+        _checks(b, egress, t)
+        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=1,
+                 host=host if truth else None)
+    return b.scenario
+
+
 def sc_agent_origin_reads(w: World, n: int) -> Scenario:
     b = Builder(w, "agent_origin_reads",
                 "trap: a service agent acts for a call that changed the resource; a colleague who only opened it "
@@ -433,4 +466,4 @@ def sc_agent_origin_reads(w: World, n: int) -> Scenario:
 TRAPS = [sc_weak_observation_alone, sc_edr_competitor, sc_one_connection_many_records, sc_explained_by_own_call,
          sc_nat_log_incomplete, sc_fingerprint_clock, sc_vpn_start_end, sc_fdr_aid, sc_fdr_logon_type,
          sc_explained_by_polling, sc_agent_origin_reads,
-         sc_logon_clock_skew, sc_dhcp_released]
+         sc_logon_clock_skew, sc_dhcp_released, sc_remote_sessions]

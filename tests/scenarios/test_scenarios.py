@@ -73,7 +73,7 @@ def test_every_chain_and_trap_is_generated_with_truth() -> None:
                        "proxy_fingerprint", "gcp_selfjoin_ipua", "weak_observation_alone", "edr_competitor",
                        "one_connection_many_records", "explained_by_own_call", "fingerprint_clock",
                        "vpn_start_end", "fdr_aid", "agent_origin_reads", "logon_clock_skew", "dhcp_released",
-                       "office_day"):
+                       "remote_sessions", "office_day"):
             assert 0 < len(cannot_tell) < len(sc.truth), sc.name
 
 

@@ -394,3 +394,16 @@ def test_an_address_given_up_is_nobodys_until_its_next_lease(how: str) -> None:
     # a lease after the release names its holder again
     again = [*rows, dhcp(T0 - 3600, "10.1.2.3", "LAPTOP-B"), logon(T0 - 3000, "CORP\\blake.ng", "LAPTOP-B")]
     assert correlate(again)["abc123"]["identified_user"] == "CORP\\blake.ng"
+
+
+def test_a_remote_logon_does_not_end_the_session_before_it() -> None:
+    def rows(second_src: str) -> list:  # type: ignore[type-arg]
+        return [gcp_row(T0, ip="10.1.2.3"), dhcp(T0 - 3600, "10.1.2.3", "DEVBOX-1"),
+                {**logon(T0 - 3000, "avery.lin", "DEVBOX-1", src="10.9.0.4"), "app": "sshd"},
+                {**logon(T0 - 1200, "blake.ng", "DEVBOX-1", src=second_src), "app": "sshd"}]
+    for order, path in WAYS:
+        r = correlate(rows("10.9.0.5"), order, path)["abc123"]
+        assert (r["match_status"], r["identified_user"]) == ("unidentified", ""), (order, path)
+        assert any("remote logon does not show" in line for line in r["match_evidence"])
+    # at the device's own console the later logon takes it over
+    assert correlate(rows(""))["abc123"]["identified_user"] == "blake.ng"

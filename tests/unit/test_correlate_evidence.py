@@ -130,6 +130,15 @@ def test_fdr_user_logon_binds_the_device_only_when_interactive(logon_type: str, 
     assert sighting.aip == "203.0.113.10" and (sighting.user == "CORP\\svc_sccm") is binds
 
 
+@pytest.mark.parametrize("fields, remote", [
+    ({"Logon_Type": "2", "src": "127.0.0.1"}, False), ({"Logon_Type": "10", "src": "10.9.8.7"}, True),
+    ({"logon_type": "RemoteInteractive", "src": "10.9.8.7"}, True), ({"src": "10.9.8.7", "app": "sshd"}, True),
+    ({"src": ""}, False), ({"src": "::1"}, False), ({"Logon_Type": "7", "src": "10.9.8.7"}, False)])
+def test_a_logon_from_another_machine_is_remote(fields: dict, remote: bool) -> None:  # type: ignore[type-arg]
+    [rec] = cim({**logon(T0, "CORP\\a.b", "HOST-1"), **fields})
+    assert isinstance(rec, Logon) and rec.remote is remote
+
+
 def test_fdr() -> None:
     recs = parse_fdr(fdr(T0, "UserLogon", "LAPTOP-A", user="CORP\\a.b", aip="203.0.113.10"), T0)
     assert isinstance(recs[0], Sighting) and recs[0].aip == "203.0.113.10"

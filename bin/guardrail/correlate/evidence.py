@@ -68,6 +68,8 @@ NON_INTERACTIVE_LOGON = frozenset({"3", "4", "5", "8", "9", "network", "batch", 
 #: expire, deleted it or refused it): from then the address is nobody's until the next lease.
 DHCP_END_SIGNATURES = frozenset({"release", "released", "dhcprelease", "expire", "expired", "delete", "deleted",
                                  "decline", "declined", "dhcpdecline", "nack", "nak", "dhcpnak"})
+#: Logon types of a session opened from another machine (Remote Desktop).
+REMOTE_LOGON = frozenset({"10", "remoteinteractive"})
 #: ``action`` values of an authentication that did not let anyone in.
 FAILED_ACTIONS = frozenset({"failure", "failed", "fail", "denied", "blocked", "error"})
 #: The domain of Google's API hosts: only requests and look-ups of these can fingerprint a GCP call.
@@ -174,6 +176,10 @@ def cim_kind(tags: FrozenSet[str]) -> str:
     return ""
 
 
+def _loopback(address: str) -> bool:
+    return address.startswith("127.") or address == "::1"
+
+
 def dhcp_end_signature(text: str) -> bool:
     """Whether a DHCP ``signature`` says a lease ended (``Release``, ``DHCPRELEASE``, ``Expired`` ...)."""
     words = re.findall(r"[a-z]+", text.lower())
@@ -270,7 +276,9 @@ def parse_cim(kind: str, rec: Mapping[str, str], time: float) -> List[Evidence]:
         dest = get("dest", "")
         logon_type = (get("logon_type", "") or get("Logon_Type", "")).strip().lower()
         if dest and logon_type not in NON_INTERACTIVE_LOGON and not (src and not is_internal(src)):
-            out.append(Logon(time, intern(user), intern(dest), source))
+            # Remote Desktop, or a logon without a Windows type from another machine (an SSH login)
+            remote = logon_type in REMOTE_LOGON or (not logon_type and bool(src) and not _loopback(src))
+            out.append(Logon(time, intern(user), intern(dest), source, remote))
         return out
     return []
 
@@ -301,5 +309,5 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     remote = _ip(rec, "RemoteAddressIP4")
     out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source, aid, remote)]
     if user and host and logon:
-        out.append(Logon(time, user, host, source))
+        out.append(Logon(time, user, host, source, get("LogonType", "").strip().lower() in REMOTE_LOGON))
     return out

@@ -109,12 +109,17 @@ class Session(NamedTuple):
 
 
 class Logon(NamedTuple):
-    """An interactive logon of ``user`` on device ``host`` (binds the device until the next logon)."""
+    """An interactive logon of ``user`` on device ``host`` (binds the device until the next logon).
+
+    ``remote``: from another machine (Remote Desktop, an SSH login): such a session does not show
+    that the device's earlier sessions were closed (a server holds several at once).
+    """
 
     time: float
     user: str
     host: str
     source: str
+    remote: bool = False
 
 
 class SignIn(NamedTuple):

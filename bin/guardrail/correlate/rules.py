@@ -460,6 +460,13 @@ def user_on(host: str, t: float, store: EvidenceStore, o: Options) -> Tuple[str,
         return "", (said, line(other.source, other.time, f"logon user={other.user} dest={other.host}"),
                     f"{logon.host}: logons of {logon.user} and {other.user} within the device clock's skew "
                     f"({o.skew:g}s) of the call: either may have held it")
+    if logon.remote:
+        # a remote session (Remote Desktop, SSH) does not close the device's earlier ones
+        other = next((x for x in reversed(held[:-1]) if user_key(x.user) != user_key(logon.user)), None)
+        if other is not None:
+            return "", (said, line(other.source, other.time, f"logon user={other.user} dest={other.host}"),
+                        f"{logon.host}: {logon.user}'s remote logon does not show that {other.user}'s session "
+                        "there had ended: either may have made the call")
     return logon.user, (said,)
 
 
