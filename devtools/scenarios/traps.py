@@ -318,8 +318,8 @@ def sc_explained_by_polling(w: World, n: int) -> Scenario:
     for t in _times(w, n, 12.9):
         egress = w.office_egress()
         user, colleague = w.user(), w.user()
-        ip, host = _office_user(b, t, user, t - 3 * 3600, t - 3000)
-        cip, chost = _office_user(b, t, colleague, t - 3 * 3600, t - 2400)
+        ip, _host = _office_user(b, t, user, t - 3 * 3600, t - 3000)
+        cip, _chost = _office_user(b, t, colleague, t - 3 * 3600, t - 2400)
         b.nat(t, ip, egress, GOOGLE_API_IPS[2])  # the masked call's own connection
         b.nat(t + b.rng.choice([-1, 0, 1]), cip, egress, GOOGLE_API_IPS[9])
         console = w.browser_ua()[0]
