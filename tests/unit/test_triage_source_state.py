@@ -310,3 +310,11 @@ def test_nul_bytes_do_not_reach_the_queue() -> None:
     event = variant("gd_exfiltration_eventbridge", gd_detail(title="Credentials\u0000 used from\u0000 outside"))
     (norm,) = evalspl.run_pipeline(macro("`cloud_finding_normalise`"), [event], now=NOW)
     assert norm["finding_title"] == "Credentials used from outside"
+
+
+def test_bidirectional_overrides_do_not_reach_the_queue() -> None:
+    # U+202E would show "exe.txt" as "txt.exe"; every embedding, override and isolate goes
+    title = "Malware \u202efdp.exe\u202c found \u2066here\u2069 and \u202athere\u202b, \u202d\u2067\u2068"
+    event = variant("gd_exfiltration_eventbridge", gd_detail(title=title))
+    (norm,) = evalspl.run_pipeline(macro("`cloud_finding_normalise`"), [event], now=NOW)
+    assert norm["finding_title"] == "Malware fdp.exe found here and there, "
