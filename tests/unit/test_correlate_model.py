@@ -186,6 +186,18 @@ def test_a_colleague_s_own_call_explains_their_translation_away() -> None:
                for line in r["match_evidence"])
 
 
+def test_an_own_call_seconds_away_from_a_translation_does_not_explain_it() -> None:
+    # blake.ng's visible call comes 3.5 s after the masked one: the translation at the masked call's
+    # second is beyond the network tolerance of it, so it may be the masked call's (blake made both)
+    rows = [gcp_row(T0, ip=EGRESS, agent=gcloud_agent()), nat(T0, "10.1.2.3", EGRESS), nat(T0, "10.1.2.4", EGRESS),
+            *office("10.1.2.3", "LAPTOP-A", "avery.lin"), *office("10.1.2.4", "LAPTOP-B", "blake.ng"),
+            gcp_row(T0 + 3.5, ip=EGRESS, agent=BROWSER, principal="blake.ng@example-corp.com", log="activity", code=0,
+                    insert_id="own")]
+    r = verdicts(rows)["abc123"]
+    assert r["match_status"] == "ambiguous" and sorted(r["candidate_users"]) == ["avery.lin", "blake.ng"]
+    assert not any("explained:" in line for line in r["match_evidence"])
+
+
 # ---- what match_confidence means -----------------------------------------------------------------
 
 

@@ -171,7 +171,7 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
 
     A visible call by the candidate's person from the caller address, with another program (agent)
     than the masked call and not of the same gcloud run, is a connection of its own: it accounts for
-    one translation of their device at that second (unless a proxy carried it, then it made none of
+    one translation of their device within the network tolerance of it (unless a proxy carried it, then it made none of
     the device's own; or unless its program had called from there just before, then it may have
     ridden that connection, as the NAT log's checks assume), for their look-up of that API host, and
     for their proxy request to it. Returns the evidence lines saying what was explained.
@@ -191,7 +191,7 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
         nat_obs = [x for x in cand.obs if x.kind == NAT]
         keep: List[Obs] = []
         explained: List[Obs] = []
-        if nat_obs and len(direct) >= len(nat_obs):
+        if nat_obs and _each_has_its_call(nat_obs, direct, tol):
             explained += nat_obs
         else:
             keep += nat_obs
@@ -213,6 +213,18 @@ def explain_away(cands: Sequence[Candidate], e: AuditEntry, p: Pending, o: Optio
         cand.kinds = {x.kind for x in keep}
         cand.member = any(x.kind == NAT for x in keep)
     return said
+
+
+def _each_has_its_call(translations: Sequence[Obs], calls: Sequence[AuditEntry], tol: float) -> bool:
+    """Whether every translation can be a different one of ``calls``' own: each within the network
+    tolerance of its call (network gear and Google's clock agree that closely)."""
+    free = sorted(v.time for v in calls)
+    for x in sorted(translations, key=lambda x: x.time):
+        match = next((i for i, at in enumerate(free) if abs(at - x.time) <= tol), None)
+        if match is None:
+            return False
+        del free[match]
+    return True
 
 
 def _proxied(v: AuditEntry, key: str, ips: Set[str], p: Pending) -> bool:
