@@ -384,7 +384,10 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
                     proxied.add((p.src_ip, service))
         translations = len(store.nats.between(e.ip_key or "", e.time - o.network_tolerance,
                                               e.time + o.network_tolerance))
-        reusing = frozenset(id(a) for a in visible if may_reuse_connection(a, store, o.selfjoin_window))
+        # only a visible call at the call's second can account for a translation there
+        near = 2 * o.network_tolerance
+        reusing = frozenset(id(a) for a in visible
+                            if abs(a.time - e.time) <= near and may_reuse_connection(a, store, o.selfjoin_window))
     origins: List[Tuple[AuditEntry, Pending]] = []
     for a in origin_calls(e, store, o):
         if not _visible(a):
