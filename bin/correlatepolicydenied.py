@@ -50,6 +50,11 @@ class CorrelatePolicyDeniedCommand(FastChunkMixin, StreamingCommand):
         gc.set_threshold(50_000, 50, 1000)
         given = {spec.name: str(getattr(self, spec.name)) for spec in OPTION_TABLE
                  if getattr(self, spec.name) is not None}
+        if self.fieldnames:
+            # a bare word is an option whose "=value" was lost (`lookback 6h`): never silently the default
+            self.write_error("{}", "correlatepolicydenied takes options as name=value and no field names: "
+                                   + " ".join(self.fieldnames))
+            sys.exit(1)
         try:
             options = parse_options(given)
             self._engine = Correlator(options)

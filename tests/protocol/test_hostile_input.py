@@ -416,3 +416,12 @@ def test_14_one_row_with_a_wrong_plausible_time_changes_no_verdict(splunk_python
         assert session.close() == 0, session.stderr()
     out = [row for reply in replies for row in reply.rows]
     assert verdicts(out) == {"good": ("identified", "CORP\\a.b")}
+
+
+@pytest.mark.parametrize("args", [["window"], ["lookback", "6h"], ["window=5m", "avery.lin"]])
+def test_14_a_bare_word_is_an_error_not_a_default(splunk_python: str, args: List[str]) -> None:
+    with ScpSession(CORRELATE, splunk_python, args) as session:
+        info = session.getinfo()
+        assert [m[0] for m in info.messages] == ["ERROR"], info.messages
+        assert "takes options as name=value and no field names" in info.messages[0][1]
+        assert session.close() == 1
