@@ -9,7 +9,7 @@ caller the truth is "cannot tell", and no name may be given.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from .builder import Builder
 from .catalogue import _office_user, _times
@@ -28,6 +28,23 @@ def _checks(b: Builder, egress: str, t: float, count: int = 4, logged: bool = Tr
         if logged:
             b.nat(at, ip, egress, b.rng.choice(GOOGLE_API_IPS))
         b.gcp_activity(at, who + "@" + CORP, egress, b.w.browser_ua()[0])
+
+
+def _leased(b: Builder, t: float, kind: str = "LAPTOP", start: float = 5 * 3600) -> Tuple[str, str, str]:
+    """A device that leased an office address ``start`` before ``t`` for 12 hours: ``(ip, host, mac)``."""
+    host, mac = b.w.device(kind)
+    ip = b.w.internal_ip()
+    b.dhcp(t - start, ip, host, mac, 12 * 3600)
+    return ip, host, mac
+
+
+def _call_through(b: Builder, t: float, ip: str, egress: str, truth: Optional[str], note: str, host: Optional[str],
+                  dest: int, command: str = "gcloud.compute.instances.create", denial: int = 1) -> None:
+    """The masked call, leaving through the device's translation at its second, at an egress whose
+    NAT log is complete (colleagues' calls around it each had theirs)."""
+    b.nat(t, ip, egress, GOOGLE_API_IPS[dest])
+    _checks(b, egress, t)
+    b.denied(t, truth, note, egress, b.w.gcloud_ua(command)[0], denial=denial, host=host)
 
 
 def sc_weak_observation_alone(w: World, n: int) -> Scenario:
@@ -286,27 +303,16 @@ def sc_fdr_logon_type(w: World, n: int) -> Scenario:
     for i, t in enumerate(_times(w, n, 11.1)):
         egress = w.office_egress()
         user, other = w.user(), w.user()
-        host, mac = w.device()
-        ip = w.internal_ip()
-        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        ip, host, _mac = _leased(b, t)
         b.edr(t - 4 * 3600, "UserLogon", egress, ip, host, user=user, naming="ComputerName", logon_type=2)
-        kind = i % 3
-        truth = user
-        if kind == 0:
-            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user="svc_sccm",
-                  naming="ComputerName", logon_type=5)
-            note = "a service logon (LogonType 5) after the person's console logon"
-        elif kind == 1:
-            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user="adm-" + other,
-                  naming="ComputerName", logon_type=3)
-            note = "an admin's network logon (LogonType 3) after the person's console logon"
-        else:
-            b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user=other,
-                  naming="ComputerName", logon_type=2)
-            truth, note = other, "a colleague logged on at the console since (hot desk)"
-        b.nat(t, ip, egress, GOOGLE_API_IPS[4])
-        _checks(b, egress, t)
-        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.notebooks.instances.create")[0], denial=0, host=host)
+        since, logon_type, truth, note = [
+            ("svc_sccm", 5, user, "a service logon (LogonType 5) after the person's console logon"),
+            ("adm-" + other, 3, user, "an admin's network logon (LogonType 3) after the person's console logon"),
+            (other, 2, other, "a colleague logged on at the console since (hot desk)"),
+        ][i % 3]
+        b.edr(t - b.rng.randrange(120, 1800), "UserLogon", egress, ip, host, user=since, naming="ComputerName",
+              logon_type=logon_type)
+        _call_through(b, t, ip, egress, truth, note, host, 4, "gcloud.notebooks.instances.create", denial=0)
     return b.scenario
 
 
@@ -343,9 +349,7 @@ def sc_logon_clock_skew(w: World, n: int) -> Scenario:
     for i, t in enumerate(_times(w, n, 13.3)):
         egress = w.office_egress()
         before, after = w.user(), w.user()
-        host, mac = w.device("PC")
-        ip = w.internal_ip()
-        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        ip, host, _mac = _leased(b, t, "PC")
         b.logon(t - b.rng.randrange(3600, 7200), before, host)
         kind = i % 3
         truth: Optional[str] = None
@@ -358,10 +362,8 @@ def sc_logon_clock_skew(w: World, n: int) -> Scenario:
         else:
             b.logon(t - b.rng.randrange(300, 900), after, host)
             truth, note = after, f"{after} took the desk minutes before the call"
-        b.nat(t, ip, egress, GOOGLE_API_IPS[6])
-        _checks(b, egress, t)
-        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.notebooks.instances.create")[0], denial=0,
-                 host=host if truth else None)
+        _call_through(b, t, ip, egress, truth, note, host if truth else None, 6, "gcloud.notebooks.instances.create",
+                      denial=0)
     return b.scenario
 
 
@@ -373,9 +375,7 @@ def sc_dhcp_released(w: World, n: int) -> Scenario:
     for i, t in enumerate(_times(w, n, 13.7)):
         egress = w.office_egress()
         user, later = w.user(), w.user()
-        host, mac = w.device()
-        ip = w.internal_ip()
-        b.dhcp(t - 10 * 3600, ip, host, mac, 12 * 3600)
+        ip, host, mac = _leased(b, t, start=10 * 3600)
         b.logon(t - 10 * 3600 + 120, user, host)
         b.dhcp_release(t - b.rng.randrange(3, 8) * 3600, ip, host, mac)
         truth: Optional[str] = None
@@ -385,9 +385,7 @@ def sc_dhcp_released(w: World, n: int) -> Scenario:
             b.dhcp(t - b.rng.randrange(1800, 7200), ip, other, other_mac, 8 * 3600)
             b.logon(t - b.rng.randrange(600, 1500), later, other)
             truth, note = later, f"{user}'s laptop released {ip}; {later}'s laptop leased it since"
-        b.nat(t, ip, egress, GOOGLE_API_IPS[7])
-        _checks(b, egress, t)
-        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=1)
+        _call_through(b, t, ip, egress, truth, note, None, 7)
     return b.scenario
 
 
@@ -400,9 +398,7 @@ def sc_remote_sessions(w: World, n: int) -> Scenario:
         egress = w.office_egress()
         first, second = w.user(), w.user()
         kind = i % 3
-        host, mac = w.device(("DEVBOX", "RDS", "PC")[kind])
-        ip = w.internal_ip()
-        b.dhcp(t - 5 * 3600, ip, host, mac, 12 * 3600)
+        ip, host, _mac = _leased(b, t, ("DEVBOX", "RDS", "PC")[kind])
         t1, t2 = t - b.rng.randrange(3000, 7200), t - b.rng.randrange(600, 2400)
         truth: Optional[str] = None
         if kind == 0:
@@ -417,10 +413,7 @@ def sc_remote_sessions(w: World, n: int) -> Scenario:
             b.logon(t1, first, host)
             b.logon(t2, second, host)
             truth, note = second, f"{second} took over the desk {host} at its console after {first}"
-        b.nat(t, ip, egress, GOOGLE_API_IPS[8])
-        _checks(b, egress, t)
-        b.denied(t, truth, note, egress, w.gcloud_ua("gcloud.compute.instances.create")[0], denial=1,
-                 host=host if truth else None)
+        _call_through(b, t, ip, egress, truth, note, host if truth else None, 8)
     return b.scenario
 
 

@@ -236,44 +236,47 @@ def test_same_ip_and_agent_self_join_names_only_at_an_address_one_person_uses() 
     assert (r["match_status"], r["candidate_users"]) == ("unidentified", ["avery.lin@example-corp.com"])
 
 
+AGENT = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
+NOTEBOOK = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
+
+
+def agent_denied() -> Row:
+    """The notebooks service agent's denied call on NOTEBOOK (callerIp private)."""
+    return gcp_row(T0, ip="private", principal=AGENT, resource=NOTEBOOK, insert_id="denied")
+
+
+def notebook_call(t: float, ip: str, principal: str, method: str, insert_id: str, log: str = "activity") -> Row:
+    """A browser's call on NOTEBOOK (masked when ``principal`` is empty)."""
+    return gcp_row(t, ip=ip, agent=BROWSER, principal=principal, resource=NOTEBOOK, log=log, code=0,
+                   method="google.cloud.notebooks.v1.NotebookService." + method, insert_id=insert_id)
+
+
 def test_service_agent_to_originating_call() -> None:
-    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
-    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
-    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
-            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
-                    log="activity", code=0, service="notebooks.googleapis.com", insert_id="origin"),
+    rows = [agent_denied(),
+            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com",
+                    resource=NOTEBOOK, log="activity", code=0, service="notebooks.googleapis.com", insert_id="origin"),
             gcp_row(T0 - 3, ip="198.51.100.8", agent=BROWSER, principal="blake.ng@example-corp.com",
-                    resource=res.replace("nb-1", "nb-2"), log="activity", code=0, insert_id="other")]
+                    resource=NOTEBOOK.replace("nb-1", "nb-2"), log="activity", code=0, insert_id="other")]
     r = correlate(rows)["denied"]
     assert (r["match_status"], r["identified_user"], r["caller_ip"]) == ("identified", "avery.lin@example-corp.com",
                                                                         "private")
-    assert r["gcp_principal"] == agent
+    assert r["gcp_principal"] == AGENT
 
 
 def test_service_agent_does_not_act_for_a_read_of_its_resource() -> None:
-    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
-    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
-    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
-            gcp_row(T0 - 30, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
-                    log="activity", code=0, method="google.cloud.notebooks.v1.NotebookService.CreateInstance",
-                    insert_id="origin"),
-            gcp_row(T0 - 4, ip="198.51.100.8", agent=BROWSER, principal="blake.ng@example-corp.com", resource=res,
-                    log="data_access", code=0, method="google.cloud.notebooks.v1.NotebookService.GetInstance",
-                    insert_id="viewer")]
+    rows = [agent_denied(),
+            notebook_call(T0 - 30, "198.51.100.7", "avery.lin@example-corp.com", "CreateInstance", "origin"),
+            notebook_call(T0 - 4, "198.51.100.8", "blake.ng@example-corp.com", "GetInstance", "viewer",
+                          log="data_access")]
     for order, path in WAYS:
         r = correlate(rows, order, path)["denied"]
         assert (r["match_status"], r["identified_user"]) == ("identified", "avery.lin@example-corp.com"), (order, path)
 
 
 def test_service_agent_with_an_origin_that_names_nobody_names_nobody_else() -> None:
-    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
-    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
-    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
-            gcp_row(T0 - 40, ip="198.51.100.7", agent=BROWSER, principal="avery.lin@example-corp.com", resource=res,
-                    log="activity", code=0, method="google.cloud.notebooks.v1.NotebookService.StartInstance",
-                    insert_id="visible"),
-            gcp_row(T0 - 10, ip="198.51.100.9", agent=BROWSER, principal="", resource=res, log="activity", code=0,
-                    method="google.cloud.notebooks.v1.NotebookService.CreateInstance", insert_id="masked")]
+    rows = [agent_denied(),
+            notebook_call(T0 - 40, "198.51.100.7", "avery.lin@example-corp.com", "StartInstance", "visible"),
+            notebook_call(T0 - 10, "198.51.100.9", "", "CreateInstance", "masked")]
     for order, path in WAYS:
         r = correlate(rows, order, path)["denied"]
         assert r["match_status"] != "identified" and r["identified_user"] == "", (order, path)
@@ -281,10 +284,8 @@ def test_service_agent_with_an_origin_that_names_nobody_names_nobody_else() -> N
 
 
 def test_service_agent_with_masked_origin_followed_through_vpn() -> None:
-    agent = "service-602214076417@gcp-sa-notebooks.iam.gserviceaccount.com"
-    res = "projects/ml-sandbox/zones/us-central1-a/instances/nb-1"
-    rows = [gcp_row(T0, ip="private", principal=agent, resource=res, insert_id="denied"),
-            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="", resource=res, log="activity", code=0,
+    rows = [agent_denied(),
+            gcp_row(T0 - 5, ip="198.51.100.7", agent=BROWSER, principal="", resource=NOTEBOOK, log="activity", code=0,
                     insert_id="origin"),
             vpn(T0 - 3600, "198.51.100.7", "10.251.0.4", "avery.lin", "LAPTOP-A", 5 * 3600)]
     assert correlate(rows)["denied"]["identified_user"] == "avery.lin"

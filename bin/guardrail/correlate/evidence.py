@@ -28,10 +28,11 @@ KIND_PROXY = "proxy"
 KIND_NAT = "nat"
 KIND_AUTH = "authentication"
 
+_DHCP_FIELDS = ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration", "signature")
 #: The fields each CIM kind reads (the fast row path copies only these out of a row).
 FIELDS_BY_KIND: Dict[str, Tuple[str, ...]] = {
-    KIND_DHCP: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration", "signature"),
-    KIND_DHCP_END: ("sourcetype", "dest_ip", "dest_nt_host", "dest_host", "dest_mac", "lease_duration", "signature"),
+    KIND_DHCP: _DHCP_FIELDS,
+    KIND_DHCP_END: _DHCP_FIELDS,
     KIND_VPN: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
     KIND_VPN_START: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
     KIND_VPN_END: ("sourcetype", "src_ip", "dest_ip", "user", "dest_nt_host", "duration"),
@@ -295,7 +296,8 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     user = get("UserName", "")
     user = intern(user) if is_person(user) else ""
     logon = kind.lower() == FDR_LOGON_EVENT
-    if logon and get("LogonType", "").strip().lower() in NON_INTERACTIVE_LOGON:
+    logon_type = get("LogonType", "").strip().lower()
+    if logon and logon_type in NON_INTERACTIVE_LOGON:
         # a network, batch or service logon (an admin's share access, a scheduled task, a service
         # account) names an account that reached the device, not the person at it
         user, logon = "", False
@@ -309,5 +311,5 @@ def parse_fdr(rec: Mapping[str, str], time: float) -> List[Evidence]:
     remote = _ip(rec, "RemoteAddressIP4")
     out: List[Evidence] = [Sighting(time, host, user, aip, local, domain, intern(kind), source, aid, remote)]
     if user and host and logon:
-        out.append(Logon(time, user, host, source, get("LogonType", "").strip().lower() in REMOTE_LOGON))
+        out.append(Logon(time, user, host, source, logon_type in REMOTE_LOGON))
     return out
