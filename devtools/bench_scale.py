@@ -62,19 +62,35 @@ from guardrail.correlate.options import Options  # noqa: E402
 from guardrail.correlate.render import to_record  # noqa: E402
 
 from devtools import natlog  # noqa: E402
-from devtools.narrow import keys, select  # noqa: E402
+from devtools.narrow import keys, presence, select  # noqa: E402
 from devtools.narrow.volume import Hour  # noqa: E402
 from devtools.scenarios import Row  # noqa: E402
 from devtools.scenarios.evaluate import insert_id  # noqa: E402
 
 COMMAND = ROOT / "bin" / "correlatepolicydenied.py"
-ADDRESS_KEY_FIELDS = tuple(dict.fromkeys(n for kind in ("ip", "nat", "audit") for n in keys.KEY_FIELDS[kind]))
+ADDRESS_KEY_FIELDS = tuple(dict.fromkeys(n for kind in ("ip", "nat", "edr", "egress", "devices", "audit")
+                                         for n in keys.KEY_FIELDS[kind]))
 HOST_FIELDS = keys.KEY_FIELDS["host"]
 NO_VALUES: Dict[str, List[str]] = {}
 # The correlating alerts before the summary: (cron period in minutes, window start, window end,
 # point evidence start), minutes before the run; session evidence was read from 10 hours back.
 FORMER_ALERTS = ((5, 20, 5, 30), (15, 40, 10, 50), (15, 40, 10, 50), (20, 70, 10, 80), (5, 25, 5, 35))
 FORMER_SESSION_MINUTES = 600
+
+
+def kind_of(row: Row) -> str:
+    """What a row is, for the sizing: audit entry, or the evidence kind the engine reads it as."""
+    audit, _interval, _keyed = select.classify(row)
+    if audit or "protoPayload" in str(row.get("_raw", "")):
+        return "audit"
+    if row.get("event_simpleName"):
+        return "fdr logon" if select.is_edr_logon(row) else "edr"
+    for name, test in (("vpn", select.is_vpn), ("dhcp", select.is_dhcp), ("proxy", select.is_proxy),
+                       ("nat", select.is_nat), ("sign-in", select.is_idp), ("logon", select.is_logon),
+                       ("sign-in", select.is_signin)):
+        if test(row):
+            return name
+    return "other"
 
 
 class Run:
@@ -89,6 +105,12 @@ class Run:
         self.cpu = 0.0
         self.released: List[object] = []
         self.keep: Optional[List[Row]] = None
+        #: narrowed: the keys of guardrail_presence, the translations and EDR records they read, its rows
+        self.presence: Optional[select.KeyMatcher] = None
+        self.translations: List[Tuple[Row, float]] = []
+        self.seen: List[Dict[str, str]] = []
+        #: rows by kind (the hour's narrowed run), for the sizing
+        self.by_kind: Optional[Counter[str]] = None
         ranges = keys.Ranges(earliest, latest, options)
         self.intervals = ranges.intervals
         # unnarrowed: every point row and audit entry of the run's range
@@ -114,14 +136,21 @@ class Run:
         self.rows += len(rows)
         if self.keep is not None:
             self.keep.extend(rows)
+        if self.by_kind is not None:
+            self.by_kind.update(kind_of(row) for row in rows)
 
     def finish(self, counts: Sequence[Mapping[str, str]] = ()) -> Dict[str, Dict[str, object]]:
-        """The verdicts, the NAT log's check ``counts`` appended after the stream first."""
+        """The verdicts, the NAT log's check ``counts`` appended after the stream first (and, narrowed,
+        what guardrail_presence appends: reduced on the indexers, so not in the CPU measured)."""
+        self.seen = presence.rows(self.translations, self.engine.options) if self.presence is not None else []
         started = time.process_time()
-        if counts:
-            header = list(counts[0])
-            self.released += self.engine.feed_rows(header, [[str(c[h]) for h in header] for c in counts])
-            self.rows += len(counts)
+        for appended in (counts, self.seen):
+            if appended:
+                header = list(appended[0])
+                self.released += self.engine.feed_rows(header, [[str(c[h]) for h in header] for c in appended])
+                self.rows += len(appended)
+                if self.by_kind is not None:
+                    self.by_kind["translations seen" if appended is self.seen else "check counts"] += len(appended)
         self.released += self.engine.finish()
         self.cpu += time.process_time() - started
         out: Dict[str, Dict[str, object]] = {}
@@ -230,6 +259,10 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         plan = keys.plan(views, earliest, latest, options)
         return select.Narrowing(plan, options), plan
 
+    def presence_keys(run: Run) -> Run:
+        run.presence = select.KeyMatcher(keys.plan_presence(views, run.earliest, run.latest, options), options)
+        return run
+
     windows = hour.runs()
     # the NAT log's checks: every complete bucket the model has audit entries for, counted by the
     # check search's runs (every 15 minutes, one bucket each), and once unnarrowed over all of them
@@ -256,11 +289,12 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
     else:
         hour_narrowing, hour_plan = narrowing(hour.start, hour.end)
         out.update(key_windows=len(hour_plan.windows), widened=hour_plan.widened)
-        runs = [Run("narrowed", hour.start, hour.end, options, hour_narrowing),
-                *(Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0])
+        runs = [presence_keys(Run("narrowed", hour.start, hour.end, options, hour_narrowing)),
+                *(presence_keys(Run(f"cycle {i}", e, latest, options, narrowing(e, latest)[0]))
                   for i, (e, latest) in enumerate(windows))]
         checks = [CheckRun(f"check cycle {i}", lo, hi, options, check_narrowing(lo, hi))
                   for i, (lo, hi) in enumerate(check_windows)]
+        runs[0].by_kind = Counter()
         if not args.no_command:
             runs[1 + busiest_i].keep = []
     counted = len(runs)
@@ -299,9 +333,13 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
                     or any(h in v.lower() for name in HOST_FIELDS for v in values.get(name, ()) for h in hosts)):
                 values = NO_VALUES  # no run's key can match it: only its kind and time decide (audit
                 # entries keep theirs: their keys are invocation-ids and projects too)
+            around = kinds[2] and (select.is_nat(row) or select.is_edr(row))
             for run in runs:
                 if run.takes(row, t, kinds, former, values):
                     chosen[run.name].append(row)
+                if around and run.presence is not None and run.presence.matches_values(
+                        values if values is not None else select.key_values(row), t):
+                    run.translations.append((row, t))
         for run in runs:
             taken = chosen[run.name]
             values_of = []
@@ -328,7 +366,8 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
     for run in runs:
         verdicts = run.finish(counts)  # first: the counts it reads are rows too
         done.append({"name": run.name, "earliest": run.earliest, "latest": run.latest, "rows": run.rows,
-                     "verdicts": verdicts, "cpu": run.cpu})
+                     "verdicts": verdicts, "cpu": run.cpu,
+                     "rows_by_kind": dict(sorted(run.by_kind.items())) if run.by_kind is not None else None})
     out["runs"] = done
     out.update(start=hour.start, end=hour.end)
     if group == "unnarrowed":
@@ -341,6 +380,7 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         python = args.python or runtime("3.9") or sys.executable
         kept.keep.sort(key=lambda r: -float(str(r["_time"])))
         kept.keep.extend(cast(List[Row], counts))
+        kept.keep.extend(cast(List[Row], kept.seen))
         out["cycle_command"] = {"earliest": kept.earliest, "latest": kept.latest, **command_cpu(kept.keep, python)}
     return out
 
@@ -415,6 +455,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "denials": len(denied),
         "rows_full": full["rows"],
         "rows_narrowed": narrowed["rows"],
+        "rows_narrowed_by_kind": narrowed["rows_by_kind"],
         "reduction": round(full["rows"] / max(narrowed["rows"], 1), 1),
         "verdicts_equal": equal,
         "cpu_seconds_full": round(full["cpu"], 2),

@@ -18,8 +18,8 @@ Modelled (Splunk 9.x Search Reference), with the choices where the reference is 
   by-values. Without ``by``, empty input still gives one row (``count`` = 0).
 * ``sort [<limit>] [-|+]<field> ...``: numbers compare as numbers, strings by code point; a row
   without a sort field, or a field holding numbers and strings, raises (not modelled).
-* ``dedup <fields>``: the first row of each value combination; a row lacking one of the fields is
-  dropped (``keepempty=false``, the default).
+* ``dedup <fields> [keepempty=true]``: the first row of each value combination; a row lacking one of
+  the fields is dropped (``keepempty=false``, the default) or kept.
 * ``inputlookup [append=true] <lookup>``, ``outputlookup [append=true] [key_field=<f>] <lookup>``:
   CSV files are read from and written to the app's ``lookups/``; KV store collections live in the
   ``KVStore`` given (only the lookup's ``fields_list`` is written and read back);
@@ -361,13 +361,17 @@ def _cmd_sort(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]
 
 
 def _cmd_dedup(ctx: SearchContext, rest: str, rows: List[Fields]) -> List[Fields]:
-    names = rest.replace(",", " ").split()
+    words = rest.replace(",", " ").split()
+    keepempty = "keepempty=true" in words
+    names = [w for w in words if w not in ("keepempty=true", "keepempty=false")]
     if not names or any("=" in n for n in names):
-        raise EvalError(f"dedup {rest!r}: only a list of fields is modelled")
+        raise EvalError(f"dedup {rest!r}: only a list of fields and keepempty are modelled")
     seen = set()
     out: List[Fields] = []
     for row in rows:
         if any(row.get(n) in (None, []) for n in names):
+            if keepempty:
+                out.append(row)
             continue  # keepempty=false (the default): a row without one of the fields is dropped
         key = tuple(_sort_value(row.get(n), n) for n in names)
         if key not in seen:

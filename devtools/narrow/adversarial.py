@@ -20,7 +20,15 @@ from the narrowed stream with verdicts from the full stream, whatever they are.
   that went through the explicit proxy (a request by their principal, or carrying their
   invocation-id, at exactly ``fingerprint_window``, and a millisecond beyond), ones that rode an
   earlier call's connection, and ones after the end of a short run (a run must not read them);
-* ``many_callers``: more callers than a small key cap (the search must widen, not narrow).
+* ``many_callers``: more callers than a small key cap (the search must widen, not narrow);
+* ``lost_translation``: egresses that lost the call's own translation, where only other devices'
+  translations minutes off (up to the horizon's bounds) show the address is an office's;
+* ``devices_around``: homes where EDR records of other devices (or of a shared device changing hands)
+  minutes from the call decide whether one person was there;
+* ``older_bindings``: twelve hours of the same leases and logons over and over before calls through
+  the devices (hot desks changing hands, a remote logon over a console session, a lease released,
+  FDR logons naming the device by sensor id, the newest logon within the clock's skew of the call),
+  so that keeping only the newest row of each binding before a run must change nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from guardrail.correlate.options import Options
 
 from devtools.scenarios import Scenario, World, ipv6_forms
 from devtools.scenarios.builder import Builder
-from devtools.scenarios.world import CORP, DENIALS, ZONES
+from devtools.scenarios.world import CORP, DENIALS, ZONES, splunk_time
 
 _O = Options()
 MS = 0.001
@@ -226,7 +234,88 @@ def many_callers(w: World, n: int = 60) -> Scenario:
     return b.scenario
 
 
-SCENARIOS: List[Callable[[World], Scenario]] = [burst, edges, spellings, agents, nat_checks, many_callers]
+def older_bindings(w: World, n: int = 6) -> Scenario:
+    b = Builder(w, "older_bindings", "the same leases and logons over and over for twelve hours before calls")
+    o = _O
+    for k in range(n):
+        t = w.day0 + 20 * 3600 + k * 900 + 0.25
+        egress, ip = w.public_ip(), w.internal_ip()
+        host, mac = w.device()
+        first, second = w.user(), w.user()
+        for hour in range(12, 0, -1):  # renewals, identical but for the time
+            b.add({"_time": splunk_time(t - hour * 3600), "sourcetype": "MSAD:NT6:DHCP", "host": "dc01",
+                   "tag": ["network", "session", "dhcp"], "dest_ip": ip, "dest_nt_host": host, "dest_mac": mac,
+                   "lease_duration": "7200", "signature": "Renew", "_raw": f"11,{hour},Renew,{ip},{host}"})
+        for step in range(22, 6 if k == 1 else 0, -1):  # a hot desk: the two alternate every half hour
+            who = first if step % 2 else second
+            b.logon(t - step * 1800 - 60, who, host, logon_type=2 if step % 3 else 7)
+            if k != 1:
+                b.edr(t - step * 1800 - 59, "UserLogon", egress, ip, host, user=who, naming="ComputerName",
+                      logon_type=2)
+        if k == 1:  # the newest logons remote, long before the call: the console session may still be open
+            b.logon(t - 900 - 2 * 3600, second, host, src="10.9.9.9", logon_type=10)
+            b.ssh_logon(t - 900 - 3600, second, host, src="10.9.9.9")
+        if k == 2:  # the lease given back an hour before the call: nobody holds the address
+            b.dhcp_release(t - 3600, ip, host, mac)
+        if k == 3:  # the newest logon within the skew of the call: the one before may still hold it
+            b.logon(t - o.skew / 2, first if k % 2 else second, host)
+        if k == 4:  # the sensor id alone on the device's network records: its name comes from the logons
+            b.edr(t - 1, "NetworkConnectIP4", egress, ip, host, naming="aid")
+        b.nat(t, ip, egress, "142.250.74.70")
+        b.denied(t, None, f"through {host}, {12} hours of the same bindings", egress, w.sdk_ua()[0])
+    return b.scenario
+
+
+def lost_translation(w: World) -> Scenario:
+    """Egresses whose NAT log lost the call's own translation, with one colleague's sign-in from the
+    address: other devices' translations within the call's horizon (exactly at its bounds, minutes
+    off, or just beyond them, or to a port no API call uses) decide whether it is an office's."""
+    b = Builder(w, "lost_translation", "the call's translation lost, other devices' around it")
+    o = _O
+    cases = [(-o.point_back, 443), (o.forward, 443), (-o.point_back - MS, 443), (o.forward + MS, 443),
+             (-200.0, 443), (100.0, 443), (-o.point_back, 53), (-o.network_tolerance - 30, 8080)]
+    for k, (offset, port) in enumerate(cases):
+        t = w.day0 + 18 * 3600 + k * 1200 + 0.5
+        egress, colleague = w.public_ip(), w.user()
+        b.idp(t - 120, colleague, egress, w.browser_ua()[1])
+        b.scenario.rows[-1]["sourcetype"] = "OktaIM2:log"
+        b.nat(t + offset, _office(b, t, w.user()), egress, "142.250.74.80", port=port)
+        b.denied(t, None, f"lost translation at {egress}", egress, w.sdk_ua()[0])
+    return b.scenario
+
+
+def devices_around(w: World) -> Scenario:
+    """Homes where one person signed in, and EDR records of devices behind the address minutes from
+    the call (outside the clock's skew, up to the horizon's bounds and beyond): another person's
+    device, a shared device changing hands, a device known by its sensor id only (its name in a record
+    of another stretch), a device nobody's record names (its logon does)."""
+    b = Builder(w, "devices_around", "EDR records of devices behind a home address around the call")
+    o = _O
+    cases = [-o.point_back, o.forward, -o.point_back - MS, o.forward + MS, -200.0, -250.0, -o.skew - 30, -300.0]
+    for k, offset in enumerate(cases):
+        t = w.day0 + 19 * 3600 + k * 1200 + 0.5
+        home, caller, other = w.public_ip(), w.user(), w.user()
+        b.idp(t - 120, caller, home, w.browser_ua()[1])
+        b.scenario.rows[-1]["sourcetype"] = "OktaIM2:log"
+        host, _mac = w.device()
+        local = f"192.168.{k}.20"
+        if k == 5:  # one device, both people: the other's record minutes before, the caller's at the call
+            b.edr(t - 5, "ProcessRollup2", home, local, host, user=caller, naming="ComputerName")
+        if k == 6:  # a device named by its sensor id only, its name in a record of another stretch
+            b.edr(t + offset, "NetworkConnectIP4", home, local, host, naming="aid")
+            b.edr(t - o.point_back + 1, "ProcessRollup2", home, local, host, naming="ComputerName")
+            b.logon(t - 3600, other, host)
+        elif k == 7:  # a record naming nobody: the device's logon says whose it is
+            b.edr(t + offset, "NetworkConnectIP4", home, local, host, naming="ComputerName")
+            b.logon(t - 3600, other, host)
+        else:
+            b.edr(t + offset, "NetworkConnectIP4", home, local, host, user=other, naming="ComputerName")
+        b.denied(t, None, f"devices around {home}", home, w.sdk_ua()[0])
+    return b.scenario
+
+
+SCENARIOS: List[Callable[[World], Scenario]] = [burst, edges, spellings, agents, nat_checks, many_callers,
+                                                older_bindings, lost_translation, devices_around]
 
 
 def build_day(seed: int, day0: float) -> Scenario:

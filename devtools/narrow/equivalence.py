@@ -8,7 +8,8 @@ evidence lines included.
 
 Both run as the scheduled correlation runs the command (:func:`production`: ``natlog=summary``), with
 the same counts of the NAT log's checks appended after the stream (``guardrail_nat_log_counts``):
-by default the counts :mod:`devtools.natlog` finds over the full stream given.
+by default the counts :mod:`devtools.natlog` finds over the full stream given. The narrowed run also
+gets what ``guardrail_nat_presence`` appends (:mod:`.presence`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from guardrail.correlate.render import to_record
 
 from devtools import natlog
 
-from .keys import MAX_KEYS, MERGE_SECS, AuditView, Plan, Ranges, plan
+from . import presence
+from .keys import MAX_KEYS, MERGE_SECS, AuditView, Plan, Ranges, plan, plan_presence
 from .select import Narrowing, view_from_row
 
 Value = Union[str, Sequence[str]]
@@ -125,6 +127,17 @@ def narrowed_rows(rows: Sequence[Row], earliest: float, latest: float, options: 
     return keyplan, Narrowing(keyplan, options).select(rows)
 
 
+def presence_rows(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
+                  max_keys: int = MAX_KEYS, elapsed: float = 0.0,
+                  views: Optional[Sequence[AuditView]] = None) -> List[Dict[str, str]]:
+    """What ``guardrail_nat_presence`` appends to a narrowed run over ``rows``."""
+    options = options or production()
+    if views is None:
+        views = audit_views(rows)
+    keyplan = plan_presence(views, earliest, latest, options, max_keys=max_keys, elapsed=elapsed)
+    return presence.select(keyplan, rows, options)
+
+
 def in_range(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None) -> List[Row]:
     """The full stream of a run: every row within its time range (:attr:`Ranges.everything`), of
     every kind, as the app's searches read evidence before narrowing."""
@@ -134,15 +147,20 @@ def in_range(rows: Sequence[Row], earliest: float, latest: float, options: Optio
 
 def compare(rows: Sequence[Row], earliest: float, latest: float, options: Optional[Options] = None,
             max_keys: int = MAX_KEYS, elapsed: float = 0.0, narrowed: Optional[Sequence[Row]] = None,
-            views: Optional[Sequence[AuditView]] = None, counts: Optional[Sequence[Row]] = None) -> Comparison:
+            views: Optional[Sequence[AuditView]] = None, counts: Optional[Sequence[Row]] = None,
+            seen: Optional[Sequence[Row]] = None) -> Comparison:
     """Both runs over ``rows`` (the full stream) for the denials of ``[earliest, latest)``.
 
     ``narrowed`` replaces the mirror's selection (rows picked from a wider stream than the run's range,
-    or a test that breaks it on purpose); ``counts`` the NAT log's check counts found over ``rows``.
+    or a test that breaks it on purpose); ``counts`` the NAT log's check counts found over ``rows``;
+    ``seen`` what ``guardrail_nat_presence`` appends to the narrowed run (by default, its mirror over
+    ``rows``).
     """
     options = options or production()
     if counts is None:
         counts = counts_of(rows, options) if options.natlog == "summary" else []
+    if seen is None:
+        seen = presence_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed, views=views)
     if narrowed is None:
         keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
                                         views=views)
@@ -151,8 +169,8 @@ def compare(rows: Sequence[Row], earliest: float, latest: float, options: Option
                                    views=views if views is not None else audit_views(rows))
         chosen = list(narrowed)
     full = verdicts(rows, options, earliest, latest, counts=counts)
-    narrow = verdicts(chosen, options, earliest, latest, counts=counts)
-    out = Comparison(earliest, latest, keyplan, len(rows), len(chosen), full, narrow)
+    narrow = verdicts(chosen, options, earliest, latest, counts=list(counts) + list(seen))
+    out = Comparison(earliest, latest, keyplan, len(rows), len(chosen) + len(seen), full, narrow)
     for key in sorted(set(full) | set(narrow)):
         a, b = full.get(key), narrow.get(key)
         if a != b:

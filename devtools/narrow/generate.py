@@ -19,7 +19,7 @@ from guardrail.correlate.options import Options
 
 from devtools.conf import ROOT, parse_conf
 
-from . import filters, keys
+from . import filters, keys, older, presence
 
 MACROS = ROOT / "default" / "macros.conf"
 
@@ -37,6 +37,10 @@ def definitions() -> Dict[str, str]:
     out["guardrail_interval_range(2)"] = keys.render_range("intervals")
     out["guardrail_key_source_range(2)"] = keys.render_range("key_source")
     out["guardrail_evidence_keys(2)"] = keys.render_evidence_keys()
+    out["guardrail_interval_dedup(2)"] = older.render()
+    out["guardrail_presence_keys(2)"] = keys.render_evidence_keys(presence=True)
+    out["guardrail_presence(2)"] = presence.render()
+    out[presence.MAX_ROWS_MACRO] = str(presence.MAX_ROWS)
     return out
 
 

@@ -2,29 +2,35 @@
 
 One correlation run explains the denied calls of ``[earliest, latest)``. For a masked call at
 ``t`` the engine reads point evidence only under keys the call names, each within a window of its
-own (``Options``, :data:`guardrail.correlate.index.HEALTH_WINDOW`):
+own (``Options``):
 
-* ``ip``: its public caller address: NAT translations to it, sign-ins from it, EDR records of
-  devices that left through it, within ``[t - point_back, t + forward]``;
-* ``host``: its API host: proxy requests to it, DNS look-ups of it, in the same window; and the
-  hosts of the calls from the same address within ``max(skew, network_tolerance) +
-  network_tolerance`` of it (a visible call there may explain the traffic);
-* ``audit``: every audit entry from its address within ``HEALTH_WINDOW`` either side (and
-  ``selfjoin_window`` before): the calls that judge whether the NAT log of the address is complete;
-* ``nat``: the translations to its address within ``network_tolerance`` of each of those calls;
-  and ``host`` for each of them within ``fingerprint_window``: a proxy request by its principal
-  (or carrying its invocation-id) shows the call went through the explicit proxy, no check of the
-  NAT log.
+* ``ip``: its public caller address: sign-ins from it within ``[t - point_back, t + forward]``;
+* ``nat``: the translations to it within ``network_tolerance`` of the call (whose they are);
+* ``edr``: EDR records of devices behind it (``aip``) within the endpoint clock's ``skew``;
+* ``audit``: the other audit entries from it within ``[t - point_back, t + forward]`` (the same
+  program, who else was there);
+* ``host``: its API host: proxy requests to it, within ``max(fingerprint_window, network_tolerance,
+  skew)``; and the hosts of the calls from the same address within ``max(skew, network_tolerance)
+  + network_tolerance`` of it (a visible call there may explain the traffic), as far as the engine
+  reads their proxy requests;
+* ``inv``: the calls of the same gcloud run (``invocation-id``) within ``selfjoin_window``;
+* ``project``: a service agent's project over ``agent_window`` before its call.
+
+Whether other devices were behind the address over the rest of the horizon comes from
+:func:`plan_presence` (``egress``, ``devices``; :mod:`.presence`), and whether the NAT log of an
+egress is complete from the check counts (:func:`plan_checks`, ``nat`` and ``host`` within
+``network_tolerance`` and ``fingerprint_window`` of every call from a public address).
 
 A service agent's call names nothing itself; the call it acted for (an audit entry on the same
 project and resource within ``agent_window`` before it) names its own address and host, at its own
 time. :func:`plan` turns the audit entries around a run into those keys, merges nearby windows of a
-key, and renders each key as one search clause with its time spans; past ``max_keys`` windows, when
-the search ran too long, or when an address cannot be reduced (:mod:`.addresses`), it widens to
-the whole range instead of narrowing silently.
+key (``nat`` and ``edr`` only where they overlap), and renders each key as one search clause with
+its time spans; past ``max_keys`` windows, when the search ran too long, or when an address cannot
+be reduced (:mod:`.addresses`), it widens to the whole range instead of narrowing silently.
 
 :func:`render_evidence_keys` is the same plan as the SPL subsearch ``guardrail_evidence_keys(2)``
-holds; tests hold both to each other on the SPL evaluator.
+holds (and ``guardrail_presence_keys(2)``, ``guardrail_nat_log_check_keys(2)``); tests hold both to
+each other on the SPL evaluator.
 """
 
 from __future__ import annotations
@@ -44,19 +50,25 @@ from . import addresses
 #: address of other audit entries, a gcloud run's invocation-id, a service agent's project; a proxy
 #: request's host, a DNS look-up's name.
 KEY_FIELDS: Dict[str, Tuple[str, ...]] = {
-    "ip": ("src_translated_ip", "src", "aip"),
+    "ip": ("src",),
     "nat": ("src_translated_ip",),
+    "edr": ("aip",),
+    "egress": ("src_translated_ip",),
+    "devices": ("aip",),
     "audit": ("caller_ip",),
     "inv": ("caller_user_agent",),
     "project": ("gcp_project",),
-    "host": ("dest", "url", "DomainName"),
+    "host": ("dest", "url"),
 }
-ADDRESS_FIELDS = KEY_FIELDS["ip"]
+ADDRESS_FIELDS = ("src_translated_ip", "src", "aip")
 #: A gcloud invocation-id in a user agent, as the engine reads it (``guardrail.correlate.gcp``).
 INVOCATION = re.compile(r"invocation-id/([0-9A-Za-z-]+)")
 #: A project id the key search can quote in a clause (Google's rules, and domain-scoped ids).
 _PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]*$")
 HOST_FIELDS = KEY_FIELDS["host"]
+#: Keys whose windows merge only where they overlap: the seconds around calls, not the minutes
+#: between them, which on a busy egress hold thousands of translations and EDR records.
+TIGHT_KEYS = ("nat=", "edr=")
 _HOST = re.compile(r"^[a-z0-9._-]+$")
 #: A clause no event matches: the subsearch always returns at least this row.
 SENTINEL_VALUE = "guardrail:no-key"
@@ -234,23 +246,7 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
     """The keys of a run over ``[earliest, latest)`` (see the module docstring)."""
     o = options or Options()
     out = Plan(earliest, latest)
-    lo_src, hi_src = Ranges(earliest, latest, o).key_source
-    views = [v for v in entries if lo_src <= v.time < hi_src]
-    keyed = [v for v in views if v.denied and v.masked and earliest <= v.time < latest]
-    # A service agent's denial: the calls it may have acted for are non-agent entries of the same
-    # project within agent_window before it, on the same resource (any, when either has none).
-    agents: Dict[str, List[Tuple[float, str]]] = {}
-    for v in keyed:
-        if v.agent:
-            agents.setdefault(v.project or "-", []).append((v.time, v.leaf or "-"))
-    sources: List[AuditView] = []
-    for v in views:
-        if v.denied and v.masked and earliest <= v.time < latest:
-            sources.append(v)
-        elif not v.agent and any(t - o.agent_window <= v.time <= t + o.network_tolerance
-                                 and (leaf == "-" or v.leaf is None or leaf == v.leaf)
-                                 for t, leaf in agents.get(v.project or "-", [])):
-            sources.append(v)
+    views, keyed, sources = _sources(entries, earliest, latest, o)
     raw: Dict[str, List[Tuple[float, float]]] = {}
     end = Ranges(earliest, latest, o).end
 
@@ -275,6 +271,10 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         elif addresses.is_public(kind, address):
             times.setdefault(address, []).append(v.time)
             add("ip=" + address, v.time - o.point_back, v.time + o.forward)
+            # the translations at its second, the EDR records within the endpoint clock's skew (the
+            # others of the horizon, of other devices behind the address: plan_presence)
+            add("nat=" + address, v.time - o.network_tolerance, v.time + o.network_tolerance)
+            add("edr=" + address, v.time - o.skew, v.time + o.skew)
             # the other calls from its address around it: the same program, who else was there
             add("audit=" + address, v.time - o.point_back, v.time + o.forward)
         invocation = v.invocation
@@ -290,7 +290,57 @@ def plan(entries: Iterable[AuditView], earliest: float, latest: float, options: 
         host = _host(v)
         if host and any(abs(v.time - t) <= reach(o) for t in times[address]):
             add("host=" + host, v.time - near_host_reach(o), v.time + near_host_reach(o))
+    return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs,
+                   tight=True)
+
+
+def plan_presence(entries: Iterable[AuditView], earliest: float, latest: float, options: Optional[Options] = None,
+                  max_keys: int = MAX_KEYS, merge_secs: float = MERGE_SECS, elapsed: float = 0.0,
+                  max_secs: float = MAX_SECS) -> Plan:
+    """The keys of ``guardrail_presence`` (:mod:`.presence`): the EDR records of devices behind each
+    public caller address over the call's horizon (``devices``), and the translations to it
+    (``egress``) over two horizons more either side: those tell whether a stretch's EDR records are
+    needed at all (every call reaching into it had a translation around it)."""
+    o = options or Options()
+    out = Plan(earliest, latest)
+    _views, _keyed, sources = _sources(entries, earliest, latest, o)
+    raw: Dict[str, List[Tuple[float, float]]] = {}
+    end = Ranges(earliest, latest, o).end
+    why = ""
+    for v in sources:
+        kind, address = addresses.reduce(v.caller_ip or "")
+        if kind == "bad":
+            why = "an address the key search cannot reduce"
+        elif addresses.is_public(kind, address):
+            raw.setdefault("devices=" + address, []).append((v.time - o.point_back, min(v.time + o.forward, end)))
+            wide = 2 * (o.point_back + o.forward)
+            raw.setdefault("egress=" + address, []).append((v.time - o.point_back - wide,
+                                                            min(v.time + o.forward + wide, end)))
     return _finish(out, raw, why, Ranges(earliest, latest, o).key_source, max_keys, merge_secs, elapsed, max_secs)
+
+
+def _sources(entries: Iterable[AuditView], earliest: float, latest: float,
+             o: Options) -> Tuple[List[AuditView], List[AuditView], List[AuditView]]:
+    """``(views, keyed, sources)`` of a run: the audit entries of its key source range, its masked
+    denials, and those with the calls its service agents may have acted for."""
+    lo_src, hi_src = Ranges(earliest, latest, o).key_source
+    views = [v for v in entries if lo_src <= v.time < hi_src]
+    keyed = [v for v in views if v.denied and v.masked and earliest <= v.time < latest]
+    # A service agent's denial: the calls it may have acted for are non-agent entries of the same
+    # project within agent_window before it, on the same resource (any, when either has none).
+    agents: Dict[str, List[Tuple[float, str]]] = {}
+    for v in keyed:
+        if v.agent:
+            agents.setdefault(v.project or "-", []).append((v.time, v.leaf or "-"))
+    sources: List[AuditView] = []
+    for v in views:
+        if v.denied and v.masked and earliest <= v.time < latest:
+            sources.append(v)
+        elif not v.agent and any(t - o.agent_window <= v.time <= t + o.network_tolerance
+                                 and (leaf == "-" or v.leaf is None or leaf == v.leaf)
+                                 for t, leaf in agents.get(v.project or "-", [])):
+            sources.append(v)
+    return views, keyed, sources
 
 
 def plan_checks(entries: Iterable[AuditView], lo: float, hi: float, options: Optional[Options] = None,
@@ -340,7 +390,7 @@ def _finish(out: Plan, raw: Dict[str, List[Tuple[float, float]]], bad: str, wide
     for key in sorted(raw):
         reach_hi: Optional[float] = None
         current: Optional[List[float]] = None
-        gap = 0.0 if tight and key.startswith("nat=") else merge_secs
+        gap = 0.0 if tight and key.startswith(TIGHT_KEYS) else merge_secs
         for lo, hi in sorted(raw[key]):
             if reach_hi is None or lo > reach_hi + gap:
                 if current is not None:
@@ -491,8 +541,9 @@ def _any_within(times: str, distance: str) -> str:
     return f'isnotnull(mvfind(mvmap({times}, if(abs(_time - {times})<={distance}, "y", null())), "y"))'
 
 
-def render_evidence_keys() -> str:
-    """The key subsearch (``guardrail_evidence_keys(2)``): :func:`plan` in SPL."""
+def render_evidence_keys(presence: bool = False) -> str:
+    """The key subsearch (``guardrail_evidence_keys(2)``): :func:`plan` in SPL; ``presence``: that of
+    ``guardrail_nat_presence_keys(2)``, :func:`plan_presence`."""
     agent = addresses._spl(SERVICE_AGENT.pattern)
     codes = " OR ".join(f"tonumber(status_code)=={c}" for c in sorted(DENIED_CODES))
     time_of = 'tonumber(mvindex(split(_gr_ats, "|"), 0))'
@@ -510,6 +561,9 @@ def render_evidence_keys() -> str:
             f"_time - {m('agent_window')}", f"_time + {m('network_tolerance')}"),
         key("ip", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
+        key("nat", "_gr_source==1 AND _gr_public==1", "_gr_ip", f"_time - {m('network_tolerance')}",
+            f"_time + {m('network_tolerance')}"),
+        key("edr", "_gr_source==1 AND _gr_public==1", "_gr_ip", f"_time - {m('skew')}", f"_time + {m('skew')}"),
         key("audit", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
             "_time + `guardrail_forward`"),
         key("inv", "_gr_source==1 AND isnotnull(_gr_inv)", "_gr_inv", f"_time - {m('selfjoin_window')}",
@@ -519,6 +573,15 @@ def render_evidence_keys() -> str:
         key("host", "_gr_near==1 AND isnotnull(_gr_host)", "_gr_host", f"_time - {render_near_host_reach()}",
             f"_time + {render_near_host_reach()}"),
     ])
+    if presence:
+        keys = ", ".join([
+            'if(_gr_source==1 AND _gr_ip_kind=="bad", "widen=address||", null())',
+            key("devices", "_gr_source==1 AND _gr_public==1", "_gr_ip", "_time - `guardrail_point_back`",
+                "_time + `guardrail_forward`"),
+            key("egress", "_gr_source==1 AND _gr_public==1", "_gr_ip",
+                "_time - `guardrail_point_back` - 2 * (`guardrail_point_back` + `guardrail_forward`)",
+                "_time + `guardrail_forward` + 2 * (`guardrail_point_back` + `guardrail_forward`)"),
+        ])
     stages = [
         "search ((`gcp_policy_denied`) OR (`gcp_audit_activity`)) `guardrail_key_source_range($earliest$,$latest$)`",
         f"eval _gr_e={_e()}, _gr_l={_l()}, _gr_principal=lower(trim(coalesce(gcp_principal, \"\"))), "
@@ -546,7 +609,7 @@ def render_evidence_keys() -> str:
         f"eval _gr_near=if(_gr_public==1 AND {_any_within('_gr_times', render_reach())}, 1, 0)",
         "where _gr_source==1 OR _gr_near==1",
         f"eval _gr_key=mvappend({keys})",
-        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e()),
+        *_render_tail(f"min(_gr_hi, {_end()})", key_source_eval(), _e(), tight=not presence),
     ]
     return "[" + " | ".join(stages) + "]"
 
@@ -555,7 +618,7 @@ def _render_tail(hi: str, widest: str, start: str, tight: bool = False, cap: str
     """The stages after the keys (``_gr_key``: ``kind=value|lo|hi``): windows merged (``tight``: see
     :func:`_finish`), rendered, widened to ``widest`` (time modifiers) past the guards, and the
     sentinel at ``start``."""
-    gap = f"if(match(_gr_key, \"^nat=\"), 0, `{MERGE_MACRO}`)" if tight else f"`{MERGE_MACRO}`"
+    gap = f"if(match(_gr_key, \"^(?:nat|edr)=\"), 0, `{MERGE_MACRO}`)" if tight else f"`{MERGE_MACRO}`"
     def fields_of(kind: str) -> str:
         if kind == "host":
             return " OR ".join(f'{name}=\\"*" . _gr_value . "*\\"' for name in KEY_FIELDS[kind])

@@ -8,7 +8,10 @@ time modifiers:
 * point evidence (``guardrail_keyed_evidence``: NAT, sign-ins, FDR, proxy requests) that one of the
   key clauses of :func:`devtools.narrow.keys.plan` matches;
 * interval evidence (``guardrail_interval_evidence``: VPN, DHCP, device and FDR logons) within
-  :attr:`Ranges.intervals`.
+  :attr:`Ranges.intervals`, of the rows older than any call can reach only the newest of each lease
+  and logon (``guardrail_interval_dedup``, :mod:`.older`).
+
+What ``guardrail_presence`` appends is :mod:`.presence`.
 
 :class:`Narrowing` answers, for one row, what that search answers, with the evidence macros'
 filters (:mod:`.filters`) and the key clauses in the search language's semantics. It reads rows
@@ -32,6 +35,7 @@ from devtools.conf import ROOT, parse_conf
 
 from . import filters
 from .keys import KEY_FIELDS, AuditView, Plan, Ranges, check_audit_range, check_range
+from .older import OlderBindings
 
 Value = Union[str, Sequence[str]]
 Row = Mapping[str, Value]
@@ -343,7 +347,7 @@ class KeyMatcher:
                 spans = self.projects.get(value.lower())
                 if spans is not None and t in spans:
                     return True
-        for kind in ("ip", "nat", "audit"):
+        for kind in ("ip", "nat", "edr", "egress", "devices", "audit"):
             exact = self.exact.get(kind, {})
             wild = self.wild.get(kind, [])
             for name in KEY_FIELDS[kind]:
@@ -399,6 +403,13 @@ def is_denied(row: Row, view: Optional[AuditView] = None) -> bool:
     return view is not None and view.denied
 
 
+def _time_of(row: Row) -> float:
+    try:
+        return float(_text(row.get("_time")))
+    except ValueError:
+        return float("-inf")
+
+
 class _Selection:
     """What a search reads, row by row: :meth:`keep_classified` says it for a classified row."""
 
@@ -426,6 +437,11 @@ class Narrowing(_Selection):
         self.gcp = ranges.gcp
         self.intervals = ranges.intervals
         self.keys = KeyMatcher(plan, options)
+        self.older = OlderBindings(plan.earliest, options)
+
+    def select(self, rows: Iterable[Row]) -> List[Row]:
+        """The rows kept, newest first as Splunk returns them (``dedup`` keeps the first it sees)."""
+        return [row for row in sorted(rows, key=lambda r: -_time_of(r)) if self.keep(row)]
 
     def keep_classified(self, row: Row, t: float, kinds: Tuple[bool, bool, bool],
                         values: Optional[Mapping[str, Sequence[str]]] = None) -> bool:
@@ -433,7 +449,7 @@ class Narrowing(_Selection):
         stream read by several runs, its :func:`key_values`)."""
         audit, interval, keyed = kinds
         if interval and self.intervals[0] <= t < self.intervals[1]:
-            return True
+            return self.older.first(row, t)  # guardrail_interval_dedup
         if not (keyed or audit):
             return False
         if values is None or (audit and not values):

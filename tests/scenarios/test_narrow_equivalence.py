@@ -20,12 +20,12 @@ from guardrail.correlate.options import Options
 
 from devtools import natlog
 from devtools.evalspl import Env, run_search
-from devtools.narrow import adversarial, equivalence, keys, select
+from devtools.narrow import adversarial, equivalence, keys, older, presence, select
 from devtools.narrow.events import index_events
 from devtools.scenarios import DAY0, Scenario, World, build_all, evaluate
 from devtools.scenarios.builder import Builder
 from devtools.scp import BIN, run_command
-from devtools.splcheck import AppContent, expand
+from devtools.splcheck import AppContent, Macro, expand
 
 RUN = 900  # the scheduled search's window
 EVERY = 300  # and its period
@@ -188,6 +188,135 @@ def test_window_bounds_matter() -> None:
     assert cut.differences
 
 
+def test_the_translations_of_a_calls_horizon_come_as_the_times_they_were_seen() -> None:
+    """The run reads translations only at its calls' seconds; where the call's own was lost, the first
+    and last other translation per stretch (``guardrail_presence``) still show the office egress,
+    up to the horizon's bounds and not beyond. Without them a colleague's sign-in names the caller."""
+    part = adversarial.lost_translation(World(4, DAY0))
+    missing = 0
+    for truth in part.truth.values():
+        result = equivalence.compare(part.rows, truth.time - 300, truth.time + 300)
+        assert result.differences == [] and len(result.full) == 1
+        missing += bool(equivalence.compare(part.rows, truth.time - 300, truth.time + 300, seen=[]).differences)
+    assert missing == 5
+
+
+def test_the_devices_of_a_calls_horizon_come_as_seen() -> None:
+    """The run reads EDR records only within the clock's skew of its calls; the first and last record
+    of each device and user per stretch still show who else was behind a home address (another
+    person's device, a shared one changing hands, one named by its sensor id only, one whose logon
+    names its user), up to the horizon's bounds and not beyond."""
+    part = adversarial.devices_around(World(4, DAY0))
+    missing = 0
+    statuses = []
+    for truth in sorted(part.truth.values(), key=lambda x: x.time):
+        result = equivalence.compare(part.rows, truth.time - 300, truth.time + 300)
+        assert result.differences == [] and len(result.full) == 1
+        statuses += [v["match_status"] for v in result.full.values()]
+        missing += bool(equivalence.compare(part.rows, truth.time - 300, truth.time + 300, seen=[]).differences)
+    assert statuses == ["unidentified"] * 2 + ["identified"] * 2 + ["unidentified"] * 4
+    assert missing == 6
+
+
+@pytest.mark.parametrize("which", ["scenarios", "adversarial"])
+def test_the_presence_search_appends_what_its_mirror_says(which: str) -> None:
+    day = chains_day(1) if which == "scenarios" else adversarial_day(1)
+    events = index_events(day.rows)
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    content = AppContent.load()
+    compared = 0
+    for earliest, latest in [(int(a), int(b)) for a, b in runs(day)[:4]]:
+        problems: List[str] = []
+        text = expand(f"| makeresults | where 1==0 | `guardrail_presence({earliest},{latest})`", content, problems)
+        assert problems == []
+        def canonical(rows: List[Mapping[str, object]]) -> List[Tuple[Tuple[str, str], ...]]:
+            return sorted(tuple(sorted((k, f"{float(str(v)):.3f}" if k == "_time" else str(v)) for k, v in r.items()))
+                          for r in rows)
+
+        got = canonical(run_search(text, Env(events=events, now=latest + 600.0)))
+        allowed = {"_time", "nat_log_ip", "nat_log_seen", *presence.DEVICE_FIELDS}
+        assert all({k for k, _ in r} <= allowed for r in got)
+        mirror = presence.select(keys.plan_presence(views, float(earliest), float(latest)), events,
+                                 equivalence.production())
+        assert got == canonical(list(mirror))
+        assert {dict(r)["nat_log_seen"] for r in got} <= {"1", "device"}
+        compared += len(got)
+    assert compared > 0
+
+
+def test_a_busy_egress_sends_its_translations_seen_not_its_devices() -> None:
+    """Where every call reaching into a stretch had a translation around it, the engine never asks
+    who the EDR records there name: the burst's office egress sends a few times translations were
+    seen, and none of its hundred and more EDR records (a home sends its devices: see above)."""
+    day = adversarial_day(1)
+    burst = [t for t in day.truth.values() if t.note.startswith("burst")]
+    egress, start = burst[0].note.rsplit(" ", 1)[1], min(t.time for t in burst)
+    seen = equivalence.presence_rows(day.rows, start - 1, start + 900)
+    assert not [r for r in seen if r["nat_log_ip"] == egress and r["nat_log_seen"] == "device"]
+    assert 0 < len([r for r in seen if r["nat_log_ip"] == egress]) < 40
+    around = [r for r in day.rows if r.get("aip") == egress and start - 400 <= float(str(r["_time"])) < start + 900]
+    assert len(around) > 100
+
+
+def test_the_presence_search_says_when_it_was_cut() -> None:
+    """Past its row cap, or after its time (Splunk cuts an appended search at 60 s without a word), the
+    search appends one row saying so instead of a part of its rows; the command then takes no address
+    for one person's, and says why in the job inspector."""
+    day = adversarial_day(1)
+    events = index_events(day.rows)
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    earliest, latest = (int(x) for x in runs(day)[0])
+    content = AppContent.load()
+    capped = AppContent(dict(content.macros), content.commands, content.lookups)
+    capped.macros[(presence.MAX_ROWS_MACRO, 0)] = Macro(presence.MAX_ROWS_MACRO, [], "20")
+    text = f"| makeresults | where 1==0 | `guardrail_presence({earliest},{latest})`"
+    plan = keys.plan_presence(views, float(earliest), float(latest))
+    for app, clock, mirror in ((capped, None, presence.select(plan, events, equivalence.production(), max_rows=20)),
+                               (content, latest + 600.0 + keys.MAX_SECS + 1,
+                                presence.select(plan, events, equivalence.production(), elapsed=keys.MAX_SECS + 1))):
+        problems: List[str] = []
+        got = run_search(expand(text, app, problems), Env(events=events, now=latest + 600.0, clock=clock))
+        assert problems == [] and [{k: v for k, v in r.items() if k != "_time"} for r in got] == [presence.ALL]
+        assert [{k: v for k, v in r.items() if k != "_time"} for r in mirror] == [presence.ALL]
+    assert len(presence.select(plan, events, equivalence.production())) > 20
+    part = adversarial.devices_around(World(4, DAY0))
+    truth = sorted(part.truth.values(), key=lambda x: x.time)[2]  # a home: one person's sign-in names them
+    o = equivalence.production()
+    lo, hi = truth.time - 300, truth.time + 300
+    narrowed = equivalence.narrowed_rows(part.rows, lo, hi)[1]
+    seen = equivalence.presence_rows(part.rows, lo, hi)
+    named = equivalence.verdicts(narrowed, o, lo, hi, counts=seen)
+    assert [v["match_status"] for v in named.values()] == ["identified"]
+    everywhere = equivalence.verdicts(narrowed, o, lo, hi, counts=[{"_time": f"{truth.time:.3f}", **presence.ALL}])
+    assert [v["match_status"] for v in everywhere.values()] == ["unidentified"]
+
+
+def test_older_leases_and_logons_one_row_per_binding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before a run's reach the search keeps the newest row of each lease and logon: twelve hours of
+    the same bindings over and over shrink to a few rows and every verdict stays; keeping the newest
+    row per device alone (not per person) would lose the console session under a remote logon."""
+    part = adversarial.older_bindings(World(5, DAY0))
+    counts = equivalence.counts_of(part.rows)
+    kept: List[int] = []
+    for truth in part.truth.values():
+        earliest, latest = truth.time - 300, truth.time + 300
+        full = equivalence.in_range(part.rows, earliest, latest)
+        result = equivalence.compare(full, earliest, latest, counts=counts)
+        assert result.differences == [] and len(result.full) == 1
+        kept.append(result.rows_narrowed)
+    statuses = sorted(str(v["match_status"]) for t in part.truth.values()
+                      for v in equivalence.verdicts(part.rows, equivalence.production(), t.time - 1, t.time + 1,
+                                                    counts=counts).values())
+    assert "identified" in statuses and "unidentified" in statuses
+    monkeypatch.setattr(older.OlderBindings, "first", lambda self, row, t: True)
+    whole = [equivalence.narrowed_rows(part.rows, t.time - 300, t.time + 300)[1] for t in part.truth.values()]
+    assert all(len(rows) > 2 * n for rows, n in zip(whole, kept))  # most of the lookback was repeats
+    monkeypatch.undo()
+    monkeypatch.setattr(older, "FIELDS", ("dest", "dest_ip", "ComputerName"))  # per device, not per person
+    assert any(equivalence.compare(equivalence.in_range(part.rows, t.time - 300, t.time + 300), t.time - 300,
+                                   t.time + 300, counts=counts).differences for t in part.truth.values())
+
+
 def test_the_nat_log_counts_around_a_call() -> None:
     """The calls that judge an egress's NAT log come as counts per address and bucket, kept by the
     check search over the whole day: a short run around each denial and one over all of them read
@@ -216,21 +345,28 @@ def test_the_nat_log_counts_around_a_call() -> None:
     assert equivalence.verdicts(narrowed, o, earliest, latest, counts=no_proxy) != whole.full
 
 
-@pytest.mark.parametrize("which", ["scenarios", "adversarial"])
+@pytest.mark.parametrize("which", ["scenarios", "adversarial", "older bindings"])
 def test_the_narrowed_search_reads_what_its_mirror_reads(which: str) -> None:
     day = chains_day(1) if which == "scenarios" else adversarial_day(1)
     events = index_events(day.rows)
     for i, event in enumerate(events):
         event["_row"] = str(i)
     earliest, latest = (int(x) for x in runs(day)[len(runs(day)) // 2])
+    if which == "older bindings":  # a run after twelve hours of the same leases and logons
+        call = min(t.time for t in day.truth.values() if t.scenario == "older_bindings")
+        earliest, latest = int(call) - 300, int(call) + 300
     problems: List[str] = []
     text = expand(f"`guardrail_correlation_input({earliest},{latest})`", AppContent.load(), problems)
     assert problems == []
     got = {str(e["_row"]) for e in run_search(text, Env(events=events, now=latest + 600.0))}
     views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
     mirror = select.Narrowing(keys.plan(views, float(earliest), float(latest)))
-    assert got == {str(e["_row"]) for e in events if mirror.keep(e)}
+    assert got == {str(e["_row"]) for e in mirror.select(events)}
     assert 0 < len(got) < len(events)
+    if which == "older bindings":  # most of the lookback's rows were the same bindings again
+        older_rows = [str(e["_row"]) for e in events if select.classify(e)[1]
+                      and mirror.intervals[0] <= float(str(e["_time"])) < mirror.older.before]
+        assert len(set(older_rows) & got) < 0.75 * len(older_rows)
 
 
 needs_command = pytest.mark.skipif(
@@ -263,7 +399,10 @@ def test_the_real_command_over_scp_gives_the_same_verdicts_narrowed() -> None:
     assert counts
     args = ["natlog=summary"]
     full = run_command(evaluate.SCRIPT, evaluate.python(), args, equivalence.newest_first(stream) + counts)
-    narrow = run_command(evaluate.SCRIPT, evaluate.python(), args, equivalence.newest_first(chosen) + counts)
+    seen = equivalence.presence_rows(day.rows, earliest, latest)  # guardrail_presence, after the counts
+    assert seen
+    narrow = run_command(evaluate.SCRIPT, evaluate.python(), args,
+                         equivalence.newest_first(chosen) + counts + list(seen))
     assert full.returncode == 0 and narrow.returncode == 0, (full.stderr[-2000:], narrow.stderr[-2000:])
     a, b = _verdicts(full.rows, earliest, latest), _verdicts(narrow.rows, earliest, latest)
     assert len(a) == len(day.truth) and a == b

@@ -204,6 +204,19 @@ def test_edr_device_without_user_leads_to_logon() -> None:
     assert (r["identified_user"], r["identified_host"]) == ("CORP\\avery.lin", "LAPTOP-A")
 
 
+def test_a_device_changing_hands_around_the_call_shows_both_people_at_the_address() -> None:
+    """A home where one person signed in: the EDR records of its one device name that person at the
+    call and someone else four minutes before. Both were there: nobody is named (the latest record
+    alone would have said only the caller's user was)."""
+    home = "198.51.100.7"
+    rows = [gcp_row(T0, ip=home), signin(T0 - 120, "avery.lin", home),
+            fdr(T0 - 250, "ProcessRollup2", "LAPTOP-A", user="CORP\\blake.ng", aip=home, local="192.168.1.5"),
+            fdr(T0 - 5, "ProcessRollup2", "LAPTOP-A", user="CORP\\avery.lin", aip=home, local="192.168.1.5")]
+    r = verdict(rows)
+    assert r["match_status"] != "identified" and r["identified_user"] == ""
+    assert verdict(rows[:2] + rows[3:])["identified_user"] == "avery.lin"  # the caller's own device alone
+
+
 def test_ipv6_written_differently() -> None:
     rows = [gcp_row(T0, ip="2001:db8:1a::3c"),
             vpn(T0 - 600, "2001:0DB8:001A:0000:0000:0000:0000:003C", "10.250.0.9", "avery.lin", "L", 3600)]

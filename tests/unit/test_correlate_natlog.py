@@ -168,3 +168,47 @@ def test_other_devices_translations_minutes_off_keep_an_egress_shared() -> None:
     # the same sign-in at an address with no translations around it is a home's: it names
     home = [gcp_row(T0, ip="198.51.100.7"), signin(T0 - 120, "casey.ho@example-corp.com", "198.51.100.7")]
     assert verdict(home, [counts("198.51.100.7", T0, 0, 1)], natlog="summary")["match_status"] == "identified"
+
+
+def seen(ip: str, at: float) -> Row:
+    """A time a translation to ``ip`` was seen (what ``guardrail_presence`` appends)."""
+    return {"_time": f"{at:.3f}", "nat_log_ip": ip, "nat_log_seen": "1"}
+
+
+@pytest.mark.parametrize("offset", [-Options().point_back, Options().forward])
+def test_translations_seen_around_the_call_keep_an_egress_shared(offset: float) -> None:
+    """The same office egress when the correlation reads its translations only at the call's second:
+    the times other translations were seen, appended after the stream, show the egress as well as the
+    translations themselves did, up to the horizon's bounds and no further."""
+    rows = [gcp_row(T0, ip=EGRESS), signin(T0 - 120, "casey.ho@example-corp.com", EGRESS)]
+    extra = [counts(EGRESS, T0, 0, 1)]
+    assert verdict(rows, extra, natlog="summary")["match_status"] == "identified"
+    r = verdict(rows, [*extra, seen(EGRESS, T0 + offset)], natlog="summary")
+    assert r["match_status"] == "unidentified" and r["identified_user"] == ""
+    beyond = T0 + offset + (0.001 if offset > 0 else -0.001)
+    assert verdict(rows, [*extra, seen(EGRESS, beyond)], natlog="summary")["match_status"] == "identified"
+    # another address's, or one read in another mode, is no sign of this egress
+    assert verdict(rows, [*extra, seen("198.51.100.9", T0)], natlog="summary")["match_status"] == "identified"
+    assert verdict(rows, [seen(EGRESS, T0)])["match_status"] == "identified"
+
+
+def test_unreadable_seen_rows_are_reported_not_used() -> None:
+    rows = [gcp_row(T0, ip=EGRESS), signin(T0 - 120, "casey.ho@example-corp.com", EGRESS)]
+    bad = [{"_time": "", "nat_log_ip": EGRESS, "nat_log_seen": "1"}, {"_time": f"{T0:.3f}", "nat_log_ip": "egress",
+                                                                        "nat_log_seen": "1"}]
+    out, engine = run([*newest_first(rows), counts(EGRESS, T0, 0, 1), *bad], 1000, natlog="summary")
+    assert [to_record(r)["match_status"] for r in out if r.entry is not None] == ["identified"]
+    reason = "rows of translations or devices seen (nat_log_seen) without a usable address or _time"
+    assert engine.stats["bad:" + reason] == 2
+
+
+def test_a_cut_presence_search_takes_no_address_for_one_persons() -> None:
+    """``guardrail_presence`` says it was cut (too many rows, too long): the sign-in of a home no longer
+    names anyone, and the job inspector says why."""
+    rows = [gcp_row(T0, ip="198.51.100.7"), signin(T0 - 120, "casey.ho@example-corp.com", "198.51.100.7")]
+    extra = [counts("198.51.100.7", T0, 0, 1)]
+    assert verdict(rows, extra, natlog="summary")["match_status"] == "identified"
+    cut = {"_time": f"{T0:.3f}", "nat_log_ip": "*", "nat_log_seen": "all"}
+    out, engine = run([*newest_first(rows), *extra, cut], 1000, natlog="summary")
+    assert [to_record(r)["match_status"] for r in out if r.entry is not None] == ["unidentified"]
+    assert any("guardrail_presence" in w for w in engine.take_warnings())

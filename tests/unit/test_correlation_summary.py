@@ -409,6 +409,7 @@ def test_the_accelerated_variant_reads_every_field_of_what_it_takes_from_tstats(
     raw = text.split("| append", 1)[0]
     assert "`evidence_vpn`" not in raw and "`evidence_dhcp`" not in raw
     assert "`evidence_logon`" in raw and "`evidence_edr_logon`" in raw and "`guardrail_keyed_evidence`" in raw
-    assert text.rstrip().endswith("| sort 0 - _time")  # appended rows back in the order the command expects
+    # appended rows back in the order the command expects, then the older bindings deduplicated
+    assert text.rstrip().endswith("| sort 0 - _time | `guardrail_interval_dedup($earliest$,$latest$)`")
     switch = MACROS["guardrail_correlation_input(2)"].get("definition") or ""
     assert switch == "`guardrail_correlation_input_raw($earliest$,$latest$)`"  # raw events by default

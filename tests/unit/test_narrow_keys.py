@@ -99,7 +99,7 @@ def test_compressed_is_rfc_5952() -> None:
 @pytest.mark.parametrize("address", [a for a in random_addresses() if addresses.is_public(*addresses.reduce(a))])
 def test_every_form_matches_a_spelling_of_its_key(address: str) -> None:
     _, full = addresses.reduce(address)
-    for kind in ("ip", "nat", "audit"):
+    for kind in ("ip", "nat", "edr", "egress", "devices", "audit"):
         window = keys.Window(f"{kind}={full}", 100.0, 200.0)
         text = keys.clause(window.key, [window])
         for form in forms_of(address):
@@ -108,7 +108,8 @@ def test_every_form_matches_a_spelling_of_its_key(address: str) -> None:
         name = keys.KEY_FIELDS[kind][0]
         assert not search_matches(text, {"_time": "150", name: "198.18.0.1"})
         assert not search_matches(text, {"_time": "201", name: address})  # outside the window
-    assert set(keys.ADDRESS_FIELDS) == {n for kind in ("ip", "nat") for n in keys.KEY_FIELDS[kind]}
+    assert set(keys.ADDRESS_FIELDS) == {n for kind in ("ip", "nat", "edr", "egress", "devices")
+                                        for n in keys.KEY_FIELDS[kind]}
 
 
 def test_the_spl_spellings_are_the_python_ones() -> None:
@@ -143,12 +144,23 @@ def test_a_masked_call_names_its_address_and_host() -> None:
     found = {w.key: w for w in p.windows}
     # the NAT log's checks come as counts from the check search: no audit entries or translations
     # around other calls are read any more
-    assert set(found) == {"ip=203.0.113.5", "audit=203.0.113.5", "host=compute.googleapis.com"}
-    # translations, sign-ins, EDR; who else called from there
+    assert set(found) == {"ip=203.0.113.5", "nat=203.0.113.5", "edr=203.0.113.5", "audit=203.0.113.5",
+                          "host=compute.googleapis.com"}
+    # sign-ins, EDR; who else called from there
     for key in ("ip=203.0.113.5", "audit=203.0.113.5"):
         w = found[key]
         assert (w.lo, w.hi) == (T - OPTS.point_back, T + OPTS.forward)
         assert w.contains(T - OPTS.point_back) and w.contains(T + OPTS.forward) and not w.contains(T + OPTS.forward + 1)
+    # the translations at its second, EDR records within the clock's skew: the others of the horizon
+    # come reduced (plan_presence)
+    nat, edr = found["nat=203.0.113.5"], found["edr=203.0.113.5"]
+    assert (nat.lo, nat.hi) == (T - OPTS.network_tolerance, T + OPTS.network_tolerance)
+    assert (edr.lo, edr.hi) == (T - OPTS.skew, T + OPTS.skew)
+    devices, egress = keys.plan_presence([denial()], T - 60, T + 3600).windows
+    assert (devices.key, devices.lo, devices.hi) == ("devices=203.0.113.5", T - OPTS.point_back, T + OPTS.forward)
+    wide = 2 * (OPTS.point_back + OPTS.forward)  # the translations of the stretches either side too
+    assert (egress.key, egress.lo, egress.hi) == ("egress=203.0.113.5", T - OPTS.point_back - wide,
+                                                  T + OPTS.forward + wide)
     # proxy requests and EDR look-ups as far as the engine reads them, for the call and for the visible
     # calls near it (the call is one of the calls from its address near itself)
     host = found["host=compute.googleapis.com"]
@@ -158,7 +170,7 @@ def test_a_masked_call_names_its_address_and_host() -> None:
     end = keys.Ranges(T - 60, T + 60, OPTS).end
     assert all(w.hi <= end for w in p.windows)
     assert p.searches[-1] == keys.sentinel(T - 60)
-    assert len(p.searches) == 4  # one clause per key
+    assert len(p.searches) == 6  # one clause per key
 
 
 def test_only_visible_calls_near_a_call_name_their_host() -> None:
@@ -210,8 +222,12 @@ def test_nearby_windows_of_a_key_merge() -> None:
     ip = [w for w in close.windows if w.key.startswith("ip=")]
     assert [(w.lo, w.hi) for w in ip] == [(T - OPTS.point_back, T + 200 + OPTS.forward)]
     assert len([w for w in apart.windows if w.key.startswith("ip=")]) == 2
-    [both] = [s for s in apart.searches if s.startswith("(src_translated_ip IN") and " OR src IN" in s]
+    [both] = [s for s in apart.searches if s.startswith("(src IN")]
     assert both.count("(earliest=") == 2  # one clause, both windows
+    # translations: only where their windows overlap (the seconds of the calls, not the minutes between)
+    nat = [(w.lo, w.hi) for w in close.windows if w.key.startswith("nat=")]
+    assert nat == [(T - OPTS.network_tolerance, T + OPTS.network_tolerance),
+                   (T + 200 - OPTS.network_tolerance, T + 200 + OPTS.network_tolerance)]
 
 
 def test_a_service_agent_call_names_the_call_it_acted_for() -> None:
@@ -299,6 +315,17 @@ def test_the_key_subsearch_returns_what_the_plan_says(day: str) -> None:
     for earliest, latest in windows_of(events):
         expected = plan(views, float(earliest), float(latest)).searches
         assert key_search(events, earliest, latest) == expected
+
+
+@pytest.mark.parametrize("day", ["scenarios", "adversarial"])
+def test_the_presence_key_subsearch_returns_what_the_plan_says(day: str) -> None:
+    events = days()[day]
+    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    for earliest, latest in windows_of(events):
+        expected = keys.plan_presence(views, float(earliest), float(latest))
+        assert len(expected.searches) > 1
+        assert all(w.key.startswith(("egress=", "devices=")) for w in expected.windows)
+        assert key_search(events, earliest, latest, macro="guardrail_presence_keys") == expected.searches
 
 
 def test_the_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:

@@ -49,6 +49,7 @@ from .rules import (
     Obs,
     Pending,
     device_of,
+    devices_seen,
     line,
     named,
     user_on,
@@ -233,11 +234,17 @@ def _proxied(v: AuditEntry, key: str, ips: Set[str], p: Pending) -> bool:
     return (key, service) in p.proxied or any((ip, service) in p.proxied for ip in ips)
 
 
-def _identities(p: Pending, cands: Sequence[Candidate], vpn: Sequence[str], t: float, store: EvidenceStore,
+def _identities(p: Pending, cands: Sequence[Candidate], vpn: Sequence[str], ip: str, t: float, store: EvidenceStore,
                 o: Options) -> Set[str]:
     """The people (and devices nobody is logged on to) seen at the caller address around the call."""
+    found: Set[str] = set(p.presence)
+    if p.edr_asked:
+        # the EDR records of the stream, and those the correlation's search appended as seen
+        # (natlog=summary, guardrail_presence)
+        records = list(p.devices) + store.health.devices_seen(ip, t - o.point_back, t + o.forward)
+        found |= devices_seen(records, store)
     seen: Set[str] = set()
-    for k in p.presence:
+    for k in found:
         if k.startswith("h:"):
             person, _lines = user_on(k[2:], t, store, o)
             seen.add(user_key(person) if named(person) else "h:" + host_key(k[2:]))
@@ -370,11 +377,14 @@ def _resolve_public(e: AuditEntry, p: Pending, store: EvidenceStore, o: Options)
     cands = [c for c in cands if c.kinds]
     state, ok, missing = store.health.state(ip, t)
     within = _span_words(store.health.window)
-    nat_near = any(k.startswith("i:") for k in p.presence)
+    # an egress of ours: translations there around the call, streamed (presence) or appended as the
+    # times some were seen (natlog=summary, guardrail_presence)
+    nat_near = (any(k.startswith("i:") for k in p.presence)
+                or store.health.seen(ip, t - o.point_back, t + o.forward))
     vpn_people = {user_key(s.user) for s, _ in sessions}
 
     if state == "absent" and not nat_near:
-        identities = _identities(p, cands, [s.user for s, _ in sessions], t, store, o)
+        identities = _identities(p, cands, [s.user for s, _ in sessions], ip, t, store, o)
         if len(identities) <= 1:
             # an address one person uses: a proxy cannot be its route, anyone else's record is not there
             supported = [c for c in cands if c.person and c.kinds - {PROXY_SHARED}]

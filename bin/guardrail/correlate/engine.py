@@ -65,7 +65,7 @@ from .gcp import (
     salvage,
 )
 from .index import CHECK_BUCKET, EvidenceStore
-from .model import AuditEntry, Released, Verdict
+from .model import AuditEntry, Released, Sighting, Verdict
 from .netaddr import normalize_ip
 from .options import Options
 from .rules import Pending, gather
@@ -74,9 +74,10 @@ UNKNOWN, DESCENDING, ASCENDING, UNORDERED = "unknown", "descending", "ascending"
 #: What :meth:`_Plan.classify` says a row is (besides the CIM evidence kinds of ``cim_kind``).
 ROW_GCP, ROW_FDR, ROW_UNUSED_TAGS, ROW_OTHER = "gcp", "fdr", "unused tags", "other"
 #: A count of the NAT log's checks of one address and bucket (``natlog=summary``; ``natlog=checks``
-#: writes one row per check in the same fields, ``nat_log_ok`` 1 or 0 and no ``nat_log_missing``).
+#: writes one row per check in the same fields, ``nat_log_ok`` 1 or 0 and no ``nat_log_missing``), or a
+#: time a translation to the address was seen (``nat_log_seen``, appended by ``guardrail_presence``).
 ROW_NATLOG = "nat log checks"
-NATLOG_FIELDS = ("nat_log_ip", "nat_log_ok", "nat_log_missing", "nat_log_bucket")
+NATLOG_FIELDS = ("nat_log_ip", "nat_log_ok", "nat_log_missing", "nat_log_bucket", "nat_log_seen")
 #: Extracted fields any one of which (with or without ``data.``) marks a row as a Cloud Audit Logs entry.
 GCP_MARKERS = ("logName", "protoPayload.methodName", "protoPayload.serviceName")
 #: A usable ``_time`` lies in [1970, 2100): a later or earlier one is not an event time but a broken
@@ -414,7 +415,7 @@ class Correlator:
                 continue
             if kind is natlog:  # counts of a bucket: any time, anywhere in the stream (the frontier stays)
                 n_evidence += 1
-                self._on_counts(values, plan.natlog, t)
+                self._on_counts(values, plan.natlog, t, plan.fdr)
                 if keep:
                     out.append(Released(key, values, None, None, None) if records is None
                                else Released((), (), records[n_rows - 1], None, None))
@@ -479,7 +480,7 @@ class Correlator:
                 if kind in (ROW_OTHER, ROW_UNUSED_TAGS):
                     continue
                 if kind == ROW_NATLOG:
-                    used += self._on_counts(values, plan.natlog, t)
+                    used += self._on_counts(values, plan.natlog, t, plan.fdr)
                     continue
                 if t != t:
                     raise RowError("no usable _time", field="_time")
@@ -501,13 +502,41 @@ class Correlator:
                                  lambda _t: True)
         return used
 
-    def _on_counts(self, values: Sequence[str], at: Sequence[int], t: float) -> int:
+    def _on_counts(self, values: Sequence[str], at: Sequence[int], t: float,
+                   fdr: Sequence[Tuple[str, int]] = ()) -> int:
         """A row of the NAT log's check counts: one address, one bucket (``nat_log_bucket``, else
         ``_time``). Read with ``natlog=summary``, counted and left alone otherwise; returns 1 when used."""
         if not self.store.health.summary:
             self.stats["nat log check rows not read (natlog is not summary)"] += 1
             return 0
         ip = normalize_ip(values[at[0]].strip())
+        if at[4] >= 0 and values[at[4]].strip().lower() == "all":
+            # the search that reduces them was cut (too many, too long): anyone may have been anywhere
+            self.store.health.seen_everywhere = True
+            self._warn_once("seen all", "correlatepolicydenied: the search of who else was behind the caller "
+                                        "addresses was cut short (guardrail_presence): no address is taken for "
+                                        "one person's")
+            return 1
+        if at[4] >= 0 and values[at[4]]:
+            # not a count: a translation to the address (1), or an EDR record of a device behind it
+            # (device, with the record's aid, names and user), was seen at _time (guardrail_presence)
+            if t != t or ip is None:
+                self._bad("rows of translations or devices seen (nat_log_seen) without a usable address or _time")
+                return 0
+            if values[at[4]].strip().lower() != "device":
+                self.store.health.add_seen(ip, t)
+                return 1
+            rec = {name: values[i] for name, i in fdr if values[i]}
+            rec["aip"] = ip
+            try:
+                record = parse_fdr(rec, t)[0]
+            except (RowError, *_DATA_ERRORS):
+                self._bad("rows of devices seen (nat_log_seen=device) without aid, ComputerName or UserName")
+                return 0
+            assert isinstance(record, Sighting)  # the first record of an FDR row is its sighting
+            self.store.learn_sensor(record)
+            self.store.health.add_device(record)
+            return 1
         if at[3] >= 0 and values[at[3]]:
             t = epoch(values[at[3]])
         ok, missing = (_count_of(values[i]) if i >= 0 and values[i] else 0 for i in at[1:3])

@@ -154,11 +154,21 @@ class NatHealth:
     side of the doubt.
     """
 
-    __slots__ = ("_buckets", "_pending", "_results", "emitted", "summary", "window")
+    __slots__ = ("_buckets", "_devices", "_pending", "_results", "_seen", "emitted", "seen_everywhere", "summary",
+                 "window")
 
     def __init__(self) -> None:
         self._pending: Deque[Tuple[float, AuditEntry]] = deque()
         self._results: TimeIndex[int] = TimeIndex()
+        #: ``natlog=summary``: times translations to an address were seen at, as the correlation's
+        #: search appends them (the first and last of each address's translations per stretch of
+        #: ``point_back + forward`` seconds: whether there was any within a call's horizon)
+        self._seen: TimeIndex[float] = TimeIndex()
+        #: ``natlog=summary``: EDR records of devices seen behind an address (by ``aip``), as appended
+        #: likewise (one per device, user and stretch at its first and last time)
+        self._devices: TimeIndex[Sighting] = TimeIndex()
+        #: the search that gives those was cut short: every address counts as one others were behind
+        self.seen_everywhere = False
         #: ``natlog=summary``: the checks come as counts per address and bucket, not from the calls
         self.summary = False
         self._buckets: Dict[str, Dict[float, Tuple[int, int]]] = {}
@@ -168,7 +178,8 @@ class NatHealth:
         self.window = HEALTH_WINDOW
 
     def __len__(self) -> int:
-        return len(self._pending) + len(self._results) + sum(len(b) for b in self._buckets.values())
+        return (len(self._pending) + len(self._results) + len(self._seen) + len(self._devices)
+                + sum(len(b) for b in self._buckets.values()))
 
     def pending_span(self) -> Optional[Tuple[float, float]]:
         """``(earliest, latest)`` time of the checks not yet settled, None when there are none: the
@@ -187,6 +198,22 @@ class NatHealth:
         """``natlog=summary``: the checks of ``ip`` in the bucket starting at ``bucket`` (a later row
         for the same bucket replaces an earlier one)."""
         self._buckets.setdefault(ip, {})[bucket_of(bucket)] = (ok, missing)
+
+    def add_seen(self, ip: str, time: float) -> None:
+        """``natlog=summary``: a translation to ``ip`` was seen at ``time``."""
+        self._seen.add(ip, time, time)
+
+    def seen(self, ip: str, lo: float, hi: float) -> bool:
+        """Whether a translation to ``ip`` was seen within ``[lo, hi]`` (:meth:`add_seen`)."""
+        return self.seen_everywhere or self._seen.count(ip, lo, hi) > 0
+
+    def add_device(self, record: Sighting) -> None:
+        """``natlog=summary``: an EDR record of a device behind ``record.aip`` was seen at its time."""
+        self._devices.add(record.aip, record.time, record)
+
+    def devices_seen(self, ip: str, lo: float, hi: float) -> List[Sighting]:
+        """The records :meth:`add_device` gave for ``ip`` within ``[lo, hi]``."""
+        return self._devices.between(ip, lo, hi)
 
     def settle(self, store: EvidenceStore, tolerance: float, reuse: float, proxied: float,
                ready: Callable[[float], bool]) -> int:
@@ -232,7 +259,7 @@ class NatHealth:
         return ("incomplete" if missing else "complete"), ok, missing
 
     def prune(self, lo: float, hi: float) -> int:
-        dropped = self._results.prune(lo, hi)
+        dropped = self._results.prune(lo, hi) + self._seen.prune(lo, hi) + self._devices.prune(lo, hi)
         # a bucket goes once it ends before lo or starts after hi
         for ip in list(self._buckets):
             buckets = self._buckets[ip]
@@ -247,6 +274,9 @@ class NatHealth:
     def clear(self) -> None:
         self._pending.clear()
         self._results.clear()
+        self._seen.clear()
+        self._devices.clear()
+        self.seen_everywhere = False
         self._buckets.clear()
 
 
@@ -318,8 +348,7 @@ class EvidenceStore:
             self.proxies.add(rec.host, rec.time, rec)
         elif kind is Sighting:
             assert isinstance(rec, Sighting)
-            if rec.aid and rec.host and len(self.aid_hosts) < _AID_LIMIT:
-                self.aid_hosts.setdefault(rec.aid, rec.host)
+            self.learn_sensor(rec)
             if rec.aip:
                 self.edr_aip.add(rec.aip, rec.time, rec)
             if rec.local_ip:
@@ -357,6 +386,11 @@ class EvidenceStore:
                 self.health.expect(entry)
         if entry.resource:
             self.audit_resource.add(entry.project + "|" + entry.resource_leaf, entry.time, entry)
+
+    def learn_sensor(self, rec: Sighting) -> None:
+        """Remember the device name an EDR record gives its sensor id (the first one seen)."""
+        if rec.aid and rec.host and len(self.aid_hosts) < _AID_LIMIT:
+            self.aid_hosts.setdefault(rec.aid, rec.host)
 
     def host_of(self, rec: Sighting) -> str:
         """The device an EDR record is about: its own name, else the name its sensor id was seen with."""

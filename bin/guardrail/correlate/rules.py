@@ -60,7 +60,8 @@ class Pending:
     """What the point rules found for one call; kept while the interval evidence streams past."""
 
     observations: Tuple[Obs, ...]
-    #: people (user keys) and devices (``h:`` keys) seen at the caller address around the call
+    #: people (user keys) seen at the caller address around the call, or ``i:`` keys of devices
+    #: translated there (an egress of ours)
     presence: FrozenSet[str]
     #: visible calls from the caller address around the call (they may explain traffic away)
     visible: Tuple[AuditEntry, ...]
@@ -78,6 +79,11 @@ class Pending:
     #: were, when more than :data:`CROWD` of one (only the nearest are kept: nobody can be singled out
     #: among so many); 0 otherwise. Other observations past :data:`CROWD` of a kind keep the nearest.
     crowd: int = 0
+    #: whether the EDR records of devices behind the address around the call decide who was there
+    #: (fewer than two people seen otherwise), and those records: devices and their users are told
+    #: only when the call is decided, with every sensor name the stream gave (:func:`devices_seen`)
+    edr_asked: bool = False
+    devices: Tuple[Sighting, ...] = ()
 
 
 #: Around one call, at most this many observations (translations, records, other calls) and visible
@@ -316,20 +322,22 @@ POINT_RULES: Tuple[PointRule, ...] = (
 )
 
 
-def presence(e: AuditEntry, store: EvidenceStore, o: Options) -> FrozenSet[str]:
-    """Who was seen at the caller address around the call: user keys, and ``h:`` keys of devices.
+def presence(e: AuditEntry, store: EvidenceStore, o: Options) -> Tuple[FrozenSet[str], bool, Tuple[Sighting, ...]]:
+    """Who was seen at the caller address around the call: ``(user keys, whether the EDR records
+    decide, those records)``.
 
     An address only one person was seen at (a home, a phone) is that person's; an address with
     several (an office, a hotel) or with NAT translations around the call (an egress of ours: ``i:``
     keys; its other devices' connections show people there even when the call's own translation was
-    lost) is shared. Stops looking once two are found: that is all the decision needs.
+    lost) is shared. The EDR records are asked only when sign-ins and calls show fewer than two people:
+    that is all the decision needs.
     """
     if not _public(e):
-        return frozenset()
+        return frozenset(), False, ()
     ip = e.ip_key or ""
     lo, hi = e.time - o.point_back, e.time + o.forward
     if store.nats.count(ip, lo, hi):
-        return frozenset({"i:" + n.internal_ip for n in store.nats.between(ip, lo, hi)[:2]})
+        return frozenset({"i:" + n.internal_ip for n in store.nats.between(ip, lo, hi)[:2]}), False, ()
     seen: Set[str] = set()
     for s in store.signins.between(ip, lo, hi):
         seen.add(user_key(s.user))
@@ -337,12 +345,26 @@ def presence(e: AuditEntry, store: EvidenceStore, o: Options) -> FrozenSet[str]:
         if _visible(a):
             seen.add(user_key(a.principal))
     if len(seen) < 2:
-        records = store.edr_aip.between(ip, lo, hi)
-        users = {_device(store, r): user_key(r.user) for r in records if r.user}  # a device's records name its user
-        for r in records:
-            device = _device(store, r)
-            seen.add(users.get(device) or "h:" + device)
-    return frozenset(seen)
+        return frozenset(seen), True, tuple(store.edr_aip.between(ip, lo, hi))
+    return frozenset(seen), False, ()
+
+
+def devices_seen(records: Iterable[Sighting], store: EvidenceStore) -> Set[str]:
+    """The people (user keys) and devices nobody's records name (``h:`` keys) of EDR records.
+
+    A device's records name the people using it: every one of them around the call was there (a
+    hot desk changing hands), and a record that names nobody stands for them. Devices are told
+    apart by name, or by sensor id where the stream gave no name for it.
+    """
+    users: Dict[str, Set[str]] = {}
+    for r in records:
+        named_by = users.setdefault(_device(store, r), set())
+        if r.user:
+            named_by.add(user_key(r.user))
+    out: Set[str] = set()
+    for device, named_by in users.items():
+        out |= named_by or {"h:" + device}
+    return out
 
 
 def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
@@ -392,8 +414,9 @@ def gather(e: AuditEntry, store: EvidenceStore, o: Options) -> Pending:
     for a in origin_calls(e, store, o):
         if not _visible(a):
             origins.append((a, gather(a, store, o)))
-    return Pending(tuple(observations), presence(e, store, o), visible, frozenset(proxied), translations,
-                   tuple(origins), reusing, crowd)
+    seen, edr_asked, devices = presence(e, store, o)
+    return Pending(tuple(observations), seen, visible, frozenset(proxied), translations, tuple(origins), reusing,
+                   crowd, edr_asked, devices)
 
 
 # ---------------------------------------------------------------------------------------------------
