@@ -15,7 +15,10 @@ same seeded rows (one the unnarrowed runs, one the narrowed; ``--serial`` for on
   more unnarrowed, over its own range.
 
 Every correlation runs as the scheduled one does (``natlog=summary``), with the NAT log's check counts
-appended after its stream. The counts come from the check search's own runs in the same pass: the
+appended after its stream; a narrowed one also gets what ``guardrail_presence`` appends, sorted into
+its stream by time (the mirror, :mod:`devtools.narrow.presence`, over the translations and EDR
+records its keys read, in a first pass over the same seeded stream; counted as rows, its reduction on
+the indexers is not in the CPU). The counts come from the check search's own runs in the same pass: the
 command in checks mode over what ``guardrail_nat_log_check_input`` reads, once over every bucket
 the model has audit entries for, unnarrowed, in one process; and once per run of the search (every
 15 minutes, one bucket each) over every bucket in the other: the search head's cost of the checks,
@@ -80,6 +83,8 @@ FORMER_SESSION_MINUTES = 600
 
 def kind_of(row: Row) -> str:
     """What a row is, for the sizing: audit entry, or the evidence kind the engine reads it as."""
+    if row.get("nat_log_seen"):
+        return "translations and devices seen"
     audit, _interval, _keyed = select.classify(row)
     if audit or "protoPayload" in str(row.get("_raw", "")):
         return "audit"
@@ -106,9 +111,11 @@ class Run:
         self.released: List[object] = []
         self.keep: Optional[List[Row]] = None
         #: narrowed: the keys of guardrail_presence, the translations and EDR records they read, its rows
+        #: (newest first) and how many of them the engine has had
         self.presence: Optional[select.KeyMatcher] = None
         self.translations: List[Tuple[Row, float]] = []
         self.seen: List[Dict[str, str]] = []
+        self._seen_fed = 0
         #: rows by kind (the hour's narrowed run), for the sizing
         self.by_kind: Optional[Counter[str]] = None
         ranges = keys.Ranges(earliest, latest, options)
@@ -139,18 +146,27 @@ class Run:
         if self.by_kind is not None:
             self.by_kind.update(kind_of(row) for row in rows)
 
+    def feed_seen(self, down_to: float) -> None:
+        """Hand the engine what guardrail_presence appends, as far back as ``down_to``: the search
+        sorts those rows into the stream by time (newest first)."""
+        start = self._seen_fed
+        while self._seen_fed < len(self.seen) and float(self.seen[self._seen_fed]["_time"]) >= down_to:
+            self._seen_fed += 1
+        rows = self.seen[start:self._seen_fed]
+        if rows:
+            header = ["_time", "nat_log_ip", "nat_log_seen", *presence.DEVICE_FIELDS]
+            self.feed(header, cast(List[Row], rows), [[r.get(h, "") for h in header] for r in rows])
+
     def finish(self, counts: Sequence[Mapping[str, str]] = ()) -> Dict[str, Dict[str, object]]:
-        """The verdicts, the NAT log's check ``counts`` appended after the stream first (and, narrowed,
-        what guardrail_presence appends: reduced on the indexers, so not in the CPU measured)."""
-        self.seen = presence.rows(self.translations, self.engine.options) if self.presence is not None else []
+        """The verdicts, the NAT log's check ``counts`` appended after the stream first."""
+        self.feed_seen(float("-inf"))
         started = time.process_time()
-        for appended in (counts, self.seen):
-            if appended:
-                header = list(appended[0])
-                self.released += self.engine.feed_rows(header, [[str(c[h]) for h in header] for c in appended])
-                self.rows += len(appended)
-                if self.by_kind is not None:
-                    self.by_kind["translations seen" if appended is self.seen else "check counts"] += len(appended)
+        if counts:
+            header = list(counts[0])
+            self.released += self.engine.feed_rows(header, [[str(c[h]) for h in header] for c in counts])
+            self.rows += len(counts)
+            if self.by_kind is not None:
+                self.by_kind["check counts"] += len(counts)
         self.released += self.engine.finish()
         self.cpu += time.process_time() - started
         out: Dict[str, Dict[str, object]] = {}
@@ -308,6 +324,22 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
     header = header_of(hour)
     generated = 0
     per_minute: Dict[int, Dict[str, int]] = {}
+    if any(run.presence is not None for run in runs):
+        # what guardrail_presence appends needs every translation and EDR record under its keys first:
+        # a pass of its own over the same seeded stream (the search reduces them on the indexers)
+        for rows in Hour(args.employees, args.seed, options=options).stream():
+            for row in rows:
+                kinds = select.classify(row)
+                if not (kinds[2] and (select.is_nat(row) or select.is_edr(row))):
+                    continue
+                t, keyed = float(str(row["_time"])), select.key_values(row)
+                for run in runs:
+                    if run.presence is not None and run.presence.matches_values(keyed, t):
+                        run.translations.append((row, t))
+        for run in runs:
+            if run.presence is not None:
+                run.seen = sorted(presence.rows(run.translations, options), key=lambda r: -float(r["_time"]))
+                run.translations = []
     for rows in hour.stream():
         generated += len(rows)
         chosen: Dict[str, List[Row]] = {run.name: [] for run in runs}
@@ -333,14 +365,12 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
                     or any(h in v.lower() for name in HOST_FIELDS for v in values.get(name, ()) for h in hosts)):
                 values = NO_VALUES  # no run's key can match it: only its kind and time decide (audit
                 # entries keep theirs: their keys are invocation-ids and projects too)
-            around = kinds[2] and (select.is_nat(row) or select.is_edr(row))
             for run in runs:
                 if run.takes(row, t, kinds, former, values):
                     chosen[run.name].append(row)
-                if around and run.presence is not None and run.presence.matches_values(
-                        values if values is not None else select.key_values(row), t):
-                    run.translations.append((row, t))
+        oldest = min(float(str(row["_time"])) for row in rows) if rows else float("inf")
         for run in runs:
+            run.feed_seen(oldest)  # before the rows they are sorted among: the engine weighs calls as it goes
             taken = chosen[run.name]
             values_of = []
             for row in taken:
@@ -380,7 +410,6 @@ def correlate(args: argparse.Namespace, group: str) -> Dict[str, object]:
         python = args.python or runtime("3.9") or sys.executable
         kept.keep.sort(key=lambda r: -float(str(r["_time"])))
         kept.keep.extend(cast(List[Row], counts))
-        kept.keep.extend(cast(List[Row], kept.seen))
         out["cycle_command"] = {"earliest": kept.earliest, "latest": kept.latest, **command_cpu(kept.keep, python)}
     return out
 

@@ -169,7 +169,9 @@ def compare(rows: Sequence[Row], earliest: float, latest: float, options: Option
                                    views=views if views is not None else audit_views(rows))
         chosen = list(narrowed)
     full = verdicts(rows, options, earliest, latest, counts=counts)
-    narrow = verdicts(chosen, options, earliest, latest, counts=list(counts) + list(seen))
+    # guardrail_presence's rows are sorted into the stream by time (a device's name in one of them is
+    # known before the calls around it are weighed), the counts appended after it
+    narrow = verdicts(list(chosen) + list(seen), options, earliest, latest, counts=counts)
     out = Comparison(earliest, latest, keyplan, len(rows), len(chosen) + len(seen), full, narrow)
     for key in sorted(set(full) | set(narrow)):
         a, b = full.get(key), narrow.get(key)

@@ -399,10 +399,10 @@ def test_the_real_command_over_scp_gives_the_same_verdicts_narrowed() -> None:
     assert counts
     args = ["natlog=summary"]
     full = run_command(evaluate.SCRIPT, evaluate.python(), args, equivalence.newest_first(stream) + counts)
-    seen = equivalence.presence_rows(day.rows, earliest, latest)  # guardrail_presence, after the counts
+    seen = equivalence.presence_rows(day.rows, earliest, latest)  # guardrail_presence, sorted into the stream
     assert seen
     narrow = run_command(evaluate.SCRIPT, evaluate.python(), args,
-                         equivalence.newest_first(chosen) + counts + list(seen))
+                         equivalence.newest_first([*chosen, *seen]) + counts)
     assert full.returncode == 0 and narrow.returncode == 0, (full.stderr[-2000:], narrow.stderr[-2000:])
     a, b = _verdicts(full.rows, earliest, latest), _verdicts(narrow.rows, earliest, latest)
     assert len(a) == len(day.truth) and a == b
