@@ -159,14 +159,16 @@ def compare(rows: Sequence[Row], earliest: float, latest: float, options: Option
     options = options or production()
     if counts is None:
         counts = counts_of(rows, options) if options.natlog == "summary" else []
+    if views is None:  # the audit entries both key searches read, parsed once
+        source_lo, source_hi = Ranges(earliest, latest, options).key_source
+        views = audit_views([r for r in rows if source_lo <= float(str(r.get("_time") or 0)) < source_hi])
     if seen is None:
         seen = presence_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed, views=views)
     if narrowed is None:
         keyplan, chosen = narrowed_rows(rows, earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
                                         views=views)
     else:
-        keyplan, _ = narrowed_rows([], earliest, latest, options, max_keys=max_keys, elapsed=elapsed,
-                                   views=views if views is not None else audit_views(rows))
+        keyplan, _ = narrowed_rows([], earliest, latest, options, max_keys=max_keys, elapsed=elapsed, views=views)
         chosen = list(narrowed)
     full = verdicts(rows, options, earliest, latest, counts=counts)
     # guardrail_presence's rows are sorted into the stream by time (a device's name in one of them is

@@ -34,6 +34,7 @@ from guardrail.correlate.options import Options
 
 from . import filters
 from .keys import KEY_FIELDS, MAX_SECS, MAX_SECS_MACRO, Plan
+from .select import KeyMatcher, is_edr, is_nat, key_values
 
 Value = Union[str, Sequence[str]]
 Row = Mapping[str, Value]
@@ -121,8 +122,6 @@ def select(plan: Plan, stream: Iterable[Row], options: Options, max_rows: int = 
            elapsed: float = 0.0) -> List[Dict[str, str]]:
     """:func:`rows` of the translations and EDR records of ``stream`` under ``plan``
     (:func:`~.keys.plan_presence`)."""
-    from .select import KeyMatcher, is_edr, is_nat, key_values
-
     matcher = KeyMatcher(plan, options)
     chosen: List[Tuple[Row, float]] = []
     for row in stream:

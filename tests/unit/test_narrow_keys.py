@@ -308,24 +308,23 @@ def windows_of(events: List[Fields]) -> List[Tuple[int, int]]:
     return out
 
 
-@pytest.mark.parametrize("day", ["scenarios", "adversarial"])
-def test_the_key_subsearch_returns_what_the_plan_says(day: str) -> None:
-    events = days()[day]
-    views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
-    for earliest, latest in windows_of(events):
-        expected = plan(views, float(earliest), float(latest)).searches
-        assert key_search(events, earliest, latest) == expected
+#: Each key subsearch of a correlation, its mirror, and the kinds of key it gives.
+KEY_SEARCHES = {
+    "guardrail_evidence_keys": (plan, ("ip=", "nat=", "edr=", "audit=", "host=", "inv=", "project=")),
+    "guardrail_presence_keys": (keys.plan_presence, ("egress=", "devices=")),
+}
 
 
+@pytest.mark.parametrize("macro", sorted(KEY_SEARCHES))
 @pytest.mark.parametrize("day", ["scenarios", "adversarial"])
-def test_the_presence_key_subsearch_returns_what_the_plan_says(day: str) -> None:
+def test_the_key_subsearch_returns_what_the_plan_says(day: str, macro: str) -> None:
     events = days()[day]
     views = [keys.view_from_fields(e) for e in events if "eventtype" in e]
+    mirror, kinds = KEY_SEARCHES[macro]
     for earliest, latest in windows_of(events):
-        expected = keys.plan_presence(views, float(earliest), float(latest))
-        assert len(expected.searches) > 1
-        assert all(w.key.startswith(("egress=", "devices=")) for w in expected.windows)
-        assert key_search(events, earliest, latest, macro="guardrail_presence_keys") == expected.searches
+        expected = mirror(views, float(earliest), float(latest))
+        assert len(expected.searches) > 1 and all(w.key.startswith(kinds) for w in expected.windows)
+        assert key_search(events, earliest, latest, macro=macro) == expected.searches
 
 
 def test_the_key_subsearch_widens_at_its_cap_and_after_its_time() -> None:

@@ -505,38 +505,14 @@ class Correlator:
     def _on_counts(self, values: Sequence[str], at: Sequence[int], t: float,
                    fdr: Sequence[Tuple[str, int]] = ()) -> int:
         """A row of the NAT log's check counts: one address, one bucket (``nat_log_bucket``, else
-        ``_time``). Read with ``natlog=summary``, counted and left alone otherwise; returns 1 when used."""
+        ``_time``), or a row :meth:`_on_seen` reads. Read with ``natlog=summary``, counted and left alone
+        otherwise; returns 1 when used."""
         if not self.store.health.summary:
             self.stats["nat log check rows not read (natlog is not summary)"] += 1
             return 0
         ip = normalize_ip(values[at[0]].strip())
-        if at[4] >= 0 and values[at[4]].strip().lower() == "all":
-            # the search that reduces them was cut (too many, too long): anyone may have been anywhere
-            self.store.health.seen_everywhere = True
-            self._warn_once("seen all", "correlatepolicydenied: the search of who else was behind the caller "
-                                        "addresses was cut short (guardrail_presence): no address is taken for "
-                                        "one person's")
-            return 1
         if at[4] >= 0 and values[at[4]]:
-            # not a count: a translation to the address (1), or an EDR record of a device behind it
-            # (device, with the record's aid, names and user), was seen at _time (guardrail_presence)
-            if t != t or ip is None:
-                self._bad("rows of translations or devices seen (nat_log_seen) without a usable address or _time")
-                return 0
-            if values[at[4]].strip().lower() != "device":
-                self.store.health.add_seen(ip, t)
-                return 1
-            rec = {name: values[i] for name, i in fdr if values[i]}
-            rec["aip"] = ip
-            try:
-                record = parse_fdr(rec, t)[0]
-            except (RowError, *_DATA_ERRORS):
-                self._bad("rows of devices seen (nat_log_seen=device) without aid, ComputerName or UserName")
-                return 0
-            assert isinstance(record, Sighting)  # the first record of an FDR row is its sighting
-            self.store.learn_sensor(record)
-            self.store.health.add_device(record)
-            return 1
+            return self._on_seen(values[at[4]].strip().lower(), ip, values, t, fdr)
         if at[3] >= 0 and values[at[3]]:
             t = epoch(values[at[3]])
         ok, missing = (_count_of(values[i]) if i >= 0 and values[i] else 0 for i in at[1:3])
@@ -544,6 +520,36 @@ class Correlator:
             self._bad("NAT log check rows without a usable address, _time or counts")
             return 0
         self.store.health.add_counts(ip, t, ok, missing)
+        return 1
+
+    def _on_seen(self, seen: str, ip: Optional[str], values: Sequence[str], t: float,
+                 fdr: Sequence[Tuple[str, int]]) -> int:
+        """A row ``guardrail_presence`` appended: a translation to the address (``1``), or an EDR record
+        of a device behind it (``device``, with the record's aid, names and user), seen at ``_time``; or
+        ``all``: that search was cut short. Returns 1 when used."""
+        if seen == "all":
+            # too many rows, too long: anyone may have been anywhere
+            self.store.health.seen_everywhere = True
+            self._warn_once("seen all", "correlatepolicydenied: the search of who else was behind the caller "
+                                        "addresses was cut short (guardrail_presence): no address is taken for "
+                                        "one person's")
+            return 1
+        if t != t or ip is None:
+            self._bad("rows of translations or devices seen (nat_log_seen) without a usable address or _time")
+            return 0
+        if seen != "device":
+            self.store.health.add_seen(ip, t)
+            return 1
+        rec = {name: values[i] for name, i in fdr if values[i]}
+        rec["aip"] = ip
+        try:
+            record = parse_fdr(rec, t)[0]
+        except (RowError, *_DATA_ERRORS):
+            self._bad("rows of devices seen (nat_log_seen=device) without aid, ComputerName or UserName")
+            return 0
+        assert isinstance(record, Sighting)  # the first record of an FDR row is its sighting
+        self.store.learn_sensor(record)
+        self.store.health.add_device(record)
         return 1
 
     def finish(self) -> List[Released]:
